@@ -1,0 +1,519 @@
+//! The order event contract: what the shop's order system sends, and how a message body becomes
+//! an [`OrderEvent`] or an [`InvalidEvent`] naming the field at fault.
+//!
+//! A body is either an EventBridge event whose `detail-type` is [`DETAIL_TYPE`] and whose
+//! `detail` is the order event, or the order event itself (for shops that write straight to the
+//! SQS queue). The JSON Schema of the detail is `infra/order-event.schema.json`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::contact::{CustomerTimeZone, EmailAddress, Locale};
+use crate::ids::{CustomerId, EventId, OrderId, Sku};
+use crate::money::{Amount, Money};
+use crate::status::OrderStatus;
+use crate::text::Text;
+
+/// The EventBridge `detail-type` of order events.
+pub const DETAIL_TYPE: &str = "Order Status Changed";
+
+/// The largest message body accepted, in bytes. Real order events are a few kilobytes; anything
+/// near this is a mistake upstream and goes to the dead-letter queue instead of into a journey.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The most line items an event may carry.
+pub const MAX_ITEMS: usize = 100;
+
+/// One change of an order's status, validated: every field of it is usable as it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    /// The idempotency key: redeliveries carry the same id.
+    pub event_id: EventId,
+    /// The order this event is about.
+    pub order_id: OrderId,
+    /// The status the order has now.
+    pub status: OrderStatus,
+    /// When it happened at the shop. This is the decision's `now`.
+    pub occurred_at: DateTime<Utc>,
+    /// Who ordered.
+    pub customer: CustomerDetails,
+    /// What was ordered. May be left out on events after `placed`; what we know is kept.
+    #[serde(default)]
+    pub items: Vec<LineItem>,
+    /// The order total. Required when items carry unit prices (it gives their currency).
+    #[serde(default)]
+    pub total: Option<Money>,
+    /// Delivery details: required (with `carrier`) when the status is `shipped`.
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
+    /// Why the order is late and the new date: required when the status is `delayed`.
+    #[serde(default)]
+    pub delay: Option<Delay>,
+    /// Why the order was cancelled and what is refunded, when the status is `cancelled`.
+    #[serde(default)]
+    pub cancellation: Option<Cancellation>,
+}
+
+/// The customer, as the shop knows them at the time of the event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerDetails {
+    /// The shop's customer id.
+    pub id: CustomerId,
+    /// Where messages go.
+    pub email: EmailAddress,
+    /// How to address them; messages fall back to a neutral greeting without it.
+    #[serde(default)]
+    pub name: Option<Text>,
+    /// Their locale; decides the language of messages.
+    pub locale: Locale,
+    /// Their IANA time zone; decides every local date and hour.
+    pub time_zone: CustomerTimeZone,
+    /// Whether they agreed to marketing messages, when the shop knows.
+    #[serde(default)]
+    pub marketing_consent: Option<bool>,
+}
+
+/// A line of the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    /// The product.
+    pub sku: Sku,
+    /// Its name as the customer saw it.
+    pub name: Text,
+    /// The shop's category, used for repurchase defaults and personalisation.
+    #[serde(default)]
+    pub category: Option<Text>,
+    /// How many.
+    pub quantity: Quantity,
+    /// Price of one, in the order's currency.
+    #[serde(default)]
+    pub unit_price: Option<Amount>,
+    /// For consumables: how many days one unit lasts.
+    #[serde(default)]
+    pub replenish_every_days: Option<ReplenishDays>,
+}
+
+/// Why a number is out of its allowed range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be between {min} and {max}, got {got}")]
+pub struct RangeError {
+    min: u32,
+    max: u32,
+    got: u32,
+}
+
+/// A quantity of one line: 1 to 10,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct Quantity(u32);
+
+impl Quantity {
+    /// Checks the range.
+    pub fn new(value: u32) -> Result<Self, RangeError> {
+        if (1..=10_000).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(RangeError {
+                min: 1,
+                max: 10_000,
+                got: value,
+            })
+        }
+    }
+    /// The count.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for Quantity {
+    type Error = RangeError;
+    fn try_from(value: u32) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<Quantity> for u32 {
+    fn from(value: Quantity) -> u32 {
+        value.0
+    }
+}
+
+/// How many days one unit of a consumable lasts: 1 to 3,650.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct ReplenishDays(u32);
+
+impl ReplenishDays {
+    /// Checks the range.
+    pub fn new(value: u32) -> Result<Self, RangeError> {
+        if (1..=3_650).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(RangeError {
+                min: 1,
+                max: 3_650,
+                got: value,
+            })
+        }
+    }
+    /// The number of days.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for ReplenishDays {
+    type Error = RangeError;
+    fn try_from(value: u32) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<ReplenishDays> for u32 {
+    fn from(value: ReplenishDays) -> u32 {
+        value.0
+    }
+}
+
+/// Why a string is not a link we put in front of a customer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebLinkError {
+    /// Not a URL.
+    #[error("is not an absolute URL")]
+    NotUrl,
+    /// A scheme other than http or https (`javascript:`, `data:`...).
+    #[error("must be an http or https URL")]
+    Scheme,
+    /// Longer than 2,000 characters.
+    #[error("is longer than 2000 characters")]
+    TooLong,
+}
+
+/// An absolute `http` or `https` URL of at most 2,000 characters: safe to put behind a button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WebLink(String);
+
+impl WebLink {
+    /// Parses a link.
+    pub fn parse(value: &str) -> Result<Self, WebLinkError> {
+        if value.len() > 2_000 {
+            return Err(WebLinkError::TooLong);
+        }
+        let url = url::Url::parse(value).map_err(|_| WebLinkError::NotUrl)?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(WebLinkError::Scheme);
+        }
+        Ok(Self(url.into()))
+    }
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for WebLink {
+    type Error = WebLinkError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<WebLink> for String {
+    fn from(value: WebLink) -> String {
+        value.0
+    }
+}
+
+/// How the order travels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The expected delivery date, in the customer's calendar.
+    #[serde(default)]
+    pub eta: Option<NaiveDate>,
+    /// Who carries it.
+    #[serde(default)]
+    pub carrier: Option<Text>,
+    /// Where the customer can follow it.
+    #[serde(default)]
+    pub tracking_url: Option<WebLink>,
+}
+
+/// Why the order is late, and when it will come instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delay {
+    /// The reason, in words the customer will read.
+    pub reason: Text,
+    /// The new expected delivery date.
+    pub new_eta: NaiveDate,
+}
+
+/// Why the order was cancelled, and what happens to the money.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancellation {
+    /// The reason, in words the customer will read.
+    #[serde(default)]
+    pub reason: Option<Text>,
+    /// The amount refunded to the original payment method, when already known.
+    #[serde(default)]
+    pub refund: Option<Money>,
+}
+
+/// A message body that is not a valid order event. `field` is the JSON path of the offending
+/// value (`detail.customer.email`, `items[2].quantity`), or `body` when the whole body is at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid order event: field `{field}` {problem}")]
+pub struct InvalidEvent {
+    /// Where the problem is.
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl InvalidEvent {
+    fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Parses a message body: an EventBridge envelope around an order event, or a bare order event.
+pub fn parse_order_event(body: &str) -> Result<OrderEvent, InvalidEvent> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(InvalidEvent::new(
+            "body",
+            format!(
+                "is {} bytes; at most {MAX_BODY_BYTES} are accepted",
+                body.len()
+            ),
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_str(body)
+        .map_err(|e| InvalidEvent::new("body", format!("is not JSON: {e}")))?;
+    let is_envelope = value.get("detail-type").is_some() && value.get("detail").is_some();
+    let (detail, prefix) = if is_envelope {
+        let detail_type = value
+            .get("detail-type")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        if detail_type != DETAIL_TYPE {
+            return Err(InvalidEvent::new(
+                "detail-type",
+                format!("is {detail_type:?}; this function takes {DETAIL_TYPE:?}"),
+            ));
+        }
+        let mut value = value;
+        (value["detail"].take(), "detail")
+    } else {
+        (value, "")
+    };
+    if !detail.is_object() {
+        let field = if prefix.is_empty() { "body" } else { prefix };
+        return Err(InvalidEvent::new(field, "must be a JSON object"));
+    }
+    let event: OrderEvent = serde_path_to_error::deserialize(detail).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        field_error(prefix, &path, &message)
+    })?;
+    check_event(&event).map_err(|e| InvalidEvent::new(join_path(prefix, &e.field), e.problem))?;
+    Ok(event)
+}
+
+fn join_path(prefix: &str, path: &str) -> String {
+    match (prefix.is_empty(), path.is_empty() || path == ".") {
+        (true, true) => "body".to_owned(),
+        (true, false) => path.to_owned(),
+        (false, true) => prefix.to_owned(),
+        (false, false) => format!("{prefix}.{path}"),
+    }
+}
+
+/// Turns serde's "missing field `x`" at path `p` into a problem at `p.x`.
+fn field_error(prefix: &str, path: &str, message: &str) -> InvalidEvent {
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let full = if path.is_empty() || path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
+        return InvalidEvent::new(join_path(prefix, &full), "is required");
+    }
+    let problem = message.split(" at line ").next().unwrap_or(message);
+    InvalidEvent::new(join_path(prefix, path), problem.to_owned())
+}
+
+/// Rules that span fields.
+fn check_event(event: &OrderEvent) -> Result<(), InvalidEvent> {
+    if event.items.len() > MAX_ITEMS {
+        return Err(InvalidEvent::new(
+            "items",
+            format!(
+                "has {} lines; at most {MAX_ITEMS} are accepted",
+                event.items.len()
+            ),
+        ));
+    }
+    if event.total.is_none() {
+        if let Some(i) = event
+            .items
+            .iter()
+            .position(|item| item.unit_price.is_some())
+        {
+            return Err(InvalidEvent::new(
+                "total",
+                format!("is required when items carry unit_price (items[{i}] does): it gives the currency"),
+            ));
+        }
+    }
+    match event.status {
+        OrderStatus::Shipped => {
+            let carrier = event.delivery.as_ref().and_then(|d| d.carrier.as_ref());
+            if carrier.is_none() {
+                return Err(InvalidEvent::new(
+                    "delivery.carrier",
+                    "is required when status is shipped",
+                ));
+            }
+        }
+        OrderStatus::Delayed if event.delay.is_none() => {
+            return Err(InvalidEvent::new(
+                "delay",
+                "is required when status is delayed (reason and new_eta)",
+            ));
+        }
+        _ => {}
+    }
+    if let (Some(total), Some(refund)) = (
+        event.total,
+        event.cancellation.as_ref().and_then(|c| c.refund),
+    ) {
+        if total.currency != refund.currency {
+            return Err(InvalidEvent::new(
+                "cancellation.refund.currency",
+                format!(
+                    "is {} but the order total is in {}",
+                    refund.currency, total.currency
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn shipped() -> serde_json::Value {
+        json!({
+            "event_id": "evt-1", "order_id": "1042", "status": "shipped",
+            "occurred_at": "2026-11-20T10:15:00+03:00",
+            "customer": {"id": "c-1", "email": "anna@example.com", "name": "Anna",
+                         "locale": "ru-RU", "time_zone": "Europe/Moscow"},
+            "items": [{"sku": "TEA-1", "name": "Tea", "quantity": 2, "unit_price": "4.50"}],
+            "total": {"amount": "9.00", "currency": "EUR"},
+            "delivery": {"eta": "2026-11-22", "carrier": "DHL", "tracking_url": "https://dhl.example/t/1"}
+        })
+    }
+
+    fn error_of(value: serde_json::Value) -> InvalidEvent {
+        parse_order_event(&value.to_string()).unwrap_err()
+    }
+
+    #[test]
+    fn a_bare_event_parses_and_times_are_kept_in_utc() {
+        let event = parse_order_event(&shipped().to_string()).unwrap();
+        assert_eq!(event.occurred_at.to_rfc3339(), "2026-11-20T07:15:00+00:00");
+        assert_eq!(event.status, OrderStatus::Shipped);
+    }
+
+    #[test]
+    fn an_eventbridge_envelope_is_unwrapped_and_errors_name_the_detail_path() {
+        let mut envelope = json!({"version": "0", "id": "x", "source": "shop.orders",
+            "detail-type": DETAIL_TYPE, "time": "2026-11-20T07:15:00Z", "detail": shipped()});
+        assert!(parse_order_event(&envelope.to_string()).is_ok());
+        envelope["detail"]["customer"]["email"] = json!("not-an-address");
+        let err = error_of(envelope);
+        assert_eq!(err.field, "detail.customer.email");
+    }
+
+    #[test]
+    fn an_envelope_of_another_detail_type_is_refused() {
+        let envelope = json!({"detail-type": "Invoice Paid", "detail": shipped()});
+        assert_eq!(error_of(envelope).field, "detail-type");
+    }
+
+    #[test]
+    fn a_missing_field_is_named_with_its_full_path() {
+        let mut event = shipped();
+        event["customer"]
+            .as_object_mut()
+            .unwrap()
+            .remove("time_zone");
+        let err = error_of(event);
+        assert_eq!(err.field, "customer.time_zone");
+        assert_eq!(err.problem, "is required");
+    }
+
+    #[test]
+    fn wrongly_typed_unknown_and_invalid_values_name_their_field() {
+        let mut event = shipped();
+        event["items"][0]["quantity"] = json!("two");
+        assert_eq!(error_of(event).field, "items[0].quantity");
+
+        let mut event = shipped();
+        event["status"] = json!("lost_in_space");
+        let err = error_of(event);
+        assert_eq!(err.field, "status");
+        assert!(err.problem.contains("unknown variant"), "{}", err.problem);
+
+        let mut event = shipped();
+        event["customer"]["time_zone"] = json!("Europe/Atlantis");
+        assert_eq!(error_of(event).field, "customer.time_zone");
+
+        let mut event = shipped();
+        event["total"]["amount"] = json!(9.0);
+        assert_eq!(error_of(event).field, "total.amount");
+    }
+
+    #[test]
+    fn status_specific_fields_are_required() {
+        let mut event = shipped();
+        event["delivery"].as_object_mut().unwrap().remove("carrier");
+        assert_eq!(error_of(event).field, "delivery.carrier");
+
+        let mut event = shipped();
+        event["status"] = json!("delayed");
+        assert_eq!(error_of(event).field, "delay");
+    }
+
+    #[test]
+    fn unit_prices_without_a_total_are_refused() {
+        let mut event = shipped();
+        event.as_object_mut().unwrap().remove("total");
+        assert_eq!(error_of(event).field, "total");
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_or_too_large_are_refused_as_a_whole() {
+        assert_eq!(parse_order_event("{not json").unwrap_err().field, "body");
+        assert_eq!(parse_order_event("[1,2]").unwrap_err().field, "body");
+        let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(MAX_BODY_BYTES));
+        let err = parse_order_event(&huge).unwrap_err();
+        assert_eq!(err.field, "body");
+        assert!(err.problem.contains("bytes"));
+    }
+
+    #[test]
+    fn a_javascript_tracking_link_is_refused() {
+        let mut event = shipped();
+        event["delivery"]["tracking_url"] = json!("javascript:alert(1)");
+        assert_eq!(error_of(event).field, "delivery.tracking_url");
+    }
+}

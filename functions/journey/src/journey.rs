@@ -1,0 +1,160 @@
+//! A customer's journey as we keep it: their profile and their orders.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::contact::{CustomerTimeZone, EmailAddress, Locale};
+use crate::event::{Cancellation, CustomerDetails, Delay, Delivery, LineItem};
+use crate::ids::{CustomerId, EventId, OrderId};
+use crate::money::{Amount, Currency, Money};
+use crate::status::OrderStatus;
+use crate::text::Text;
+
+/// What we know of a customer: contact details and how they have bought so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The shop's customer id.
+    pub customer_id: CustomerId,
+    /// Where messages go.
+    pub email: EmailAddress,
+    /// How to address them.
+    pub name: Option<Text>,
+    /// Their locale.
+    pub locale: Locale,
+    /// Their time zone.
+    pub time_zone: CustomerTimeZone,
+    /// Marketing consent as the shop last told us; `None` when never told.
+    pub marketing_consent: Option<bool>,
+    /// How many orders we have seen (cancelled ones included).
+    pub orders_count: u32,
+    /// Amount spent per currency: totals of their orders, less cancelled ones.
+    pub spent: BTreeMap<Currency, Amount>,
+    /// When their first order was placed.
+    pub first_order_at: Option<DateTime<Utc>>,
+    /// When their latest order was placed.
+    pub last_order_at: Option<DateTime<Utc>>,
+    /// The time of the newest event whose contact details we took.
+    pub contact_as_of: DateTime<Utc>,
+}
+
+impl Profile {
+    /// A profile for a customer we have not seen before, with no orders yet.
+    pub fn new(customer: &CustomerDetails, now: DateTime<Utc>) -> Self {
+        Self {
+            customer_id: customer.id.clone(),
+            email: customer.email.clone(),
+            name: customer.name.clone(),
+            locale: customer.locale.clone(),
+            time_zone: customer.time_zone,
+            marketing_consent: customer.marketing_consent,
+            orders_count: 0,
+            spent: BTreeMap::new(),
+            first_order_at: None,
+            last_order_at: None,
+            contact_as_of: now,
+        }
+    }
+
+    /// Takes the contact details of an event unless we already hold newer ones.
+    pub fn take_contact(&mut self, customer: &CustomerDetails, as_of: DateTime<Utc>) {
+        if as_of < self.contact_as_of {
+            return;
+        }
+        self.email = customer.email.clone();
+        if customer.name.is_some() {
+            self.name = customer.name.clone();
+        }
+        self.locale = customer.locale.clone();
+        self.time_zone = customer.time_zone;
+        if customer.marketing_consent.is_some() {
+            self.marketing_consent = customer.marketing_consent;
+        }
+        self.contact_as_of = as_of;
+    }
+
+    /// Adds (or, with `refund`, takes back) an order total from the amount spent.
+    pub fn count_spent(&mut self, total: Money, refund: bool) {
+        let current = self
+            .spent
+            .get(&total.currency)
+            .map(|a| a.value())
+            .unwrap_or_default();
+        let next = if refund {
+            current - total.amount.value()
+        } else {
+            current + total.amount.value()
+        };
+        let next =
+            Amount::from_decimal(next.max(rust_decimal::Decimal::ZERO)).unwrap_or(total.amount);
+        self.spent.insert(total.currency, next);
+    }
+}
+
+/// One event in an order's history, applied or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// The event.
+    pub event_id: EventId,
+    /// The status it reported.
+    pub status: OrderStatus,
+    /// When it happened at the shop.
+    pub occurred_at: DateTime<Utc>,
+    /// Whether it changed the order.
+    pub applied: bool,
+    /// What came of it, in words: the message sent, or why nothing was.
+    pub note: String,
+}
+
+/// One order and everything that happened to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    /// The order.
+    pub order_id: OrderId,
+    /// Which of the customer's orders this is: 1 for the first.
+    pub sequence: u32,
+    /// What it shows now (`delayed` while late).
+    pub status: OrderStatus,
+    /// The furthest step reached.
+    pub reached: OrderStatus,
+    /// When we first heard of it (the placement time, when the first event was `placed`).
+    pub placed_at: DateTime<Utc>,
+    /// When the last applied event happened.
+    pub updated_at: DateTime<Utc>,
+    /// What was ordered.
+    pub items: Vec<LineItem>,
+    /// The total.
+    pub total: Option<Money>,
+    /// How it travels.
+    pub delivery: Option<Delivery>,
+    /// Why it is late, when it is.
+    pub delay: Option<Delay>,
+    /// Why it was cancelled, when it was.
+    pub cancellation: Option<Cancellation>,
+    /// Every event for this order, newest last; at most [`Order::TIMELINE_LIMIT`] are kept.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+impl Order {
+    /// The most timeline entries kept per order; older ones are dropped first.
+    pub const TIMELINE_LIMIT: usize = 50;
+
+    /// Appends a timeline entry, dropping the oldest beyond the limit.
+    pub fn record(&mut self, entry: TimelineEntry) {
+        self.timeline.push(entry);
+        if self.timeline.len() > Self::TIMELINE_LIMIT {
+            let excess = self.timeline.len() - Self::TIMELINE_LIMIT;
+            self.timeline.drain(..excess);
+        }
+    }
+
+    /// The delivery date the customer should expect now: the delay's new date if late,
+    /// otherwise the carrier's ETA.
+    pub fn expected_on(&self) -> Option<chrono::NaiveDate> {
+        self.delay
+            .as_ref()
+            .map(|d| d.new_eta)
+            .or_else(|| self.delivery.as_ref().and_then(|d| d.eta))
+    }
+}

@@ -1,0 +1,189 @@
+//! Messages: their kinds, identities, and the rendered form that goes through the outbox.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::contact::{EmailAddress, Language};
+use crate::ids::{CustomerId, OrderId};
+use crate::status::OrderStatus;
+use crate::text::Text;
+
+/// Every kind of message aftercare sends. Each can be switched off on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// We have the order.
+    OrderPlaced,
+    /// The shop accepted it.
+    OrderConfirmed,
+    /// Being packed.
+    OrderPacked,
+    /// On its way, with tracking.
+    OrderShipped,
+    /// Arriving within the hour.
+    OrderOutForDelivery,
+    /// Delivered.
+    OrderDelivered,
+    /// Late, with reason and new date.
+    OrderDelayed,
+    /// Cancelled, and what happens to the money.
+    OrderCancelled,
+}
+
+/// Why a string names no message kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown message kind {0:?}")]
+pub struct UnknownMessageKind(pub String);
+
+impl MessageKind {
+    /// Every kind.
+    pub const ALL: [MessageKind; 8] = [
+        MessageKind::OrderPlaced,
+        MessageKind::OrderConfirmed,
+        MessageKind::OrderPacked,
+        MessageKind::OrderShipped,
+        MessageKind::OrderOutForDelivery,
+        MessageKind::OrderDelivered,
+        MessageKind::OrderDelayed,
+        MessageKind::OrderCancelled,
+    ];
+
+    /// The kind that tells a customer their order has this status.
+    pub fn for_status(status: OrderStatus) -> MessageKind {
+        match status {
+            OrderStatus::Placed => MessageKind::OrderPlaced,
+            OrderStatus::Confirmed => MessageKind::OrderConfirmed,
+            OrderStatus::Packed => MessageKind::OrderPacked,
+            OrderStatus::Shipped => MessageKind::OrderShipped,
+            OrderStatus::OutForDelivery => MessageKind::OrderOutForDelivery,
+            OrderStatus::Delivered => MessageKind::OrderDelivered,
+            OrderStatus::Delayed => MessageKind::OrderDelayed,
+            OrderStatus::Cancelled => MessageKind::OrderCancelled,
+        }
+    }
+
+    /// The name used in configuration, message tags and logs (`order_shipped`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::OrderPlaced => "order_placed",
+            MessageKind::OrderConfirmed => "order_confirmed",
+            MessageKind::OrderPacked => "order_packed",
+            MessageKind::OrderShipped => "order_shipped",
+            MessageKind::OrderOutForDelivery => "order_out_for_delivery",
+            MessageKind::OrderDelivered => "order_delivered",
+            MessageKind::OrderDelayed => "order_delayed",
+            MessageKind::OrderCancelled => "order_cancelled",
+        }
+    }
+
+    /// Parses a name as written by [`MessageKind::as_str`].
+    pub fn parse(value: &str) -> Result<Self, UnknownMessageKind> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == value.trim())
+            .ok_or_else(|| UnknownMessageKind(value.trim().to_owned()))
+    }
+
+    /// Whether the message is part of a purchase the customer made (sent regardless of
+    /// marketing consent) rather than marketing.
+    pub fn is_transactional(self) -> bool {
+        true
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The identity of one message: the same decision always yields the same id, so a retried
+/// decision cannot create a second message. 32 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(String);
+
+impl MessageId {
+    /// Derives the id from what caused the message: the customer, the cause (an event id or a
+    /// follow-up's key) and the kind.
+    pub fn derive(customer: &CustomerId, cause: &str, kind: MessageKind) -> Self {
+        let mut hash = Sha256::new();
+        for part in [customer.as_str(), cause, kind.as_str()] {
+            hash.update(part.as_bytes());
+            hash.update([0u8]);
+        }
+        Self(hex::encode(&hash.finalize()[..16]))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A message decided and rendered, ready for the outbox. Everything needed to send it is here,
+/// so a relay can send it later without deciding anything again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutgoingMessage {
+    /// Its identity.
+    pub id: MessageId,
+    /// Its kind.
+    pub kind: MessageKind,
+    /// To whom.
+    pub customer_id: CustomerId,
+    /// About which order, if any.
+    pub order_id: Option<OrderId>,
+    /// The recipient's address.
+    pub to: EmailAddress,
+    /// The recipient's name, for the `To` header.
+    pub to_name: Option<Text>,
+    /// The language it is written in.
+    pub language: Language,
+    /// The subject line: one line, no control characters.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body, every value in it escaped.
+    pub html: String,
+    /// When it was decided (the decision's `now`).
+    pub decided_at: DateTime<Utc>,
+    /// Why it is sent, in words, for the journey log.
+    pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_stable_and_distinct_per_kind() {
+        let customer = CustomerId::parse("c-1").unwrap();
+        let a = MessageId::derive(&customer, "evt-1", MessageKind::OrderShipped);
+        assert_eq!(
+            a,
+            MessageId::derive(&customer, "evt-1", MessageKind::OrderShipped)
+        );
+        assert_ne!(
+            a,
+            MessageId::derive(&customer, "evt-1", MessageKind::OrderPlaced)
+        );
+        assert_eq!(a.as_str().len(), 32);
+    }
+
+    #[test]
+    fn kinds_parse_from_their_names() {
+        for kind in MessageKind::ALL {
+            assert_eq!(MessageKind::parse(kind.as_str()), Ok(kind));
+        }
+        assert!(MessageKind::parse("order_teleported").is_err());
+    }
+}

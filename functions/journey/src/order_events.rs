@@ -1,0 +1,464 @@
+//! What happens when an order event arrives: the one place to read it.
+//!
+//! The journey before the event (profile and order, if known) and the event go in; the journey
+//! after it and the message to send, if any, come out. The event's `occurred_at` is `now`.
+//!
+//! - A new order counts towards the customer's orders and amount spent, and its sequence
+//!   number sets the tone of every message about it (first, returning, loyal).
+//! - A status moves the order forward or is refused: once delivered or cancelled, nothing more
+//!   is applied; a step the order already reached is late news; a delay or cancellation older
+//!   than the last applied event is stale. A refused event is recorded in the order's timeline
+//!   with the reason, and sends nothing.
+//! - An applied event sends the message of its status, unless that kind is switched off; the
+//!   timeline says which.
+
+use chrono::{DateTime, Utc};
+
+use crate::catalogue::{order_status_copy, OrderMessageContext};
+use crate::event::OrderEvent;
+use crate::journey::{Order, Profile, TimelineEntry};
+use crate::message::{MessageId, MessageKind, OutgoingMessage};
+use crate::render::{render, RenderError};
+use crate::settings::Settings;
+use crate::status::{transition, OrderStatus, Transition};
+
+/// A customer's journey as far as one order event needs it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderJourney {
+    /// The customer's profile, if we have seen them before.
+    pub profile: Option<Profile>,
+    /// The order, if we have seen it before.
+    pub order: Option<Order>,
+}
+
+/// What to write and send for one order event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderEventDecision {
+    /// The profile after the event.
+    pub profile: Profile,
+    /// The order after the event (its timeline records the event either way).
+    pub order: Order,
+    /// Whether the event changed the order.
+    pub applied: bool,
+    /// What came of it, in words (also the timeline entry's note).
+    pub note: String,
+    /// The message to send, if any.
+    pub message: Option<OutgoingMessage>,
+}
+
+/// Decides what an order event does to a journey. Pure: the same inputs give the same decision.
+pub fn decide_order_event(
+    journey: &OrderJourney,
+    event: &OrderEvent,
+    settings: &Settings,
+) -> Result<OrderEventDecision, RenderError> {
+    let now = event.occurred_at;
+    let mut profile = journey
+        .profile
+        .clone()
+        .unwrap_or_else(|| Profile::new(&event.customer, now));
+    profile.take_contact(&event.customer, now);
+
+    let (mut order, refusal) = match &journey.order {
+        None => (new_order(&mut profile, event), None),
+        Some(existing) => {
+            let mut order = existing.clone();
+            match refusal(existing, event) {
+                Some(reason) => (order, Some(reason)),
+                None => {
+                    apply(&mut order, &mut profile, event);
+                    (order, None)
+                }
+            }
+        }
+    };
+
+    let kind = MessageKind::for_status(event.status);
+    let (applied, note, message) = match refusal {
+        Some(reason) => (false, format!("not applied: {reason}; nothing sent"), None),
+        None if !settings.is_enabled(kind) => (
+            true,
+            format!("applied; {kind} not sent: switched off"),
+            None,
+        ),
+        None => {
+            let message = compose(kind, &profile, &order, event, settings, now)?;
+            (true, format!("applied; {kind} queued"), Some(message))
+        }
+    };
+    order.record(TimelineEntry {
+        event_id: event.event_id.clone(),
+        status: event.status,
+        occurred_at: now,
+        applied,
+        note: note.clone(),
+    });
+    Ok(OrderEventDecision {
+        profile,
+        order,
+        applied,
+        note,
+        message,
+    })
+}
+
+/// The first event of an order creates it, whatever its status.
+fn new_order(profile: &mut Profile, event: &OrderEvent) -> Order {
+    profile.orders_count += 1;
+    let now = event.occurred_at;
+    profile.first_order_at = Some(profile.first_order_at.map_or(now, |first| first.min(now)));
+    profile.last_order_at = Some(profile.last_order_at.map_or(now, |last| last.max(now)));
+    if let Some(total) = event.total {
+        profile.count_spent(total, false);
+    }
+    let reached = if event.status.step().is_some() {
+        event.status
+    } else {
+        OrderStatus::Placed
+    };
+    let mut order = Order {
+        order_id: event.order_id.clone(),
+        sequence: profile.orders_count,
+        status: event.status,
+        reached,
+        placed_at: now,
+        updated_at: now,
+        items: event.items.clone(),
+        total: event.total,
+        delivery: event.delivery.clone(),
+        delay: event.delay.clone(),
+        cancellation: event.cancellation.clone(),
+        timeline: Vec::new(),
+    };
+    if event.status == OrderStatus::Cancelled {
+        if let Some(total) = order.total {
+            profile.count_spent(total, true);
+        }
+        order.delay = None;
+    }
+    order
+}
+
+/// Why an event must not change an existing order, if it must not.
+fn refusal(order: &Order, event: &OrderEvent) -> Option<&'static str> {
+    if let Transition::Refused(reason) = transition(order.reached, order.status, event.status) {
+        return Some(reason);
+    }
+    let is_step = event.status.step().is_some();
+    if !is_step && event.occurred_at < order.updated_at {
+        return Some("it is older than the last applied event");
+    }
+    None
+}
+
+/// Applies a forward event to an existing order.
+fn apply(order: &mut Order, profile: &mut Profile, event: &OrderEvent) {
+    if !event.items.is_empty() {
+        order.items = event.items.clone();
+    }
+    if event.total.is_some() && order.total.is_none() {
+        if let Some(total) = event.total {
+            profile.count_spent(total, false);
+        }
+        order.total = event.total;
+    }
+    if let Some(delivery) = &event.delivery {
+        let known = order.delivery.take().unwrap_or_else(|| delivery.clone());
+        order.delivery = Some(crate::event::Delivery {
+            eta: delivery.eta.or(known.eta),
+            carrier: delivery.carrier.clone().or(known.carrier),
+            tracking_url: delivery.tracking_url.clone().or(known.tracking_url),
+        });
+    }
+    match event.status {
+        OrderStatus::Delayed => order.delay = event.delay.clone(),
+        OrderStatus::Cancelled => {
+            order.cancellation = event.cancellation.clone();
+            if let Some(total) = order.total {
+                profile.count_spent(total, true);
+            }
+        }
+        status => {
+            order.reached = status;
+            // A new carrier ETA replaces an earlier delay's date.
+            if event.delivery.as_ref().and_then(|d| d.eta).is_some() {
+                order.delay = None;
+            }
+        }
+    }
+    order.status = event.status;
+    order.updated_at = order.updated_at.max(event.occurred_at);
+}
+
+fn compose(
+    kind: MessageKind,
+    profile: &Profile,
+    order: &Order,
+    event: &OrderEvent,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<OutgoingMessage, RenderError> {
+    let language = profile.locale.language();
+    let ctx = OrderMessageContext {
+        brand: &settings.brand,
+        profile,
+        order,
+    };
+    let copy = order_status_copy(kind, &ctx, language);
+    let rendered = render(&copy, settings.brand.shop_name.as_str(), language)?;
+    Ok(OutgoingMessage {
+        id: MessageId::derive(&profile.customer_id, event.event_id.as_str(), kind),
+        kind,
+        customer_id: profile.customer_id.clone(),
+        order_id: Some(order.order_id.clone()),
+        to: profile.email.clone(),
+        to_name: profile.name.clone(),
+        language,
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        decided_at: now,
+        reason: format!(
+            "order {} is {} (event {})",
+            order.order_id, event.status, event.event_id
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contact::EmailAddress;
+    use crate::event::parse_order_event;
+    use crate::settings::Brand;
+    use crate::text::Text;
+    use serde_json::json;
+    use std::collections::BTreeSet;
+
+    fn settings() -> Settings {
+        Settings {
+            brand: Brand {
+                shop_name: Text::parse("Leaf & Kettle").unwrap(),
+                support_email: EmailAddress::parse("help@leafandkettle.example").unwrap(),
+                support_url: Some(
+                    crate::event::WebLink::parse("https://leafandkettle.example/help").unwrap(),
+                ),
+            },
+            disabled_kinds: BTreeSet::new(),
+        }
+    }
+
+    fn event(event_id: &str, status: &str, at: &str, locale: &str) -> OrderEvent {
+        let mut body = json!({
+            "event_id": event_id, "order_id": "1042", "status": status, "occurred_at": at,
+            "customer": {"id": "c-1", "email": "anna@example.com", "name": "Anna <b>Petrova</b>",
+                         "locale": locale, "time_zone": "Europe/Moscow"},
+            "items": [{"sku": "TEA-1", "name": "Assam <script>", "quantity": 3, "unit_price": "4.50", "category": "tea"}],
+            "total": {"amount": "13.50", "currency": "EUR"},
+            "delivery": {"eta": "2026-11-24", "carrier": "DHL", "tracking_url": "https://dhl.example/t?id=1&x=\"2\""}
+        });
+        if status == "delayed" {
+            body["delay"] = json!({"reason": "storm at the hub", "new_eta": "2026-11-27"});
+        }
+        if status == "cancelled" {
+            body["cancellation"] = json!({"reason": "out of stock"});
+        }
+        parse_order_event(&body.to_string()).unwrap()
+    }
+
+    fn step(journey: &OrderJourney, e: &OrderEvent) -> (OrderJourney, OrderEventDecision) {
+        let decision = decide_order_event(journey, e, &settings()).unwrap();
+        (
+            OrderJourney {
+                profile: Some(decision.profile.clone()),
+                order: Some(decision.order.clone()),
+            },
+            decision,
+        )
+    }
+
+    #[test]
+    fn a_first_placed_order_counts_and_queues_a_first_order_welcome() {
+        let (_, d) = step(
+            &OrderJourney::default(),
+            &event("e1", "placed", "2026-11-20T10:00:00Z", "en-GB"),
+        );
+        assert!(d.applied);
+        assert_eq!(d.profile.orders_count, 1);
+        let message = d.message.unwrap();
+        assert_eq!(message.kind, MessageKind::OrderPlaced);
+        assert!(message.text.contains("first order"), "{}", message.text);
+        assert!(
+            message.text.contains("20 November 2026, 13:00"),
+            "Moscow local time: {}",
+            message.text
+        );
+    }
+
+    #[test]
+    fn delivered_then_a_late_shipped_is_recorded_and_sends_nothing() {
+        let (j, _) = step(
+            &OrderJourney::default(),
+            &event("e1", "placed", "2026-11-20T10:00:00Z", "en"),
+        );
+        let (j, _) = step(&j, &event("e2", "delivered", "2026-11-22T10:00:00Z", "en"));
+        let (_, d) = step(&j, &event("e3", "shipped", "2026-11-21T10:00:00Z", "en"));
+        assert!(!d.applied);
+        assert!(d.message.is_none());
+        assert_eq!(d.order.status, OrderStatus::Delivered);
+        let last = d.order.timeline.last().unwrap();
+        assert_eq!(last.event_id.as_str(), "e3");
+        assert!(last.note.contains("already delivered"), "{}", last.note);
+    }
+
+    #[test]
+    fn a_delay_older_than_the_last_applied_event_is_stale() {
+        let (j, _) = step(
+            &OrderJourney::default(),
+            &event("e1", "shipped", "2026-11-21T10:00:00Z", "en"),
+        );
+        let (_, d) = step(&j, &event("e2", "delayed", "2026-11-21T09:00:00Z", "en"));
+        assert!(!d.applied);
+    }
+
+    #[test]
+    fn a_switched_off_kind_is_applied_but_not_sent() {
+        let mut s = settings();
+        s.disabled_kinds.insert(MessageKind::OrderPlaced);
+        let d = decide_order_event(
+            &OrderJourney::default(),
+            &event("e1", "placed", "2026-11-20T10:00:00Z", "en"),
+            &s,
+        )
+        .unwrap();
+        assert!(d.applied && d.message.is_none());
+        assert!(d.note.contains("switched off"));
+    }
+
+    #[test]
+    fn the_tenth_order_reads_differently_from_the_first() {
+        let mut journey = OrderJourney::default();
+        let (j, first) = step(
+            &journey,
+            &event("e1", "placed", "2026-01-01T10:00:00Z", "en"),
+        );
+        journey.profile = j.profile.map(|mut p| {
+            p.orders_count = 9;
+            p
+        });
+        let mut tenth = event("e10", "placed", "2026-11-20T10:00:00Z", "en");
+        tenth.order_id = crate::ids::OrderId::parse("2000").unwrap();
+        let (_, d) = step(&journey, &tenth);
+        let text = d.message.unwrap().text;
+        assert!(text.contains("10th order"), "{text}");
+        assert_ne!(first.message.unwrap().subject, "");
+    }
+
+    #[test]
+    fn cancelling_takes_the_total_back_from_the_amount_spent() {
+        let (j, d) = step(
+            &OrderJourney::default(),
+            &event("e1", "placed", "2026-11-20T10:00:00Z", "en"),
+        );
+        assert_eq!(
+            d.profile.spent.values().next().unwrap().value().to_string(),
+            "13.50"
+        );
+        let (_, d) = step(&j, &event("e2", "cancelled", "2026-11-20T11:00:00Z", "en"));
+        assert_eq!(
+            d.profile.spent.values().next().unwrap().value().to_string(),
+            "0.00"
+        );
+        let text = d.message.unwrap().text;
+        assert!(
+            text.contains("€13.50 goes back to your original payment method"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_status_renders_in_both_languages_with_escaped_values_and_a_way_to_a_person() {
+        for locale in ["en-US", "ru-RU"] {
+            for status in OrderStatus::ALL {
+                let (_, d) = step(
+                    &OrderJourney::default(),
+                    &event("e", status.as_str(), "2026-11-20T10:00:00Z", locale),
+                );
+                let m = d.message.unwrap();
+                assert!(!m.subject.is_empty() && !m.subject.contains('\n'));
+                assert!(
+                    !m.html.contains("<script>"),
+                    "{status} {locale}: unescaped item name"
+                );
+                assert!(
+                    !m.html.contains("<b>Petrova"),
+                    "{status} {locale}: unescaped name"
+                );
+                assert!(
+                    m.html.contains("help@leafandkettle.example"),
+                    "{status} {locale}: no support contact"
+                );
+                assert!(m.text.contains("help@leafandkettle.example"));
+                assert!(
+                    m.html
+                        .contains("href=\"https:&#x2f;&#x2f;leafandkettle.example&#x2f;help\""),
+                    "{status} {locale}: no help link"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn russian_messages_use_plural_forms_for_item_counts() {
+        let (_, d) = step(
+            &OrderJourney::default(),
+            &event("e1", "placed", "2026-11-20T10:00:00Z", "ru-RU"),
+        );
+        let text = d.message.unwrap().text;
+        assert!(text.contains("3 товара"), "{text}");
+        assert!(text.contains("Здравствуйте, Anna"), "{text}");
+    }
+
+    #[test]
+    fn the_delay_message_states_reason_and_new_date() {
+        let (j, _) = step(
+            &OrderJourney::default(),
+            &event("e1", "shipped", "2026-11-20T10:00:00Z", "en"),
+        );
+        let (_, d) = step(&j, &event("e2", "delayed", "2026-11-21T10:00:00Z", "en"));
+        let m = d.message.unwrap();
+        assert!(
+            m.subject.contains("Friday, 27 November 2026"),
+            "{}",
+            m.subject
+        );
+        assert!(m.text.contains("storm at the hub"));
+        assert!(
+            m.text.contains("Tuesday, 24 November 2026"),
+            "old date shown: {}",
+            m.text
+        );
+    }
+
+    #[test]
+    fn tracking_links_are_attribute_escaped() {
+        let (_, d) = step(
+            &OrderJourney::default(),
+            &event("e1", "shipped", "2026-11-20T10:00:00Z", "en"),
+        );
+        let html = d.message.unwrap().html;
+        assert!(!html.contains("x=\"2\""), "raw quote inside href");
+        assert!(
+            html.contains("href=\"https:&#x2f;&#x2f;dhl.example&#x2f;t?id=1&amp;x=%222%22\""),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn decisions_are_deterministic() {
+        let e = event("e1", "placed", "2026-11-20T10:00:00Z", "en");
+        let a = decide_order_event(&OrderJourney::default(), &e, &settings()).unwrap();
+        let b = decide_order_event(&OrderJourney::default(), &e, &settings()).unwrap();
+        assert_eq!(a, b);
+    }
+}
