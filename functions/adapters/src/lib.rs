@@ -1,1 +1,14 @@
+//! AWS adapters for aftercare: the DynamoDB journey store, the SES v2 mailer, the outbox that
+//! sends each message exactly once, configuration from the environment, and the plumbing every
+//! function shares (SDK clients built once per cold start, logging, clocks).
 
+#![warn(missing_docs)]
+
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod logging;
+pub mod mailer;
+pub mod outbox;
+pub mod store;

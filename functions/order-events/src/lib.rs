@@ -1,1 +1,300 @@
+//! The order-events function: takes SQS batches of order events (EventBridge envelopes or bare
+//! bodies), applies each to its customer's journey exactly once, and sends the order-status
+//! message through the outbox.
+//!
+//! Per record: parse → read the journey (one BatchGetItem) → decide (pure) → write (one
+//! conditional TransactWriteItems) → send → mark sent. A record that fails is reported alone in
+//! the batch response, so SQS retries only it and, after `maxReceiveCount`, moves it to the
+//! dead-letter queue.
 
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use aftercare_adapters::aws::AwsClients;
+use aftercare_adapters::clock::Clock;
+use aftercare_adapters::config::Config;
+use aftercare_adapters::mailer::SesMailer;
+use aftercare_adapters::outbox::{DeliverError, Delivery, Outbox};
+use aftercare_adapters::store::{CommitError, JourneyStore, MessageItem, StoreError};
+use aftercare_journey::event::{parse_order_event, InvalidEvent, OrderEvent};
+use aftercare_journey::order_events::decide_order_event;
+use aftercare_journey::render::RenderError;
+use aftercare_journey::settings::Settings;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
+/// How many times a record is decided again when its journey changed under it (another event
+/// of the same customer was applied meanwhile) before it is handed back to the queue.
+pub const MAX_DECISION_ATTEMPTS: u32 = 5;
+
+/// Everything the function needs, built once per cold start.
+pub struct OrderEventsFunction {
+    store: JourneyStore,
+    mailer: SesMailer,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    lease: chrono::Duration,
+}
+
+/// What came of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// The event was applied or refused (see `note`), and its message, if any, delivered.
+    Processed {
+        /// The customer.
+        customer_id: String,
+        /// The event.
+        event_id: String,
+        /// Whether it changed the order.
+        applied: bool,
+        /// What came of it.
+        note: String,
+        /// The message's subject and what SES did with it.
+        message: Option<(String, Delivery)>,
+    },
+    /// The event had been applied before; nothing changed. `resent` says whether a message
+    /// it left pending was sent now.
+    Duplicate {
+        /// The customer.
+        customer_id: String,
+        /// The event.
+        event_id: String,
+        /// What happened to a message the first delivery left pending.
+        resent: Option<Delivery>,
+    },
+}
+
+/// Why a record failed. It is reported in the batch response and retried by SQS.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The body is not a valid order event: it will go to the DLQ after its retries.
+    #[error(transparent)]
+    Invalid(#[from] InvalidEvent),
+    /// DynamoDB failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The journey kept changing under us.
+    #[error("the journey of customer {customer_id} kept changing; gave up after {MAX_DECISION_ATTEMPTS} attempts")]
+    Contention {
+        /// The customer.
+        customer_id: String,
+    },
+    /// A message template failed (a bug; the tests render every kind).
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// The event was applied but its message could not be sent yet; it stays in the outbox
+    /// and goes out on the record's retry or through the relay.
+    #[error("event applied; message {message_id} kept in the outbox: {source}")]
+    SendDeferred {
+        /// The message.
+        message_id: String,
+        /// Why.
+        #[source]
+        source: DeliverError,
+    },
+}
+
+/// One record's id and result, in batch order.
+#[derive(Debug)]
+pub struct RecordReport {
+    /// The SQS message id.
+    pub message_id: String,
+    /// What came of it.
+    pub result: Result<RecordOutcome, RecordError>,
+}
+
+/// A batch's results and the response for Lambda.
+#[derive(Debug)]
+pub struct BatchReport {
+    /// Per record.
+    pub records: Vec<RecordReport>,
+    /// The failed records, for `ReportBatchItemFailures`.
+    pub response: SqsBatchResponse,
+}
+
+impl OrderEventsFunction {
+    /// Wires the function from its clients and configuration.
+    pub fn new(clients: &AwsClients, config: &Config, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
+            mailer: SesMailer::new(clients.sesv2.clone(), config),
+            settings: config.settings.clone(),
+            clock,
+            lease: config.outbox_lease,
+        }
+    }
+
+    /// The store, for callers that read journeys.
+    pub fn store(&self) -> &JourneyStore {
+        &self.store
+    }
+
+    /// The outbox this function sends through.
+    pub fn outbox(&self) -> Outbox<'_> {
+        Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease)
+    }
+
+    /// Handles one SQS batch. `invocation` names this invocation (the Lambda request id) and
+    /// becomes the owner of the leases it takes. Records are taken in order, one at a time, so
+    /// events of one customer in one batch apply in the order they were queued.
+    pub async fn handle_batch(&self, event: SqsEvent, invocation: &str) -> BatchReport {
+        let mut records = Vec::with_capacity(event.records.len());
+        let mut response = SqsBatchResponse::default();
+        for (index, record) in event.records.into_iter().enumerate() {
+            let message_id = record
+                .message_id
+                .clone()
+                .unwrap_or_else(|| format!("record-{index}"));
+            let owner = format!("{invocation}/{message_id}");
+            let result = match record.body.as_deref() {
+                Some(body) => self.process_body(body, &owner).await,
+                None => Err(RecordError::Invalid(InvalidEvent {
+                    field: "body".into(),
+                    problem: "is missing".into(),
+                })),
+            };
+            match &result {
+                Ok(outcome) => {
+                    tracing::info!(sqs_message_id = %message_id, ?outcome, "record processed")
+                }
+                Err(error @ RecordError::Invalid(invalid)) => {
+                    tracing::error!(sqs_message_id = %message_id, field = %invalid.field, %error, "record rejected")
+                }
+                Err(error) => {
+                    tracing::warn!(sqs_message_id = %message_id, %error, "record failed; SQS will retry it")
+                }
+            }
+            if result.is_err() {
+                response.add_failure(message_id.clone());
+            }
+            records.push(RecordReport { message_id, result });
+        }
+        BatchReport { records, response }
+    }
+
+    /// Applies one message body and sends what it decided.
+    pub async fn process_body(
+        &self,
+        body: &str,
+        owner: &str,
+    ) -> Result<RecordOutcome, RecordError> {
+        let event = parse_order_event(body)?;
+        match self.apply(&event, owner).await? {
+            Applied::Duplicate { message_sk } => {
+                let resent = match message_sk {
+                    Some(sk) => Some(
+                        self.outbox()
+                            .redeliver(&event.customer.id, &sk, owner)
+                            .await
+                            .map_err(|source| RecordError::SendDeferred {
+                                message_id: sk.clone(),
+                                source,
+                            })?,
+                    ),
+                    None => None,
+                };
+                Ok(RecordOutcome::Duplicate {
+                    customer_id: event.customer.id.to_string(),
+                    event_id: event.event_id.to_string(),
+                    resent: resent.filter(|d| *d != Delivery::NotOurs),
+                })
+            }
+            Applied::Committed {
+                applied,
+                note,
+                message,
+            } => {
+                let message =
+                    match message {
+                        Some(item) => {
+                            let delivery = self.outbox().deliver_held(&item, owner).await.map_err(
+                                |source| RecordError::SendDeferred {
+                                    message_id: item.message_id.clone(),
+                                    source,
+                                },
+                            )?;
+                            Some((item.subject.clone(), delivery))
+                        }
+                        None => None,
+                    };
+                Ok(RecordOutcome::Processed {
+                    customer_id: event.customer.id.to_string(),
+                    event_id: event.event_id.to_string(),
+                    applied,
+                    note,
+                    message,
+                })
+            }
+        }
+    }
+
+    /// Reads, decides and writes one event, deciding again if the journey changed meanwhile.
+    /// Sends nothing: the message, if any, is left pending and held by `owner`.
+    pub async fn apply(&self, event: &OrderEvent, owner: &str) -> Result<Applied, RecordError> {
+        for attempt in 0..MAX_DECISION_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let loaded = self
+                .store
+                .load_for_event(&event.customer.id, &event.order_id, &event.event_id)
+                .await?;
+            if let Some(marker) = loaded.marker {
+                return Ok(Applied::Duplicate {
+                    message_sk: marker.message_sk,
+                });
+            }
+            let decision = decide_order_event(&loaded.journey(), event, &self.settings)?;
+            let lease = self.outbox().lease_for(owner);
+            match self
+                .store
+                .commit_order_event(&loaded, event, &decision, &lease, self.clock.now())
+                .await
+            {
+                Ok(message) => {
+                    return Ok(Applied::Committed {
+                        applied: decision.applied,
+                        note: decision.note,
+                        message,
+                    })
+                }
+                Err(CommitError::Conflict) | Err(CommitError::Duplicate) => {
+                    tracing::debug!(customer_id = %event.customer.id, attempt, "journey changed while deciding; deciding again");
+                }
+                Err(CommitError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(RecordError::Contention {
+            customer_id: event.customer.id.to_string(),
+        })
+    }
+}
+
+/// What writing one event did.
+#[derive(Debug)]
+pub enum Applied {
+    /// It had been applied before.
+    Duplicate {
+        /// The message the first application queued, if any.
+        message_sk: Option<String>,
+    },
+    /// It was written now.
+    Committed {
+        /// Whether it changed the order.
+        applied: bool,
+        /// What came of it.
+        note: String,
+        /// The pending message written with it, held by the caller.
+        message: Option<MessageItem>,
+    },
+}
+
+/// Exponential backoff with jitter: about 20, 40, 80, 160 ms.
+fn backoff(attempt: u32) -> StdDuration {
+    let base = 20u64 << attempt.min(6);
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()),
+    ) % base;
+    StdDuration::from_millis(base / 2 + jitter)
+}

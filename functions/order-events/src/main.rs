@@ -1,1 +1,27 @@
-fn main() {}
+//! The order-events Lambda function: configuration and clients once per cold start, then one
+//! batch per invocation. Everything else is in the library.
+
+use std::sync::Arc;
+
+use aftercare_adapters::aws::AwsClients;
+use aftercare_adapters::clock::SystemClock;
+use aftercare_adapters::config::Config;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use order_events::OrderEventsFunction;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    aftercare_adapters::logging::init();
+    let config = Config::from_environment()?;
+    let clients = AwsClients::from_environment().await;
+    let function = OrderEventsFunction::new(&clients, &config, Arc::new(SystemClock));
+    let function = &function;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let report = function
+            .handle_batch(event.payload, &event.context.request_id)
+            .await;
+        Ok::<SqsBatchResponse, Error>(report.response)
+    }))
+    .await
+}

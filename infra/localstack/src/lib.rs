@@ -1,1 +1,414 @@
+//! The local AWS-compatible stack for tests and the demo.
+//!
+//! [`LocalStack::start`] runs moto server (from the project's `.venv`) on a port of
+//! 127.0.0.1 the OS picks, waits until it answers, and stops it when dropped or when this
+//! process exits. [`LocalStack::create_table`] creates a journey table from `template.yaml`'s
+//! own `JourneyTable` definition, so there is one source of truth for keys and indexes.
+//! [`LocalStack::sent_mail`] reads back what SES was asked to send.
 
+#![warn(missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use serde_yaml::Value;
+
+/// The template whose `JourneyTable` the local tables copy.
+const TEMPLATE: &str = include_str!("../../../template.yaml");
+
+/// What went wrong with the local stack.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalStackError {
+    /// moto is not installed where it is looked for.
+    #[error("moto server is not installed: {python} was not found or cannot import moto. Run `make venv` (or `make test` / `make demo`, which do it) to install the local tooling into .venv")]
+    NotInstalled {
+        /// The Python interpreter looked for.
+        python: String,
+    },
+    /// The server did not come up.
+    #[error("moto server did not start: {0}")]
+    Start(String),
+    /// `template.yaml` does not define the table as expected.
+    #[error("template.yaml: {0}")]
+    Template(String),
+    /// An AWS call to the emulator failed.
+    #[error("{operation} against the emulator failed: {detail}")]
+    Aws {
+        /// The call.
+        operation: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// Reading sent mail failed.
+    #[error("reading sent mail from the emulator failed: {0}")]
+    Mail(String),
+}
+
+/// A running moto server.
+pub struct LocalStack {
+    child: Child,
+    endpoint: String,
+}
+
+/// The repository root, where `.venv` and `infra/` are.
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+impl LocalStack {
+    /// Starts moto server with the Python in `AFTERCARE_PYTHON`, or else `.venv/bin/python`
+    /// of the repository; fails with instructions when it is missing.
+    pub fn start() -> Result<Self, LocalStackError> {
+        let root = repository_root();
+        let python = std::env::var("AFTERCARE_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join(".venv/bin/python"));
+        let not_installed = || LocalStackError::NotInstalled {
+            python: python.display().to_string(),
+        };
+        if !python.exists() {
+            return Err(not_installed());
+        }
+        let mut child = Command::new(&python)
+            .arg(root.join("infra/local/moto_supervised.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| LocalStackError::Start(e.to_string()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| LocalStackError::Start("no stdout".into()))?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| LocalStackError::Start(e.to_string()))?;
+        let Some(port) = line
+            .trim()
+            .strip_prefix("ready ")
+            .and_then(|p| p.parse::<u16>().ok())
+        else {
+            let mut stderr = String::new();
+            if let Some(err) = child.stderr.take() {
+                use std::io::Read;
+                let _ = BufReader::new(err).take(4_000).read_to_string(&mut stderr);
+            }
+            let _ = child.kill();
+            if stderr.contains("ModuleNotFoundError") {
+                return Err(not_installed());
+            }
+            return Err(LocalStackError::Start(format!(
+                "unexpected output {line:?}; stderr: {stderr}"
+            )));
+        };
+        // moto logs every request to stderr; nobody reads it, so let it go nowhere.
+        drop(child.stderr.take());
+        let stack = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        stack.wait_ready(Duration::from_secs(30))?;
+        Ok(stack)
+    }
+
+    fn wait_ready(&self, timeout: Duration) -> Result<(), LocalStackError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match ureq::get(&format!("{}/moto-api/", self.endpoint)).call() {
+                Ok(_) => return Ok(()),
+                Err(e) if Instant::now() > deadline => {
+                    return Err(LocalStackError::Start(e.to_string()))
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// The emulator's URL (`http://127.0.0.1:<port>`).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// An SDK configuration for the emulator, with aftercare's timeouts and retries and
+    /// fixed test credentials.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aftercare_adapters::aws::base_loader()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "aftercare-local",
+            ))
+            .load()
+            .await
+    }
+
+    /// Creates a journey table named `name` from template.yaml's `JourneyTable`, with its TTL.
+    pub async fn create_table(
+        &self,
+        client: &aws_sdk_dynamodb::Client,
+        name: &str,
+    ) -> Result<(), LocalStackError> {
+        let definition = table_definition()?;
+        let aws = |operation: &'static str| {
+            move |e: String| LocalStackError::Aws {
+                operation,
+                detail: e,
+            }
+        };
+        client
+            .create_table()
+            .table_name(name)
+            .set_attribute_definitions(Some(definition.attributes))
+            .set_key_schema(Some(definition.keys))
+            .set_global_secondary_indexes(Some(definition.indexes))
+            .billing_mode(definition.billing)
+            .send()
+            .await
+            .map_err(|e| aws("CreateTable")(aftercare_adapters::error::describe(&e)))?;
+        if let Some(attribute) = definition.ttl_attribute {
+            client
+                .update_time_to_live()
+                .table_name(name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(attribute)
+                        .enabled(true)
+                        .build()
+                        .map_err(|e| aws("UpdateTimeToLive")(e.to_string()))?,
+                )
+                .send()
+                .await
+                .map_err(|e| aws("UpdateTimeToLive")(aftercare_adapters::error::describe(&e)))?;
+        }
+        Ok(())
+    }
+
+    /// Verifies an SES identity (a domain or an address), as a shop does once before sending.
+    pub async fn verify_identity(
+        &self,
+        client: &aws_sdk_sesv2::Client,
+        identity: &str,
+    ) -> Result<(), LocalStackError> {
+        client
+            .create_email_identity()
+            .email_identity(identity)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| LocalStackError::Aws {
+                operation: "CreateEmailIdentity",
+                detail: aftercare_adapters::error::describe(&e),
+            })
+    }
+
+    /// Every message SES was asked to send so far, oldest first.
+    pub fn sent_mail(&self) -> Result<Vec<SentMail>, LocalStackError> {
+        let data: serde_json::Value = ureq::get(&format!("{}/moto-api/data.json", self.endpoint))
+            .call()
+            .map_err(|e| LocalStackError::Mail(e.to_string()))?
+            .body_mut()
+            .read_json()
+            .map_err(|e| LocalStackError::Mail(e.to_string()))?;
+        let raw = data["ses"]["RawMessage"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        raw.iter()
+            .map(|m| {
+                let text = m["raw_data"]
+                    .as_str()
+                    .ok_or_else(|| LocalStackError::Mail("a message without raw_data".into()))?;
+                SentMail::parse(m["id"].as_str().unwrap_or_default(), text)
+            })
+            .collect()
+    }
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        // Closing stdin stops the server cleanly; kill in case it does not.
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One message as SES received it, with the parts tests and the demo look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMail {
+    /// SES's message id.
+    pub ses_message_id: String,
+    /// The raw MIME.
+    pub raw: String,
+    /// The decoded subject.
+    pub subject: String,
+    /// The `To` address.
+    pub to: String,
+    /// The `From` header's address.
+    pub from: String,
+    /// The `Reply-To` address.
+    pub reply_to: String,
+    /// The `Message-ID`.
+    pub message_id: String,
+    /// The decoded text part.
+    pub text: String,
+    /// The decoded HTML part.
+    pub html: String,
+}
+
+impl SentMail {
+    /// Parses raw MIME.
+    pub fn parse(ses_message_id: &str, raw: &str) -> Result<Self, LocalStackError> {
+        let message = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .ok_or_else(|| {
+                LocalStackError::Mail(format!("message {ses_message_id} is not MIME"))
+            })?;
+        let first_address = |a: Option<&mail_parser::Address>| {
+            a.and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok(Self {
+            ses_message_id: ses_message_id.to_owned(),
+            raw: raw.to_owned(),
+            subject: message.subject().unwrap_or_default().to_owned(),
+            to: first_address(message.to()),
+            from: first_address(message.from()),
+            reply_to: first_address(message.reply_to()),
+            message_id: message.message_id().unwrap_or_default().to_owned(),
+            text: message
+                .body_text(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
+            html: message
+                .body_html(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+struct TableDefinition {
+    attributes: Vec<AttributeDefinition>,
+    keys: Vec<KeySchemaElement>,
+    indexes: Vec<GlobalSecondaryIndex>,
+    billing: BillingMode,
+    ttl_attribute: Option<String>,
+}
+
+fn table_definition() -> Result<TableDefinition, LocalStackError> {
+    let template: Value =
+        serde_yaml::from_str(TEMPLATE).map_err(|e| LocalStackError::Template(e.to_string()))?;
+    let properties = &template["Resources"]["JourneyTable"]["Properties"];
+    if properties.is_null() {
+        return Err(LocalStackError::Template(
+            "Resources.JourneyTable.Properties is missing".into(),
+        ));
+    }
+    let text = |v: &Value, what: &str| {
+        v.as_str().map(str::to_owned).ok_or_else(|| {
+            LocalStackError::Template(format!("JourneyTable: {what} is not a string"))
+        })
+    };
+    let build = |e: aws_sdk_dynamodb::error::BuildError| LocalStackError::Template(e.to_string());
+    let key_schema = |v: &Value| -> Result<Vec<KeySchemaElement>, LocalStackError> {
+        v.as_sequence()
+            .ok_or_else(|| LocalStackError::Template("KeySchema is not a list".into()))?
+            .iter()
+            .map(|k| {
+                KeySchemaElement::builder()
+                    .attribute_name(text(&k["AttributeName"], "AttributeName")?)
+                    .key_type(KeyType::from(text(&k["KeyType"], "KeyType")?.as_str()))
+                    .build()
+                    .map_err(build)
+            })
+            .collect()
+    };
+    let attributes = properties["AttributeDefinitions"]
+        .as_sequence()
+        .ok_or_else(|| LocalStackError::Template("AttributeDefinitions is not a list".into()))?
+        .iter()
+        .map(|a| {
+            AttributeDefinition::builder()
+                .attribute_name(text(&a["AttributeName"], "AttributeName")?)
+                .attribute_type(ScalarAttributeType::from(
+                    text(&a["AttributeType"], "AttributeType")?.as_str(),
+                ))
+                .build()
+                .map_err(build)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let indexes = properties["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .map(|list| {
+            list.iter()
+                .map(|i| {
+                    GlobalSecondaryIndex::builder()
+                        .index_name(text(&i["IndexName"], "IndexName")?)
+                        .set_key_schema(Some(key_schema(&i["KeySchema"])?))
+                        .projection(
+                            Projection::builder()
+                                .projection_type(ProjectionType::from(
+                                    text(&i["Projection"]["ProjectionType"], "ProjectionType")?
+                                        .as_str(),
+                                ))
+                                .build(),
+                        )
+                        .build()
+                        .map_err(build)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    Ok(TableDefinition {
+        attributes,
+        keys: key_schema(&properties["KeySchema"])?,
+        indexes,
+        billing: BillingMode::from(
+            properties["BillingMode"]
+                .as_str()
+                .unwrap_or("PAY_PER_REQUEST"),
+        ),
+        ttl_attribute: properties["TimeToLiveSpecification"]["AttributeName"]
+            .as_str()
+            .map(str::to_owned),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_definition_is_read_from_the_template() {
+        let definition = table_definition().unwrap();
+        assert_eq!(definition.keys.len(), 2);
+        assert_eq!(definition.indexes.len(), 1);
+        assert_eq!(definition.indexes[0].index_name(), "due");
+        assert_eq!(definition.ttl_attribute.as_deref(), Some("expires_at"));
+        assert_eq!(definition.billing, BillingMode::PayPerRequest);
+    }
+}

@@ -1,0 +1,62 @@
+//! SDK clients, built once per cold start with explicit timeouts and retries.
+//!
+//! Building the SDK configuration is the expensive part (credentials, region, endpoint
+//! resolution); clients made from it are cheap. A function builds [`AwsClients`] once in its
+//! init phase and borrows it for every invocation.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// How long one attempt of an AWS call may take before it is abandoned and retried.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long an AWS call may take across all its attempts. Well below the functions' 30 s
+/// timeout, so a stuck call fails the record instead of the whole batch.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Attempts per AWS call (the first one included), with exponential backoff and jitter.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// The SDK clients a function uses.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// SES v2.
+    pub sesv2: aws_sdk_sesv2::Client,
+}
+
+impl AwsClients {
+    /// Loads configuration the standard way (environment, profile, instance role) and builds
+    /// the clients. `AWS_ENDPOINT_URL` points every client at a local emulator.
+    pub async fn from_environment() -> Self {
+        let config = base_loader().load().await;
+        Self::from_config(&config)
+    }
+
+    /// Builds the clients from a loaded configuration.
+    pub fn from_config(config: &SdkConfig) -> Self {
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            sesv2: aws_sdk_sesv2::Client::new(config),
+        }
+    }
+}
+
+/// The standard configuration loader with aftercare's timeouts and retries set.
+pub fn base_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(50)),
+        )
+}

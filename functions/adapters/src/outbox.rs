@@ -1,0 +1,197 @@
+//! The outbox: every message is written as pending in the same transaction as the decision
+//! that caused it, then sent, then marked sent with SES's id.
+//!
+//! A message is born held by the invocation that decided it (a lease until a wall-clock
+//! instant). If that invocation dies before marking it, the lease runs out and the relay takes
+//! it: a conditional claim lets exactly one sender hold a message at a time, so two relays, or
+//! a relay and a redelivered event, never both send it. The one window left is a crash after
+//! SES accepted a message and before it was marked sent: SES has no idempotency key, so that
+//! message is sent again when the lease runs out. The `Message-ID` header is the same both
+//! times, which lets mail clients fold the two.
+
+use aftercare_journey::ids::CustomerId;
+use chrono::Duration;
+
+use crate::clock::Clock;
+use crate::mailer::{SendError, SesMailer};
+use crate::store::{JourneyStore, Lease, MessageItem, MessageStatus, StoreError, DUE_SHARDS};
+
+/// What became of one attempt to deliver a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// SES accepted it.
+    Sent {
+        /// SES's message id.
+        ses_message_id: String,
+    },
+    /// SES refused it for good; it is marked failed with the reason.
+    Rejected {
+        /// SES's reason.
+        reason: String,
+    },
+    /// Someone else holds it, or it is no longer pending: nothing was done.
+    NotOurs,
+}
+
+/// An attempt that may succeed later. The message stays pending.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    /// SES could not take it now.
+    #[error(transparent)]
+    Send(SendError),
+    /// DynamoDB failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one relay run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RelayReport {
+    /// Messages found due.
+    pub due: usize,
+    /// Sent now.
+    pub sent: usize,
+    /// Refused by SES for good.
+    pub rejected: usize,
+    /// Held by someone else meanwhile.
+    pub skipped: usize,
+    /// Failed again; they stay pending for the next run.
+    pub deferred: usize,
+}
+
+/// Sends outbox messages exactly once.
+pub struct Outbox<'a> {
+    store: &'a JourneyStore,
+    mailer: &'a SesMailer,
+    clock: &'a dyn Clock,
+    lease: Duration,
+}
+
+impl<'a> Outbox<'a> {
+    /// An outbox over `store` sending through `mailer`; a sender holds a message for `lease`.
+    pub fn new(
+        store: &'a JourneyStore,
+        mailer: &'a SesMailer,
+        clock: &'a dyn Clock,
+        lease: Duration,
+    ) -> Self {
+        Self {
+            store,
+            mailer,
+            clock,
+            lease,
+        }
+    }
+
+    /// A fresh lease for `owner`, starting now.
+    pub fn lease_for(&self, owner: &str) -> Lease {
+        Lease {
+            owner: owner.to_owned(),
+            until: self.clock.now() + self.lease,
+        }
+    }
+
+    /// Sends a message `owner` already holds (it was just written with its lease), and marks it.
+    pub async fn deliver_held(
+        &self,
+        item: &MessageItem,
+        owner: &str,
+    ) -> Result<Delivery, DeliverError> {
+        let Some(message) = &item.content else {
+            return Ok(Delivery::NotOurs);
+        };
+        match self.mailer.send(message).await {
+            Ok(ses_message_id) => {
+                if !self
+                    .store
+                    .mark_sent(item, owner, &ses_message_id, self.clock.now())
+                    .await?
+                {
+                    tracing::warn!(message_id = %item.message_id, customer_id = %item.customer_id,
+                        "sent after the lease was taken over; the relay may send it again");
+                }
+                Ok(Delivery::Sent { ses_message_id })
+            }
+            Err(SendError::Rejected(reason)) => {
+                tracing::error!(message_id = %item.message_id, customer_id = %item.customer_id, %reason, "SES refused the message");
+                self.store
+                    .mark_failed(item, owner, &reason, self.clock.now())
+                    .await?;
+                Ok(Delivery::Rejected { reason })
+            }
+            Err(error) => {
+                self.store
+                    .note_attempt_failed(item, owner, &error.to_string())
+                    .await?;
+                Err(DeliverError::Send(error))
+            }
+        }
+    }
+
+    /// Takes a pending message whose lease ran out and sends it; does nothing if it is not
+    /// pending or someone else holds it.
+    pub async fn claim_and_deliver(
+        &self,
+        item: &MessageItem,
+        owner: &str,
+    ) -> Result<Delivery, DeliverError> {
+        if item.status != MessageStatus::Pending {
+            return Ok(Delivery::NotOurs);
+        }
+        let lease = self.lease_for(owner);
+        match self
+            .store
+            .claim_message(item, &lease, self.clock.now())
+            .await?
+        {
+            Some(held) => self.deliver_held(&held, owner).await,
+            None => Ok(Delivery::NotOurs),
+        }
+    }
+
+    /// Re-reads a message by key and, if it is still pending with its lease run out, sends it.
+    pub async fn redeliver(
+        &self,
+        customer: &CustomerId,
+        sk: &str,
+        owner: &str,
+    ) -> Result<Delivery, DeliverError> {
+        match self.store.message(customer, sk).await? {
+            Some(item) => self.claim_and_deliver(&item, owner).await,
+            None => Ok(Delivery::NotOurs),
+        }
+    }
+
+    /// Sends every message left pending whose lease ran out in the last `lookback` (for
+    /// instance by a crashed invocation). Reads only the due index's partitions of those hours,
+    /// so its cost grows with pending messages, not with customers.
+    pub async fn relay_due(
+        &self,
+        owner: &str,
+        lookback: Duration,
+    ) -> Result<RelayReport, StoreError> {
+        let now = self.clock.now();
+        let mut report = RelayReport::default();
+        let mut hour = now - lookback;
+        while hour <= now {
+            for shard in 0..DUE_SHARDS {
+                let bucket = format!("{}#{shard}", hour.format("%Y-%m-%dT%H"));
+                for item in self.store.due_messages(&bucket, now).await? {
+                    report.due += 1;
+                    match self.claim_and_deliver(&item, owner).await {
+                        Ok(Delivery::Sent { .. }) => report.sent += 1,
+                        Ok(Delivery::Rejected { .. }) => report.rejected += 1,
+                        Ok(Delivery::NotOurs) => report.skipped += 1,
+                        Err(DeliverError::Store(error)) => return Err(error),
+                        Err(DeliverError::Send(error)) => {
+                            tracing::warn!(message_id = %item.message_id, %error, "relay could not send; kept for the next run");
+                            report.deferred += 1;
+                        }
+                    }
+                }
+            }
+            hour += Duration::hours(1);
+        }
+        Ok(report)
+    }
+}

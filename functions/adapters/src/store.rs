@@ -1,0 +1,805 @@
+//! The DynamoDB journey store: one table, single-table design.
+//!
+//! | item | `pk` | `sk` | what it holds |
+//! |---|---|---|---|
+//! | profile | `CUSTOMER#<id>` | `PROFILE` | contact, consent, counters, `version` |
+//! | order | `CUSTOMER#<id>` | `ORDER#<order id>` | status, timeline, `version` |
+//! | message | `CUSTOMER#<id>` | `MSG#<decided at>#<message id>` | the outbox entry, then the log of what was sent |
+//! | event marker | `CUSTOMER#<id>` | `EVENT#<event id>` | the idempotency marker; expires after 35 days |
+//!
+//! A pending message also carries `due_bucket` (`<yyyy-mm-ddThh>#<shard>`) and `due_at`, the
+//! keys of the sparse `due` index, so the relay finds messages whose lease ran out without a
+//! scan; both are removed once the message is sent or failed. The access patterns are in
+//! `infra/README.md`.
+
+use std::collections::HashMap;
+use std::time::Duration as StdDuration;
+
+use aftercare_journey::event::OrderEvent;
+use aftercare_journey::ids::{CustomerId, EventId, OrderId};
+use aftercare_journey::journey::{Order, Profile};
+use aftercare_journey::message::{MessageKind, OutgoingMessage};
+use aftercare_journey::order_events::{OrderEventDecision, OrderJourney};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{classify, describe, Retry};
+
+/// The name of the sparse index of due work.
+pub const DUE_INDEX: &str = "due";
+/// How many partitions each hour of due work is spread over, so no partition is hot.
+pub const DUE_SHARDS: u32 = 4;
+/// How long an event's idempotency marker is kept: longer than SQS keeps a message (14 days)
+/// and EventBridge retries one (24 hours).
+pub const EVENT_MARKER_TTL: Duration = Duration::days(35);
+/// How long the log of a sent message is kept.
+pub const MESSAGE_LOG_TTL: Duration = Duration::days(400);
+
+/// A DynamoDB failure, with whether it may heal.
+#[derive(Debug, thiserror::Error)]
+#[error("DynamoDB {operation} failed ({retry:?}): {detail}")]
+pub struct StoreError {
+    /// The operation that failed.
+    pub operation: &'static str,
+    /// Whether trying again later may help.
+    pub retry: Retry,
+    /// The service's code and message, or the cause chain.
+    pub detail: String,
+}
+
+impl StoreError {
+    fn sdk<E>(
+        operation: &'static str,
+        error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    ) -> Self
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        Self {
+            operation,
+            retry: classify(error),
+            detail: describe(error),
+        }
+    }
+
+    fn corrupt(operation: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            operation,
+            retry: Retry::Permanent,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A stored value with the version its optimistic lock expects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    /// The value.
+    pub value: T,
+    /// Its version: 1 after the first write, one more after each.
+    pub version: u64,
+}
+
+/// What a processed event left behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMarker {
+    /// The event.
+    pub event_id: EventId,
+    /// Whether it changed the order.
+    pub applied: bool,
+    /// What came of it.
+    pub note: String,
+    /// The sort key of the message it queued, if any.
+    pub message_sk: Option<String>,
+    /// When it was processed (wall clock).
+    pub processed_at: DateTime<Utc>,
+}
+
+/// What an order event needs to be decided, read in one round trip.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadedJourney {
+    /// The profile, if the customer is known.
+    pub profile: Option<Versioned<Profile>>,
+    /// The order, if known.
+    pub order: Option<Versioned<Order>>,
+    /// The event's marker, if it was processed before.
+    pub marker: Option<EventMarker>,
+}
+
+impl LoadedJourney {
+    /// The journey as the domain sees it.
+    pub fn journey(&self) -> OrderJourney {
+        OrderJourney {
+            profile: self.profile.as_ref().map(|p| p.value.clone()),
+            order: self.order.as_ref().map(|o| o.value.clone()),
+        }
+    }
+}
+
+/// Where a message is in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// Decided, not yet accepted by SES.
+    Pending,
+    /// Accepted by SES.
+    Sent,
+    /// Refused by SES for good.
+    Failed,
+}
+
+/// Who holds a pending message, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The invocation holding it.
+    pub owner: String,
+    /// When the relay may take it over.
+    pub until: DateTime<Utc>,
+}
+
+/// A message item: the outbox entry while pending, the log of what was sent afterwards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageItem {
+    /// `CUSTOMER#<id>`.
+    pub pk: String,
+    /// `MSG#<decided at>#<message id>`.
+    pub sk: String,
+    /// Always `message`.
+    pub entity: String,
+    /// The message id.
+    pub message_id: String,
+    /// Its kind.
+    pub kind: MessageKind,
+    /// The customer.
+    pub customer_id: CustomerId,
+    /// The order it is about.
+    pub order_id: Option<OrderId>,
+    /// Its subject.
+    pub subject: String,
+    /// Why it was sent.
+    pub reason: String,
+    /// When it was decided.
+    pub decided_at: DateTime<Utc>,
+    /// Where it is.
+    pub status: MessageStatus,
+    /// How many times a sender took it.
+    pub attempts: u32,
+    /// The current holder, while pending.
+    pub lease_owner: Option<String>,
+    /// Until when the holder has it (fixed-width UTC text, so it compares as it sorts).
+    pub lease_until: Option<String>,
+    /// Due-index partition, while pending.
+    pub due_bucket: Option<String>,
+    /// Due-index sort key, while pending.
+    pub due_at: Option<String>,
+    /// When SES accepted it.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// SES's message id.
+    pub ses_message_id: Option<String>,
+    /// Why SES refused it, or why the last attempt failed.
+    pub last_error: Option<String>,
+    /// The rendered message, kept until it is sent.
+    pub content: Option<OutgoingMessage>,
+    /// When DynamoDB may delete the log entry (epoch seconds).
+    pub expires_at: Option<i64>,
+}
+
+/// A fixed-width UTC timestamp (`2026-11-23T10:05:00.000Z`) that sorts as it compares.
+pub fn sortable_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The due-index partition for work due at `at`, spread by `seed` over [`DUE_SHARDS`].
+pub fn due_bucket(at: DateTime<Utc>, seed: &str) -> String {
+    let shard = seed.bytes().fold(0u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    }) % DUE_SHARDS;
+    format!("{}#{shard}", at.format("%Y-%m-%dT%H"))
+}
+
+/// The partition key of a customer.
+pub fn customer_pk(customer: &CustomerId) -> String {
+    format!("CUSTOMER#{customer}")
+}
+
+/// The sort key of a message.
+pub fn message_sk(message: &OutgoingMessage) -> String {
+    format!(
+        "MSG#{}#{}",
+        message.decided_at.format("%Y%m%dT%H%M%SZ"),
+        message.id
+    )
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProfileItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    version: u64,
+    profile: Profile,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OrderItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    version: u64,
+    order: Order,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EventItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    #[serde(flatten)]
+    marker: EventMarker,
+    expires_at: i64,
+}
+
+/// Why an order event's decision was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The event was already applied (its marker exists).
+    #[error("the event was already applied")]
+    Duplicate,
+    /// The profile or order changed since they were read; read again and decide again.
+    #[error("the journey changed since it was read")]
+    Conflict,
+    /// DynamoDB failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One item of a customer's journey, as [`JourneyStore::journey`] returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JourneyItem {
+    /// The profile.
+    Profile(Versioned<Profile>),
+    /// An order.
+    Order(Versioned<Order>),
+    /// A message (pending, sent or failed).
+    Message(Box<MessageItem>),
+    /// A processed event.
+    Event(EventMarker),
+}
+
+/// The journey table.
+#[derive(Debug, Clone)]
+pub struct JourneyStore {
+    client: Client,
+    table: String,
+}
+
+impl JourneyStore {
+    /// A store over `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Reads the profile, the order and the event's marker in one strongly consistent
+    /// BatchGetItem (keys the service leaves unprocessed under throttling are asked again).
+    pub async fn load_for_event(
+        &self,
+        customer: &CustomerId,
+        order: &OrderId,
+        event: &EventId,
+    ) -> Result<LoadedJourney, StoreError> {
+        let pk = customer_pk(customer);
+        let mut keys = vec![
+            key(&pk, "PROFILE"),
+            key(&pk, &format!("ORDER#{order}")),
+            key(&pk, &format!("EVENT#{event}")),
+        ];
+        let mut loaded = LoadedJourney::default();
+        for round in 0..6u32 {
+            if keys.is_empty() {
+                return Ok(loaded);
+            }
+            if round > 0 {
+                tokio::time::sleep(StdDuration::from_millis(25 << round)).await;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut keys)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::corrupt("BatchGetItem", e.to_string()))?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| StoreError::sdk("BatchGetItem", &e))?;
+            for item in output
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                match item
+                    .get("entity")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                {
+                    Some("profile") => {
+                        let record: ProfileItem = from_item("BatchGetItem", item)?;
+                        loaded.profile = Some(Versioned {
+                            value: record.profile,
+                            version: record.version,
+                        });
+                    }
+                    Some("order") => {
+                        let record: OrderItem = from_item("BatchGetItem", item)?;
+                        loaded.order = Some(Versioned {
+                            value: record.order,
+                            version: record.version,
+                        });
+                    }
+                    Some("event") => {
+                        let record: EventItem = from_item("BatchGetItem", item)?;
+                        loaded.marker = Some(record.marker);
+                    }
+                    other => {
+                        return Err(StoreError::corrupt(
+                            "BatchGetItem",
+                            format!("unexpected entity {other:?}"),
+                        ))
+                    }
+                }
+            }
+            if let Some(unprocessed) = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+            {
+                keys = unprocessed.keys;
+            }
+        }
+        Err(StoreError {
+            operation: "BatchGetItem",
+            retry: Retry::Transient,
+            detail: "keys left unprocessed after 6 rounds".into(),
+        })
+    }
+
+    /// Writes an order event's decision in one TransactWriteItems: the event marker (only if
+    /// absent), the profile and the order (only if still at the versions read), and the
+    /// message as a pending outbox entry held by `lease`. Returns the entry written, if any.
+    pub async fn commit_order_event(
+        &self,
+        loaded: &LoadedJourney,
+        event: &OrderEvent,
+        decision: &OrderEventDecision,
+        lease: &Lease,
+        processed_at: DateTime<Utc>,
+    ) -> Result<Option<MessageItem>, CommitError> {
+        let pk = customer_pk(&event.customer.id);
+        let message_item = decision
+            .message
+            .as_ref()
+            .map(|m| pending_message_item(m, lease));
+        let marker = EventItem {
+            pk: pk.clone(),
+            sk: format!("EVENT#{}", event.event_id),
+            entity: "event".into(),
+            marker: EventMarker {
+                event_id: event.event_id.clone(),
+                applied: decision.applied,
+                note: decision.note.clone(),
+                message_sk: message_item.as_ref().map(|m| m.sk.clone()),
+                processed_at,
+            },
+            expires_at: (processed_at + EVENT_MARKER_TTL).timestamp(),
+        };
+        let profile = ProfileItem {
+            pk: pk.clone(),
+            sk: "PROFILE".into(),
+            entity: "profile".into(),
+            version: loaded.profile.as_ref().map_or(1, |p| p.version + 1),
+            profile: decision.profile.clone(),
+        };
+        let order = OrderItem {
+            pk: pk.clone(),
+            sk: format!("ORDER#{}", event.order_id),
+            entity: "order".into(),
+            version: loaded.order.as_ref().map_or(1, |o| o.version + 1),
+            order: decision.order.clone(),
+        };
+        let mut items = vec![
+            self.put(to_item(&marker)?, "attribute_not_exists(pk)", None)?,
+            self.put(
+                to_item(&profile)?,
+                version_condition(&loaded.profile),
+                loaded.profile.as_ref().map(|p| p.version),
+            )?,
+            self.put(
+                to_item(&order)?,
+                version_condition(&loaded.order),
+                loaded.order.as_ref().map(|o| o.version),
+            )?,
+        ];
+        if let Some(message) = &message_item {
+            items.push(self.put(to_item(message)?, "attribute_not_exists(pk)", None)?);
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(message_item),
+            Err(error) => Err(match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let codes: Vec<&str> = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None"))
+                        .collect();
+                    if codes.first() == Some(&"ConditionalCheckFailed") {
+                        CommitError::Duplicate
+                    } else if codes.contains(&"ConditionalCheckFailed")
+                        || codes.contains(&"TransactionConflict")
+                        || codes.is_empty()
+                    {
+                        CommitError::Conflict
+                    } else {
+                        CommitError::Store(StoreError {
+                            operation: "TransactWriteItems",
+                            retry: Retry::Transient,
+                            detail: format!("transaction cancelled: {codes:?}"),
+                        })
+                    }
+                }
+                _ => CommitError::Store(StoreError::sdk("TransactWriteItems", &error)),
+            }),
+        }
+    }
+
+    fn put(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        condition: &str,
+        expected_version: Option<u64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some(version) = expected_version {
+            put =
+                put.expression_attribute_values(":version", AttributeValue::N(version.to_string()));
+        }
+        let put = put
+            .build()
+            .map_err(|e| StoreError::corrupt("TransactWriteItems", e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Reads one message item, strongly consistent.
+    pub async fn message(
+        &self,
+        customer: &CustomerId,
+        sk: &str,
+    ) -> Result<Option<MessageItem>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&customer_pk(customer), sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("GetItem", &e))?;
+        output
+            .item
+            .map(|item| from_item("GetItem", item))
+            .transpose()
+    }
+
+    /// Takes a pending message whose lease has run out (or that has none) for `lease`.
+    /// Returns the item as now held, or `None` if it is not pending or someone holds it.
+    pub async fn claim_message(
+        &self,
+        item: &MessageItem,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<Option<MessageItem>, StoreError> {
+        let until = sortable_time(lease.until);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&item.pk, &item.sk)))
+            .update_expression("SET lease_owner = :owner, lease_until = :until, due_bucket = :bucket, due_at = :until, attempts = attempts + :one")
+            .condition_expression("#status = :pending AND (attribute_not_exists(lease_until) OR lease_until < :now)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":owner", s(&lease.owner))
+            .expression_attribute_values(":until", s(&until))
+            .expression_attribute_values(":bucket", s(due_bucket(lease.until, &item.message_id)))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":now", s(sortable_time(now)))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output
+                .attributes
+                .map(|a| from_item("UpdateItem", a))
+                .transpose(),
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(StoreError::sdk("UpdateItem", &e)),
+        }
+    }
+
+    /// Records that SES accepted a message held by `owner`. Returns `false` if the lease was
+    /// lost meanwhile (another sender took it over), which is logged by the caller.
+    pub async fn mark_sent(
+        &self,
+        item: &MessageItem,
+        owner: &str,
+        ses_message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.finish(item, owner, "sent", "SET #status = :status, sent_at = :now, ses_message_id = :detail, expires_at = :expires REMOVE lease_owner, lease_until, due_bucket, due_at, content", ses_message_id, now).await
+    }
+
+    /// Records that SES refused a message held by `owner` for good.
+    pub async fn mark_failed(
+        &self,
+        item: &MessageItem,
+        owner: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.finish(item, owner, "failed", "SET #status = :status, last_error = :detail, failed_at = :now, expires_at = :expires REMOVE lease_owner, lease_until, due_bucket, due_at, content", reason, now).await
+    }
+
+    /// Notes why an attempt to send failed transiently; the message stays pending and the
+    /// relay takes it once the lease runs out.
+    pub async fn note_attempt_failed(
+        &self,
+        item: &MessageItem,
+        owner: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&item.pk, &item.sk)))
+            .update_expression("SET last_error = :reason")
+            .condition_expression("lease_owner = :owner")
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::sdk("UpdateItem", &e)),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn finish(
+        &self,
+        item: &MessageItem,
+        owner: &str,
+        status: &str,
+        update: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&item.pk, &item.sk)))
+            .update_expression(update)
+            .condition_expression("#status = :pending AND lease_owner = :owner")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":detail", s(detail))
+            .expression_attribute_values(
+                ":expires",
+                AttributeValue::N((now + MESSAGE_LOG_TTL).timestamp().to_string()),
+            )
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::sdk("UpdateItem", &e)),
+        }
+    }
+
+    /// Pending messages in one due-index partition whose lease ran out by `now`.
+    pub async fn due_messages(
+        &self,
+        bucket: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MessageItem>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(DUE_INDEX)
+                .key_condition_expression("due_bucket = :bucket AND due_at <= :now")
+                .filter_expression("entity = :message")
+                .expression_attribute_values(":bucket", s(bucket))
+                .expression_attribute_values(":now", s(sortable_time(now)))
+                .expression_attribute_values(":message", s("message"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::sdk("Query", &e))?;
+            for item in output.items.unwrap_or_default() {
+                items.push(from_item("Query", item)?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// A customer's whole journey in one (paginated) Query: profile, orders, messages, events.
+    pub async fn journey(&self, customer: &CustomerId) -> Result<Vec<JourneyItem>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(customer_pk(customer)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::sdk("Query", &e))?;
+            for item in output.items.unwrap_or_default() {
+                let entity = item
+                    .get("entity")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                items.push(match entity.as_str() {
+                    "profile" => {
+                        let r: ProfileItem = from_item("Query", item)?;
+                        JourneyItem::Profile(Versioned {
+                            value: r.profile,
+                            version: r.version,
+                        })
+                    }
+                    "order" => {
+                        let r: OrderItem = from_item("Query", item)?;
+                        JourneyItem::Order(Versioned {
+                            value: r.order,
+                            version: r.version,
+                        })
+                    }
+                    "message" => JourneyItem::Message(Box::new(from_item("Query", item)?)),
+                    "event" => JourneyItem::Event(from_item::<EventItem>("Query", item)?.marker),
+                    other => {
+                        return Err(StoreError::corrupt(
+                            "Query",
+                            format!("unexpected entity {other:?}"),
+                        ))
+                    }
+                });
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+}
+
+fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> MessageItem {
+    let until = sortable_time(lease.until);
+    MessageItem {
+        pk: customer_pk(&message.customer_id),
+        sk: message_sk(message),
+        entity: "message".into(),
+        message_id: message.id.to_string(),
+        kind: message.kind,
+        customer_id: message.customer_id.clone(),
+        order_id: message.order_id.clone(),
+        subject: message.subject.clone(),
+        reason: message.reason.clone(),
+        decided_at: message.decided_at,
+        status: MessageStatus::Pending,
+        attempts: 1,
+        lease_owner: Some(lease.owner.clone()),
+        lease_until: Some(until.clone()),
+        due_bucket: Some(due_bucket(lease.until, message.id.as_str())),
+        due_at: Some(until),
+        sent_at: None,
+        ses_message_id: None,
+        last_error: None,
+        content: Some(message.clone()),
+        expires_at: None,
+    }
+}
+
+fn version_condition<T>(loaded: &Option<Versioned<T>>) -> &'static str {
+    if loaded.is_some() {
+        "version = :version"
+    } else {
+        "attribute_not_exists(pk)"
+    }
+}
+
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+fn to_item<T: Serialize>(value: &T) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::corrupt("serialize", e.to_string()))
+}
+
+fn from_item<T: for<'de> Deserialize<'de>>(
+    operation: &'static str,
+    item: HashMap<String, AttributeValue>,
+) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item)
+        .map_err(|e| StoreError::corrupt(operation, format!("unreadable item: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sortable_times_compare_as_instants() {
+        let a: DateTime<Utc> = "2026-11-23T09:59:59.5Z".parse().unwrap();
+        let b: DateTime<Utc> = "2026-11-23T10:00:00Z".parse().unwrap();
+        assert!(sortable_time(a) < sortable_time(b));
+        assert_eq!(sortable_time(b), "2026-11-23T10:00:00.000Z");
+    }
+
+    #[test]
+    fn due_buckets_are_hourly_and_sharded() {
+        let at: DateTime<Utc> = "2026-11-23T10:42:00Z".parse().unwrap();
+        let bucket = due_bucket(at, "abc");
+        assert!(bucket.starts_with("2026-11-23T10#"));
+        let shards: std::collections::BTreeSet<String> =
+            (0..100).map(|i| due_bucket(at, &format!("m{i}"))).collect();
+        assert_eq!(shards.len(), DUE_SHARDS as usize);
+    }
+}
