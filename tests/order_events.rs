@@ -1,1 +1,482 @@
+//! The order-events function against the local emulator: exactly-once effects under
+//! at-least-once delivery, the outbox, partial batch failures, and the sample events.
 
+use aftercare_adapters::outbox::Delivery;
+use aftercare_adapters::store::{JourneyItem, MessageStatus};
+use aftercare_integration_tests::{envelope, sample_detail, sample_sqs_event, sqs_event, World};
+use aftercare_journey::event::parse_order_event;
+use aftercare_journey::status::OrderStatus;
+use order_events::RecordOutcome;
+use serde_json::json;
+
+fn orders(items: &[JourneyItem]) -> Vec<aftercare_journey::journey::Order> {
+    items
+        .iter()
+        .filter_map(|i| {
+            if let JourneyItem::Order(o) = i {
+                Some(o.value.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn profile(
+    items: &[JourneyItem],
+) -> aftercare_adapters::store::Versioned<aftercare_journey::journey::Profile> {
+    items
+        .iter()
+        .find_map(|i| {
+            if let JourneyItem::Profile(p) = i {
+                Some(p.clone())
+            } else {
+                None
+            }
+        })
+        .expect("a profile")
+}
+
+fn messages(items: &[JourneyItem]) -> Vec<aftercare_adapters::store::MessageItem> {
+    items
+        .iter()
+        .filter_map(|i| {
+            if let JourneyItem::Message(m) = i {
+                Some((**m).clone())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_redelivered_event_changes_nothing_and_sends_nothing() {
+    // GIVEN an order event that was applied and its message sent
+    let world = World::new("redelivered").await;
+    let body = envelope(&world.event("placed", 1, "A-1", "evt-1", "2026-11-20T10:00:00Z"));
+    let first = world
+        .function
+        .handle_batch(sqs_event(&[("m1", body.clone())]), "inv-1")
+        .await;
+    assert!(first.response.batch_item_failures.is_empty());
+    let before = world.journey(1).await;
+
+    // WHEN SQS delivers it again, once in a later batch and twice within one batch
+    let again = world
+        .function
+        .handle_batch(sqs_event(&[("m1", body.clone())]), "inv-2")
+        .await;
+    let twice = world
+        .function
+        .handle_batch(sqs_event(&[("m2", body.clone()), ("m3", body)]), "inv-3")
+        .await;
+
+    // THEN nothing changes and exactly one message was sent
+    for report in again.records.iter().chain(&twice.records) {
+        assert!(
+            matches!(
+                report.result,
+                Ok(RecordOutcome::Duplicate { resent: None, .. })
+            ),
+            "{report:?}"
+        );
+    }
+    assert!(
+        again.response.batch_item_failures.is_empty()
+            && twice.response.batch_item_failures.is_empty()
+    );
+    assert_eq!(world.journey(1).await, before);
+    assert_eq!(world.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_late_shipped_after_delivered_is_recorded_and_sends_nothing() {
+    let world = World::new("late-shipped").await;
+    let placed = world.event("placed", 1, "A-1", "evt-1", "2026-11-20T10:00:00Z");
+    let delivered = world.event("delivered", 1, "A-1", "evt-2", "2026-11-23T10:00:00Z");
+    let shipped = world.event("shipped", 1, "A-1", "evt-3", "2026-11-21T10:00:00Z");
+    for (id, event) in [("m1", placed), ("m2", delivered), ("m3", shipped)] {
+        let report = world
+            .function
+            .handle_batch(sqs_event(&[(id, envelope(&event))]), "inv")
+            .await;
+        assert!(report.response.batch_item_failures.is_empty(), "{report:?}");
+    }
+    let journey = world.journey(1).await;
+    let order = &orders(&journey)[0];
+    assert_eq!(order.status, OrderStatus::Delivered);
+    let late = order
+        .timeline
+        .iter()
+        .find(|e| e.event_id.as_str() == "evt-3")
+        .expect("late event in the timeline");
+    assert!(!late.applied);
+    assert!(late.note.contains("already delivered"), "{}", late.note);
+    let subjects: Vec<String> = world.sent().into_iter().map(|m| m.subject).collect();
+    assert_eq!(subjects.len(), 2, "placed and delivered only: {subjects:?}");
+    assert!(subjects.iter().all(|s| !s.contains("on its way")));
+}
+
+#[tokio::test]
+async fn concurrent_events_for_one_customer_are_all_kept() {
+    // GIVEN eight orders of the same customer arriving at the same moment in separate invocations
+    let world = World::new("concurrent").await;
+    let batches: Vec<_> = (0..8)
+        .map(|i| {
+            let event = world.event(
+                "placed",
+                1,
+                &format!("C-{i}"),
+                &format!("evt-{i}"),
+                "2026-11-20T10:00:00Z",
+            );
+            sqs_event(&[("m", envelope(&event))])
+        })
+        .collect();
+
+    // WHEN they are applied concurrently
+    let reports = futures::future::join_all(batches.into_iter().enumerate().map(|(i, batch)| {
+        let function = &world.function;
+        async move { function.handle_batch(batch, &format!("inv-{i}")).await }
+    }))
+    .await;
+
+    // THEN none is lost: every order is there, counted once, and each got its message
+    for report in &reports {
+        assert!(report.response.batch_item_failures.is_empty(), "{report:?}");
+    }
+    let journey = world.journey(1).await;
+    assert_eq!(orders(&journey).len(), 8);
+    let profile = profile(&journey);
+    assert_eq!(profile.value.orders_count, 8);
+    assert_eq!(profile.version, 8, "one profile write per event");
+    let mut sequences: Vec<u32> = orders(&journey).iter().map(|o| o.sequence).collect();
+    sequences.sort_unstable();
+    assert_eq!(sequences, (1..=8).collect::<Vec<_>>());
+    assert_eq!(world.sent().len(), 8);
+}
+
+#[tokio::test]
+async fn a_crash_after_the_write_leaves_a_pending_message_that_the_relay_sends_once() {
+    // GIVEN an event applied by an invocation that died before sending
+    let world = World::new("crash-before-send").await;
+    let event = parse_order_event(&envelope(&world.event(
+        "shipped",
+        1,
+        "A-1",
+        "evt-1",
+        "2026-11-21T10:00:00Z",
+    )))
+    .unwrap();
+    world.function.apply(&event, "inv-crashed").await.unwrap();
+    let pending = messages(&world.journey(1).await);
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].status, MessageStatus::Pending);
+
+    // WHEN the relay runs while the dead invocation's lease still holds, nothing is sent
+    let report = world
+        .function
+        .outbox()
+        .relay_due("relay-early", chrono::Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!((report.due, report.sent), (0, 0));
+    assert!(world.sent().is_empty());
+
+    // WHEN the lease has run out, two relays race for it
+    world.let_leases_expire();
+    let outbox = world.function.outbox();
+    let (a, b) = tokio::join!(
+        outbox.relay_due("relay-a", chrono::Duration::hours(2)),
+        outbox.relay_due("relay-b", chrono::Duration::hours(2))
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+
+    // THEN exactly one of them sent it, and it is marked sent with SES's id
+    assert_eq!(a.sent + b.sent, 1, "{a:?} {b:?}");
+    let sent = world.sent();
+    assert_eq!(sent.len(), 1);
+    let stored = &messages(&world.journey(1).await)[0];
+    assert_eq!(stored.status, MessageStatus::Sent);
+    assert_eq!(
+        stored.ses_message_id.as_deref(),
+        Some(sent[0].ses_message_id.as_str())
+    );
+    assert!(
+        stored.content.is_none() && stored.due_bucket.is_none(),
+        "a sent message leaves the outbox"
+    );
+
+    // AND a later relay or a redelivery of the event sends nothing more
+    world.let_leases_expire();
+    assert_eq!(
+        world
+            .function
+            .outbox()
+            .relay_due("relay-c", chrono::Duration::hours(2))
+            .await
+            .unwrap()
+            .due,
+        0
+    );
+    let redelivered = world
+        .function
+        .process_body(
+            &envelope(&world.event("shipped", 1, "A-1", "evt-1", "2026-11-21T10:00:00Z")),
+            "inv-2",
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(redelivered, RecordOutcome::Duplicate { resent: None, .. }),
+        "{redelivered:?}"
+    );
+    assert_eq!(world.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_redelivery_while_the_first_invocation_holds_the_message_sends_nothing() {
+    let world = World::new("held-lease").await;
+    let body = envelope(&world.event("packed", 1, "A-1", "evt-1", "2026-11-21T10:00:00Z"));
+    let event = parse_order_event(&body).unwrap();
+    world.function.apply(&event, "inv-slow").await.unwrap();
+    let outcome = world.function.process_body(&body, "inv-2").await.unwrap();
+    assert!(
+        matches!(outcome, RecordOutcome::Duplicate { resent: None, .. }),
+        "{outcome:?}"
+    );
+    assert!(world.sent().is_empty());
+    assert_eq!(
+        messages(&world.journey(1).await)[0].status,
+        MessageStatus::Pending
+    );
+}
+
+#[tokio::test]
+async fn an_ses_outage_fails_the_record_and_its_retry_sends_the_message_once() {
+    // GIVEN SES cannot be reached
+    let world = World::new("ses-outage").await;
+    let body = envelope(&world.event("delivered", 1, "A-1", "evt-1", "2026-11-23T10:00:00Z"));
+    let broken = world.with_unreachable_ses().await;
+    let report = broken
+        .handle_batch(sqs_event(&[("m1", body.clone())]), "inv-1")
+        .await;
+
+    // THEN the event is applied, the message is kept pending with the reason, and the record fails
+    assert_eq!(report.response.batch_item_failures.len(), 1);
+    assert_eq!(report.response.batch_item_failures[0].item_identifier, "m1");
+    let journey = world.journey(1).await;
+    assert_eq!(orders(&journey)[0].status, OrderStatus::Delivered);
+    let pending = &messages(&journey)[0];
+    assert_eq!(pending.status, MessageStatus::Pending);
+    assert!(
+        pending
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("SES"),
+        "{:?}",
+        pending.last_error
+    );
+    assert!(world.sent().is_empty());
+
+    // WHEN SQS delivers the record again after its visibility timeout, with SES back
+    world.let_leases_expire();
+    let retry = world
+        .function
+        .handle_batch(sqs_event(&[("m1", body)]), "inv-2")
+        .await;
+
+    // THEN the message goes out once, and the relay finds nothing left
+    assert!(retry.response.batch_item_failures.is_empty(), "{retry:?}");
+    assert!(
+        matches!(
+            retry.records[0].result,
+            Ok(RecordOutcome::Duplicate {
+                resent: Some(Delivery::Sent { .. }),
+                ..
+            })
+        ),
+        "{retry:?}"
+    );
+    world.let_leases_expire();
+    assert_eq!(
+        world
+            .function
+            .outbox()
+            .relay_due("relay", chrono::Duration::hours(2))
+            .await
+            .unwrap()
+            .due,
+        0
+    );
+    assert_eq!(world.sent().len(), 1);
+    assert_eq!(messages(&world.journey(1).await)[0].attempts, 2);
+}
+
+#[tokio::test]
+async fn bad_records_fail_alone_and_name_their_field() {
+    let world = World::new("bad-records").await;
+    let good = world.event("placed", 1, "A-1", "evt-good", "2026-11-20T10:00:00Z");
+    let mut missing = good.clone();
+    missing["customer"].as_object_mut().unwrap().remove("email");
+    let mut wrong_type = good.clone();
+    wrong_type["items"][0]["quantity"] = json!("two");
+    let mut unknown_status = good.clone();
+    unknown_status["status"] = json!("teleported");
+    let mut bad_email = good.clone();
+    bad_email["customer"]["email"] = json!("emily at example.com");
+    let mut bad_zone = good.clone();
+    bad_zone["customer"]["time_zone"] = json!("Europe/Atlantis");
+    let mut huge = good.clone();
+    huge["items"][0]["name"] = json!("x".repeat(70_000));
+
+    let batch = sqs_event(&[
+        ("bad-json", "{\"event_id\": ".to_owned()),
+        ("missing", envelope(&missing)),
+        ("good", envelope(&good)),
+        ("wrong-type", envelope(&wrong_type)),
+        ("unknown-status", envelope(&unknown_status)),
+        ("bad-email", serde_json::to_string(&bad_email).unwrap()),
+        ("bad-zone", envelope(&bad_zone)),
+        ("huge", envelope(&huge)),
+    ]);
+    let report = world.function.handle_batch(batch, "inv").await;
+
+    let failed: Vec<&str> = report
+        .response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "bad-json",
+            "missing",
+            "wrong-type",
+            "unknown-status",
+            "bad-email",
+            "bad-zone",
+            "huge"
+        ]
+    );
+    let fields: Vec<String> = report
+        .records
+        .iter()
+        .filter_map(|r| match &r.result {
+            Err(order_events::RecordError::Invalid(e)) => Some(e.field.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "body",
+            "detail.customer.email",
+            "detail.items[0].quantity",
+            "detail.status",
+            "customer.email",
+            "detail.customer.time_zone",
+            "body"
+        ]
+    );
+    assert_eq!(world.sent().len(), 1, "the good record's message went out");
+}
+
+#[tokio::test]
+async fn every_sample_event_runs_through_the_handler_and_sends_its_message() {
+    let world = World::new("samples").await;
+    for status in [
+        "placed",
+        "confirmed",
+        "packed",
+        "shipped",
+        "delayed",
+        "out_for_delivery",
+        "delivered",
+        "cancelled",
+    ] {
+        let mut event = sample_sqs_event(status);
+        // Each sample goes to this test's own recipient.
+        let record = &mut event.records[0];
+        let mut body: serde_json::Value =
+            serde_json::from_str(record.body.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            body["detail"],
+            sample_detail(status),
+            "infra/events/{status}.json is stale: run `make events`"
+        );
+        body["detail"]["customer"]["email"] = json!(world.email(1));
+        record.body = Some(body.to_string());
+        let report = world.function.handle_batch(event, "inv").await;
+        assert!(
+            report.response.batch_item_failures.is_empty(),
+            "{status}: {report:?}"
+        );
+    }
+    let sent = world.sent();
+    assert_eq!(sent.len(), 8);
+    let mail = &sent[0];
+    assert_eq!(mail.from, "orders@leafandkettle.example");
+    assert_eq!(mail.reply_to, "help@leafandkettle.example");
+    assert!(
+        mail.message_id.ends_with("@leafandkettle.example"),
+        "{}",
+        mail.message_id
+    );
+    assert!(mail.raw.contains("multipart/alternative"));
+    assert!(mail.html.contains("Emily") && mail.text.contains("Emily"));
+    let delayed = sent
+        .iter()
+        .find(|m| m.subject.contains("delayed"))
+        .expect("the delay message");
+    assert!(delayed
+        .text
+        .contains("a winter storm closed the carrier's hub in Denver"));
+    assert!(
+        delayed.subject.contains("Saturday, 28 November 2026"),
+        "{}",
+        delayed.subject
+    );
+    let cancelled = sent
+        .iter()
+        .find(|m| m.subject.contains("cancelled"))
+        .expect("the cancellation message");
+    assert!(
+        cancelled.text.contains("We have refunded $27.00"),
+        "{}",
+        cancelled.text
+    );
+}
+
+#[tokio::test]
+async fn a_russian_customer_gets_russian_mail_with_plural_forms() {
+    let world = World::new("russian").await;
+    let mut event = world.event("placed", 1, "R-1", "evt-1", "2026-11-20T10:00:00Z");
+    event["customer"]["locale"] = json!("ru-RU");
+    event["customer"]["name"] = json!("Анна Петрова");
+    event["customer"]["time_zone"] = json!("Europe/Moscow");
+    event["items"] =
+        json!([{"sku": "TEA-1", "name": "Чай Ассам", "quantity": 5, "unit_price": "300"}]);
+    event["total"] = json!({"amount": "1500", "currency": "RUB"});
+    let report = world
+        .function
+        .handle_batch(sqs_event(&[("m", envelope(&event))]), "inv")
+        .await;
+    assert!(report.response.batch_item_failures.is_empty());
+    let mail = &world.sent()[0];
+    assert_eq!(mail.subject, "Мы получили ваш заказ R-1");
+    assert!(mail.text.contains("Здравствуйте, Анна!"), "{}", mail.text);
+    assert!(
+        mail.text.contains("5 товаров, 1\u{a0}500,00\u{a0}₽"),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.text.contains("20 ноября 2026, 13:00"),
+        "Moscow time: {}",
+        mail.text
+    );
+}

@@ -1,1 +1,192 @@
+//! The integration-test harness: one moto server per test binary (started on first use,
+//! stopped when the binary exits), a fresh table per test, and helpers to build events from the
+//! sample files in `infra/events/` and to read what was sent.
 
+use std::sync::{Arc, OnceLock};
+
+use aftercare_adapters::aws::AwsClients;
+use aftercare_adapters::clock::ManualClock;
+use aftercare_adapters::config::Config;
+use aftercare_adapters::store::{JourneyItem, JourneyStore};
+use aftercare_journey::ids::CustomerId;
+use aftercare_localstack::{LocalStack, SentMail};
+use aws_lambda_events::event::sqs::SqsEvent;
+use chrono::{DateTime, Utc};
+use order_events::OrderEventsFunction;
+use serde_json::{json, Value};
+
+/// The verified sending domain of the test shop.
+pub const SENDER_DOMAIN: &str = "leafandkettle.example";
+
+/// The emulator shared by the tests of one binary. A missing emulator fails the test with the
+/// command that installs it: it is never skipped.
+pub fn stack() -> &'static LocalStack {
+    static STACK: OnceLock<LocalStack> = OnceLock::new();
+    STACK.get_or_init(|| LocalStack::start().unwrap_or_else(|error| panic!("{error}")))
+}
+
+/// One test's world: its own table, its own recipients, a clock it moves by hand.
+pub struct World {
+    /// The test's name; it is in every recipient address, so sent mail can be told apart.
+    pub name: String,
+    /// The function under test.
+    pub function: OrderEventsFunction,
+    /// The clock leases are measured by.
+    pub clock: ManualClock,
+    /// Clients for the emulator.
+    pub clients: AwsClients,
+    /// The configuration the function runs with.
+    pub config: Config,
+}
+
+impl World {
+    /// A world for the test `name` (letters, digits and `-` only).
+    pub async fn new(name: &str) -> Self {
+        let stack = stack();
+        let sdk = stack.sdk_config().await;
+        let clients = AwsClients::from_config(&sdk);
+        let table = format!("journeys-{name}");
+        stack
+            .create_table(&clients.dynamodb, &table)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Verifying twice is refused as already done; either way the domain is verified.
+        let _ = stack.verify_identity(&clients.sesv2, SENDER_DOMAIN).await;
+        let config = config(&table);
+        let clock = ManualClock::new(Utc::now());
+        let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
+        Self {
+            name: name.to_owned(),
+            function,
+            clock,
+            clients,
+            config,
+        }
+    }
+
+    /// The same function wired to an SES endpoint that refuses connections: every send
+    /// fails transiently.
+    pub async fn with_unreachable_ses(&self) -> OrderEventsFunction {
+        let sdk = aftercare_adapters::aws::base_loader()
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(stack().endpoint())
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local", "local", None, None, "test",
+            ))
+            .load()
+            .await;
+        let ses = aws_sdk_sesv2::config::Builder::from(&sdk)
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let clients = AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sesv2: aws_sdk_sesv2::Client::from_conf(ses),
+        };
+        OrderEventsFunction::new(&clients, &self.config, Arc::new(self.clock.clone()))
+    }
+
+    /// The store under test.
+    pub fn store(&self) -> &JourneyStore {
+        self.function.store()
+    }
+
+    /// The recipient address of customer `n` in this test.
+    pub fn email(&self, n: u32) -> String {
+        format!("customer{n}+{}@example.com", self.name)
+    }
+
+    /// An order event body from the sample of `status`, for customer `n` of this test.
+    pub fn event(
+        &self,
+        status: &str,
+        customer: u32,
+        order: &str,
+        event_id: &str,
+        at: &str,
+    ) -> Value {
+        let mut detail = sample_detail(status);
+        detail["customer"]["id"] = json!(format!("cus-{customer}"));
+        detail["customer"]["email"] = json!(self.email(customer));
+        detail["order_id"] = json!(order);
+        detail["event_id"] = json!(event_id);
+        detail["occurred_at"] = json!(at);
+        detail
+    }
+
+    /// Every message sent to this test's recipients so far.
+    pub fn sent(&self) -> Vec<SentMail> {
+        let marker = format!("+{}@", self.name);
+        stack()
+            .sent_mail()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .filter(|m| m.to.contains(&marker))
+            .collect()
+    }
+
+    /// The journey of customer `n`.
+    pub async fn journey(&self, customer: u32) -> Vec<JourneyItem> {
+        let id = CustomerId::parse(format!("cus-{customer}")).unwrap();
+        self.store().journey(&id).await.unwrap()
+    }
+
+    /// Moves the lease clock past every lease taken so far.
+    pub fn let_leases_expire(&self) {
+        self.clock
+            .advance(self.config.outbox_lease + chrono::Duration::seconds(1));
+    }
+}
+
+/// The configuration of the test shop, over `table`.
+pub fn config(table: &str) -> Config {
+    let pairs = [
+        ("JOURNEY_TABLE", table.to_owned()),
+        ("SENDER_EMAIL", format!("orders@{SENDER_DOMAIN}")),
+        ("SHOP_NAME", "Leaf & Kettle".to_owned()),
+        ("SUPPORT_EMAIL", format!("help@{SENDER_DOMAIN}")),
+        ("SUPPORT_URL", format!("https://{SENDER_DOMAIN}/help")),
+    ];
+    Config::from_lookup(|name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap()
+}
+
+/// The readable sample event of `status` from `infra/events/detail/`.
+pub fn sample_detail(status: &str) -> Value {
+    let path =
+        aftercare_localstack::repository_root().join(format!("infra/events/detail/{status}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The Lambda payload of `status` from `infra/events/` (an SQS event).
+pub fn sample_sqs_event(status: &str) -> SqsEvent {
+    let path = aftercare_localstack::repository_root().join(format!("infra/events/{status}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// An SQS event with one record per `(message id, body)`.
+pub fn sqs_event(records: &[(&str, String)]) -> SqsEvent {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(id, body)| json!({"messageId": id, "receiptHandle": "r", "body": body, "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}}))
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+/// Wraps an order event in the EventBridge envelope the rule forwards.
+pub fn envelope(detail: &Value) -> String {
+    json!({"version": "0", "id": "eb-1", "detail-type": "Order Status Changed", "source": "shop.orders",
+           "time": detail["occurred_at"], "region": "us-east-1", "resources": [], "detail": detail})
+    .to_string()
+}
+
+/// A UTC instant from RFC 3339.
+pub fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}

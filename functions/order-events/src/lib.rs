@@ -254,7 +254,7 @@ impl OrderEventsFunction {
                     return Ok(Applied::Committed {
                         applied: decision.applied,
                         note: decision.note,
-                        message,
+                        message: message.map(Box::new),
                     })
                 }
                 Err(CommitError::Conflict) | Err(CommitError::Duplicate) => {
@@ -284,7 +284,7 @@ pub enum Applied {
         /// What came of it.
         note: String,
         /// The pending message written with it, held by the caller.
-        message: Option<MessageItem>,
+        message: Option<Box<MessageItem>>,
     },
 }
 
