@@ -1,1 +1,279 @@
-fn main() {}
+//! `make demo`: realistic customer journeys through the real order-events handler, on a local
+//! AWS emulator. Prints a timeline (time, customer, event, what was sent or why not) and writes
+//! every sent email, read back from the emulator, as a browsable HTML outbox.
+
+mod scenario;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aftercare_adapters::aws::AwsClients;
+use aftercare_adapters::clock::ManualClock;
+use aftercare_adapters::config::Config;
+use aftercare_adapters::outbox::Delivery;
+use aftercare_adapters::store::JourneyItem;
+use aftercare_journey::ids::CustomerId;
+use aftercare_localstack::{LocalStack, SentMail};
+use anyhow::{Context, Result};
+use order_events::{OrderEventsFunction, RecordOutcome};
+
+use crate::scenario::{Step, SENDER_DOMAIN};
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let out = output_dir()?;
+    println!("Starting the local AWS emulator (moto server)...");
+    let stack = LocalStack::start()?;
+    let sdk = stack.sdk_config().await;
+    let clients = AwsClients::from_config(&sdk);
+    let table = "aftercare-demo-journeys";
+    stack.create_table(&clients.dynamodb, table).await?;
+    stack.verify_identity(&clients.sesv2, SENDER_DOMAIN).await?;
+    let config = demo_config(table)?;
+    let clock = ManualClock::new(chrono::Utc::now());
+    let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
+    println!(
+        "Table {table} created from template.yaml; sending domain {SENDER_DOMAIN} verified.\n"
+    );
+
+    let mut timeline = String::new();
+    let heading = format!(
+        "{:<17} {:<22} {:<40} {}",
+        "time (UTC)", "customer", "event", "outcome"
+    );
+    writeln!(timeline, "{heading}\n{}", "-".repeat(120))?;
+    for step in scenario::steps() {
+        match step {
+            Step::Batch { title, records } => {
+                writeln!(timeline, "\n== {title}")?;
+                let described: Vec<_> = records
+                    .iter()
+                    .map(|r| (r.message_id.clone(), r.describe.clone()))
+                    .collect();
+                let event = scenario::sqs_event(&records);
+                let report = function.handle_batch(event, "demo").await;
+                for (record, (_, describe)) in report.records.iter().zip(described) {
+                    let outcome = match &record.result {
+                        Ok(outcome) => describe_outcome(outcome),
+                        Err(error) => format!(
+                            "REPORTED AS FAILED to SQS (goes to the DLQ after 5 tries): {error}"
+                        ),
+                    };
+                    writeln!(timeline, "{describe}  {outcome}")?;
+                }
+                if !report.response.batch_item_failures.is_empty() {
+                    let ids: Vec<_> = report
+                        .response
+                        .batch_item_failures
+                        .iter()
+                        .map(|f| f.item_identifier.as_str())
+                        .collect();
+                    writeln!(timeline, "{:<17} batch response: batchItemFailures = {ids:?}; the other records are done", "")?;
+                }
+            }
+            Step::Crash { title, record } => {
+                writeln!(timeline, "\n== {title}")?;
+                let event = aftercare_journey::event::parse_order_event(&record.body)?;
+                function.apply(&event, "demo-crashed-invocation").await?;
+                writeln!(
+                    timeline,
+                    "{}  applied and written to the outbox; the invocation dies before sending",
+                    record.describe
+                )?;
+                let early = function
+                    .outbox()
+                    .relay_due("demo-relay", chrono::Duration::hours(1))
+                    .await?;
+                writeln!(
+                    timeline,
+                    "{:<17} relay right away: {} due (the dead invocation's lease still holds)",
+                    "", early.due
+                )?;
+                clock.advance(config.outbox_lease + chrono::Duration::seconds(1));
+                let relay = function
+                    .outbox()
+                    .relay_due("demo-relay", chrono::Duration::hours(1))
+                    .await?;
+                writeln!(
+                    timeline,
+                    "{:<17} relay after the lease ran out: {} due, {} sent",
+                    "", relay.due, relay.sent
+                )?;
+                let again = function
+                    .outbox()
+                    .relay_due("demo-relay-2", chrono::Duration::hours(1))
+                    .await?;
+                writeln!(
+                    timeline,
+                    "{:<17} relay once more: {} due, {} sent (nothing is sent twice)",
+                    "", again.due, again.sent
+                )?;
+            }
+        }
+    }
+    print!("{timeline}");
+
+    let mut summary = String::new();
+    writeln!(summary, "\nJourneys, each read back with one Query:")?;
+    for (id, name) in scenario::customers() {
+        let items = function.store().journey(&CustomerId::parse(id)?).await?;
+        writeln!(summary, "{}", describe_journey(name, &items))?;
+    }
+    print!("{summary}");
+
+    let mail = stack.sent_mail()?;
+    let index = write_outbox(&out, &mail)?;
+    std::fs::write(out.join("timeline.txt"), format!("{timeline}{summary}"))?;
+    println!("\n{} emails sent. Outbox: {}", mail.len(), index.display());
+    println!("Timeline: {}", out.join("timeline.txt").display());
+    println!("Stopping the emulator.");
+    drop(stack);
+    Ok(())
+}
+
+fn output_dir() -> Result<PathBuf> {
+    let mut args = std::env::args().skip(1);
+    let mut out = PathBuf::from("out/demo");
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--out" => out = PathBuf::from(args.next().context("--out needs a directory")?),
+            other => anyhow::bail!("unknown argument {other:?}; usage: aftercare-demo [--out DIR]"),
+        }
+    }
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+    }
+    std::fs::create_dir_all(out.join("outbox"))
+        .with_context(|| format!("creating {}", out.display()))?;
+    Ok(out)
+}
+
+fn demo_config(table: &str) -> Result<Config> {
+    let pairs = [
+        ("JOURNEY_TABLE", table.to_owned()),
+        ("SENDER_EMAIL", format!("orders@{SENDER_DOMAIN}")),
+        ("SHOP_NAME", "Leaf & Kettle".to_owned()),
+        ("SUPPORT_EMAIL", format!("help@{SENDER_DOMAIN}")),
+        ("SUPPORT_URL", format!("https://{SENDER_DOMAIN}/help")),
+    ];
+    Ok(Config::from_lookup(|name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })?)
+}
+
+fn describe_outcome(outcome: &RecordOutcome) -> String {
+    match outcome {
+        RecordOutcome::Processed {
+            note,
+            message: Some((subject, Delivery::Sent { .. })),
+            ..
+        } => {
+            format!("SENT \u{201c}{subject}\u{201d} ({note})")
+        }
+        RecordOutcome::Processed {
+            note,
+            message: Some((subject, delivery)),
+            ..
+        } => {
+            format!("NOT SENT \u{201c}{subject}\u{201d}: {delivery:?} ({note})")
+        }
+        RecordOutcome::Processed {
+            note,
+            message: None,
+            ..
+        } => format!("NOTHING SENT: {note}"),
+        RecordOutcome::Duplicate { event_id, .. } => {
+            format!("NOTHING SENT: duplicate delivery, event {event_id} was already applied")
+        }
+    }
+}
+
+fn describe_journey(name: &str, items: &[JourneyItem]) -> String {
+    let mut profile = String::new();
+    let mut orders = Vec::new();
+    let mut messages = 0;
+    for item in items {
+        match item {
+            JourneyItem::Profile(p) => {
+                let spent: Vec<String> = p
+                    .value
+                    .spent
+                    .iter()
+                    .map(|(c, a)| format!("{} {c}", a.value()))
+                    .collect();
+                let count = p.value.orders_count;
+                profile = format!(
+                    "{count} order{}, spent {}",
+                    if count == 1 { "" } else { "s" },
+                    spent.join(" + ")
+                );
+            }
+            JourneyItem::Order(o) => orders.push(format!(
+                "{} {} ({} events)",
+                o.value.order_id,
+                o.value.status,
+                o.value.timeline.len()
+            )),
+            JourneyItem::Message(_) => messages += 1,
+            JourneyItem::Event(_) => {}
+        }
+    }
+    format!(
+        "  {name}: {profile}; orders {}; {messages} messages logged",
+        orders.join(", ")
+    )
+}
+
+fn slug(text: &str) -> String {
+    let slug: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    slug.chars().take(40).collect()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn write_outbox(out: &Path, mail: &[SentMail]) -> Result<PathBuf> {
+    let dir = out.join("outbox");
+    let mut rows = String::new();
+    for (n, message) in mail.iter().enumerate() {
+        let base = format!("{:02}-{}", n + 1, slug(&message.subject));
+        std::fs::write(dir.join(format!("{base}.html")), &message.html)?;
+        std::fs::write(dir.join(format!("{base}.txt")), &message.text)?;
+        std::fs::write(dir.join(format!("{base}.eml")), &message.raw)?;
+        write!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td><a href=\"{base}.html\" target=\"view\">{}</a></td><td><a href=\"{base}.txt\" target=\"view\">text</a> · <a href=\"{base}.eml\">raw MIME</a></td></tr>\n",
+            n + 1,
+            escape(&message.to),
+            escape(&message.subject),
+        )?;
+    }
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>aftercare demo outbox</title>\n<style>body{{font-family:system-ui,sans-serif;margin:0;display:flex;height:100vh}}#list{{width:46%;overflow:auto;padding:16px;box-sizing:border-box}}iframe{{flex:1;border:0;border-left:1px solid #ddd}}table{{border-collapse:collapse;font-size:14px}}td,th{{padding:6px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}}</style></head>\n<body><div id=\"list\"><h1>aftercare demo outbox</h1><p>{} emails, as SES received them (read back from the local emulator). Click a subject to view it.</p>\n<table><tr><th>#</th><th>to</th><th>subject</th><th>other forms</th></tr>\n{rows}</table></div><iframe name=\"view\" title=\"message\"></iframe></body></html>\n",
+        mail.len()
+    );
+    let index = dir.join("index.html");
+    std::fs::write(&index, page)?;
+    Ok(index)
+}

@@ -1,0 +1,251 @@
+//! The demo's customers and what happens to their orders, in time order.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use serde_json::{json, Value};
+
+/// The shop's verified sending domain.
+pub const SENDER_DOMAIN: &str = "leafandkettle.example";
+
+const SAMPLES: [(&str, &str); 8] = [
+    ("placed", include_str!("../../events/detail/placed.json")),
+    (
+        "confirmed",
+        include_str!("../../events/detail/confirmed.json"),
+    ),
+    ("packed", include_str!("../../events/detail/packed.json")),
+    ("shipped", include_str!("../../events/detail/shipped.json")),
+    ("delayed", include_str!("../../events/detail/delayed.json")),
+    (
+        "out_for_delivery",
+        include_str!("../../events/detail/out_for_delivery.json"),
+    ),
+    (
+        "delivered",
+        include_str!("../../events/detail/delivered.json"),
+    ),
+    (
+        "cancelled",
+        include_str!("../../events/detail/cancelled.json"),
+    ),
+];
+
+/// One SQS record of the scenario.
+pub struct Record {
+    /// The SQS message id.
+    pub message_id: String,
+    /// The body, as the queue holds it.
+    pub body: String,
+    /// The timeline's left-hand columns.
+    pub describe: String,
+}
+
+/// One step: a batch the function handles, or an invocation that dies after its write.
+pub enum Step {
+    /// An SQS batch.
+    Batch {
+        /// What the step shows.
+        title: String,
+        /// Its records.
+        records: Vec<Record>,
+    },
+    /// An event applied by an invocation that crashes before sending.
+    Crash {
+        /// What the step shows.
+        title: String,
+        /// The event.
+        record: Record,
+    },
+}
+
+/// The demo's customers: id and display name.
+pub fn customers() -> [(&'static str, &'static str); 3] {
+    [
+        ("cus-1001", "Emily Carter"),
+        ("cus-2001", "Анна Петрова"),
+        ("cus-3001", "Дмитрий Соколов"),
+    ]
+}
+
+fn sample(status: &str) -> Value {
+    let text = SAMPLES
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map(|(_, t)| *t)
+        .unwrap_or("{}");
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+fn anna() -> Value {
+    json!({"id": "cus-2001", "email": "anna.petrova@example.ru", "name": "Анна Петрова",
+           "locale": "ru-RU", "time_zone": "Europe/Moscow", "marketing_consent": true})
+}
+
+fn dmitry() -> Value {
+    json!({"id": "cus-3001", "email": "d.sokolov@example.ru", "name": "Дмитрий Соколов",
+           "locale": "ru", "time_zone": "Asia/Yekaterinburg"})
+}
+
+fn russian_order(customer: Value, order: &str, n: u32, status: &str, at: &str) -> Value {
+    let mut event = json!({
+        "event_id": format!("evt-{order}-{n:02}-{status}"), "order_id": order, "status": status, "occurred_at": at,
+        "customer": customer,
+        "items": [
+            {"sku": "TEA-PUER-100", "name": "Пуэр «Старое дерево», 100 г", "category": "чай", "quantity": 2, "unit_price": "890.00", "replenish_every_days": 45},
+            {"sku": "TEAPOT-GLASS", "name": "Стеклянный чайник 600 мл", "category": "посуда", "quantity": 1, "unit_price": "1450.00"}
+        ],
+        "total": {"amount": "3230.00", "currency": "RUB"},
+        "delivery": {"eta": "2026-11-25", "carrier": "СДЭК", "tracking_url": "https://tracking.example/cdek/1042775"}
+    });
+    match status {
+        "delayed" => {
+            event["delay"] = json!({"reason": "сортировочный центр в Казани перегружен", "new_eta": "2026-11-27"})
+        }
+        "cancelled" => {
+            event["cancellation"] = json!({"reason": "вы попросили отменить заказ", "refund": {"amount": "3230.00", "currency": "RUB"}})
+        }
+        _ => {}
+    }
+    event
+}
+
+fn envelope(detail: &Value) -> String {
+    json!({"version": "0", "id": format!("eb-{}", detail["event_id"].as_str().unwrap_or_default()),
+           "detail-type": "Order Status Changed", "source": "shop.orders", "time": detail["occurred_at"],
+           "region": "us-east-1", "resources": [], "detail": detail})
+    .to_string()
+}
+
+fn record(detail: &Value, bare: bool) -> Record {
+    let name = detail["customer"]["name"].as_str().unwrap_or("?");
+    let at = detail["occurred_at"]
+        .as_str()
+        .unwrap_or_default()
+        .replace('T', " ");
+    let describe = format!(
+        "{:<17} {:<22} {:<40}",
+        at.trim_end_matches('Z').get(..16).unwrap_or_default(),
+        name,
+        format!(
+            "order {} {}{}",
+            detail["order_id"].as_str().unwrap_or("?"),
+            detail["status"].as_str().unwrap_or("?"),
+            if bare { " (bare SQS)" } else { "" }
+        )
+    );
+    Record {
+        message_id: format!("sqs-{}", detail["event_id"].as_str().unwrap_or("?")),
+        body: if bare {
+            detail.to_string()
+        } else {
+            envelope(detail)
+        },
+        describe,
+    }
+}
+
+fn batch(title: &str, records: Vec<Record>) -> Step {
+    Step::Batch {
+        title: title.to_owned(),
+        records,
+    }
+}
+
+/// The scenario, in time order.
+pub fn steps() -> Vec<Step> {
+    let emily = |status: &str| record(&sample(status), false);
+    let anna_order = |order: &str, n: u32, status: &str, at: &str| {
+        record(&russian_order(anna(), order, n, status, at), false)
+    };
+    let dmitry_order = |n: u32, status: &str, at: &str| {
+        record(&russian_order(dmitry(), "R-3001", n, status, at), true)
+    };
+
+    let mut malformed = sample("placed");
+    malformed["event_id"] = json!("evt-bad-email");
+    malformed["customer"]["email"] = json!("emily at example.com");
+    let mut malformed = record(&malformed, false);
+    malformed.message_id = "sqs-malformed".into();
+    malformed.describe = format!(
+        "{:<17} {:<22} {:<40}",
+        "2026-11-21 15:12", "(unknown)", "malformed event"
+    );
+
+    let mut late_shipped = russian_order(dmitry(), "R-3001", 9, "shipped", "2026-11-27T09:00:00Z");
+    late_shipped["event_id"] = json!("evt-R-3001-09-shipped-again");
+
+    let mut crash = sample("placed");
+    crash["event_id"] = json!("evt-1050-01-placed");
+    crash["order_id"] = json!("1050");
+    crash["occurred_at"] = json!("2026-11-29T20:15:00Z");
+
+    vec![
+        batch(
+            "Anna's first order, last month: placed and delivered (EventBridge)",
+            vec![
+                anna_order("R-2001", 1, "placed", "2026-10-10T07:30:00Z"),
+                anna_order("R-2001", 2, "delivered", "2026-10-14T11:05:00Z"),
+            ],
+        ),
+        batch(
+            "Emily's first order (EventBridge), Dmitry's order (bare SQS body)",
+            vec![
+                dmitry_order(1, "placed", "2026-11-20T04:10:00Z"),
+                dmitry_order(2, "confirmed", "2026-11-20T04:12:00Z"),
+                emily("placed"),
+                emily("confirmed"),
+            ],
+        ),
+        batch(
+            "Packing and shipping",
+            vec![
+                dmitry_order(3, "packed", "2026-11-20T09:00:00Z"),
+                dmitry_order(4, "shipped", "2026-11-20T13:30:00Z"),
+                emily("packed"),
+                emily("shipped"),
+            ],
+        ),
+        batch(
+            "A redelivered duplicate and a malformed event in one batch with a good one",
+            vec![
+                emily("shipped"),
+                malformed,
+                anna_order("R-2002", 1, "placed", "2026-11-21T16:20:00Z"),
+            ],
+        ),
+        batch(
+            "Anna changes her mind; Dmitry's parcel is late",
+            vec![
+                anna_order("R-2002", 2, "confirmed", "2026-11-21T16:25:00Z"),
+                anna_order("R-2002", 3, "cancelled", "2026-11-22T08:00:00Z"),
+                dmitry_order(5, "delayed", "2026-11-24T06:00:00Z"),
+            ],
+        ),
+        batch(
+            "Emily's parcel is late too, then both arrive",
+            vec![
+                emily("delayed"),
+                dmitry_order(6, "out_for_delivery", "2026-11-27T07:15:00Z"),
+                dmitry_order(7, "delivered", "2026-11-27T07:50:00Z"),
+                emily("out_for_delivery"),
+                emily("delivered"),
+            ],
+        ),
+        batch(
+            "Later: a stale 'shipped' for Dmitry's delivered order (status never moves backwards)",
+            vec![record(&late_shipped, true)],
+        ),
+        Step::Crash {
+            title: "Emily's next order: the invocation dies between the write and the send".into(),
+            record: record(&crash, false),
+        },
+    ]
+}
+
+/// An SQS event of `records`.
+pub fn sqs_event(records: &[Record]) -> SqsEvent {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|r| json!({"messageId": r.message_id, "receiptHandle": "demo", "body": r.body, "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}}))
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap_or_default()
+}
