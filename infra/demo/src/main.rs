@@ -261,9 +261,9 @@ fn write_outbox(out: &Path, mail: &[SentMail]) -> Result<PathBuf> {
         std::fs::write(dir.join(format!("{base}.html")), &message.html)?;
         std::fs::write(dir.join(format!("{base}.txt")), &message.text)?;
         std::fs::write(dir.join(format!("{base}.eml")), &message.raw)?;
-        write!(
+        writeln!(
             rows,
-            "<tr><td>{}</td><td>{}</td><td><a href=\"{base}.html\" target=\"view\">{}</a></td><td><a href=\"{base}.txt\" target=\"view\">text</a> · <a href=\"{base}.eml\">raw MIME</a></td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td><a href=\"{base}.html\" target=\"view\">{}</a></td><td><a href=\"{base}.txt\" target=\"view\">text</a> · <a href=\"{base}.eml\">raw MIME</a></td></tr>",
             n + 1,
             escape(&message.to),
             escape(&message.subject),
