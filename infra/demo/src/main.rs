@@ -256,22 +256,39 @@ fn escape(text: &str) -> String {
 fn write_outbox(out: &Path, mail: &[SentMail]) -> Result<PathBuf> {
     let dir = out.join("outbox");
     let mut rows = String::new();
+    let mut first_page = String::new();
     for (n, message) in mail.iter().enumerate() {
-        let base = format!("{:02}-{}", n + 1, slug(&message.subject));
+        let base = format!(
+            "{:02}-{}-{}",
+            n + 1,
+            message.kind.replace('_', "-"),
+            slug(&message.subject)
+        );
         std::fs::write(dir.join(format!("{base}.html")), &message.html)?;
+        if first_page.is_empty() {
+            first_page = format!("{base}.html");
+        }
         std::fs::write(dir.join(format!("{base}.txt")), &message.text)?;
+        let text_page = format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title></head><body><pre style=\"white-space:pre-wrap;font:14px/1.5 monospace;padding:16px\">{}</pre></body></html>",
+            escape(&message.subject),
+            escape(&message.text)
+        );
+        std::fs::write(dir.join(format!("{base}.text.html")), text_page)?;
         std::fs::write(dir.join(format!("{base}.eml")), &message.raw)?;
         writeln!(
             rows,
-            "<tr><td>{}</td><td>{}</td><td><a href=\"{base}.html\" target=\"view\">{}</a></td><td><a href=\"{base}.txt\" target=\"view\">text</a> · <a href=\"{base}.eml\">raw MIME</a></td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{base}.html\" target=\"view\">{}</a></td><td><a href=\"{base}.text.html\" target=\"view\">text</a> · <a href=\"{base}.eml\">raw MIME</a></td></tr>",
             n + 1,
+            escape(&message.kind),
             escape(&message.to),
             escape(&message.subject),
         )?;
     }
     let page = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>aftercare demo outbox</title>\n<style>body{{font-family:system-ui,sans-serif;margin:0;display:flex;height:100vh}}#list{{width:46%;overflow:auto;padding:16px;box-sizing:border-box}}iframe{{flex:1;border:0;border-left:1px solid #ddd}}table{{border-collapse:collapse;font-size:14px}}td,th{{padding:6px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}}</style></head>\n<body><div id=\"list\"><h1>aftercare demo outbox</h1><p>{} emails, as SES received them (read back from the local emulator). Click a subject to view it.</p>\n<table><tr><th>#</th><th>to</th><th>subject</th><th>other forms</th></tr>\n{rows}</table></div><iframe name=\"view\" title=\"message\"></iframe></body></html>\n",
-        mail.len()
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>aftercare demo outbox</title>\n<style>body{{font-family:system-ui,sans-serif;margin:0;display:flex;height:100vh}}#list{{width:55%;overflow:auto;padding:16px;box-sizing:border-box}}iframe{{flex:1;border:0;border-left:1px solid #ddd}}table{{border-collapse:collapse;font-size:14px}}td,th{{padding:6px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}}td:last-child{{white-space:nowrap}}</style></head>\n<body><div id=\"list\"><h1>aftercare demo outbox</h1><p>{} emails, as SES received them (read back from the local emulator). Click a subject to view it.</p>\n<table><tr><th>#</th><th>kind</th><th>to</th><th>subject</th><th>other forms</th></tr>\n{rows}</table></div><iframe name=\"view\" title=\"message\" src=\"{first}\"></iframe></body></html>\n",
+        mail.len(),
+        first = first_page,
     );
     let index = dir.join("index.html");
     std::fs::write(&index, page)?;

@@ -262,6 +262,8 @@ pub struct SentMail {
     pub raw: String,
     /// The decoded subject.
     pub subject: String,
+    /// The message kind, from the `X-Aftercare-Kind` header.
+    pub kind: String,
     /// The `To` address.
     pub to: String,
     /// The `From` header's address.
@@ -294,6 +296,11 @@ impl SentMail {
             ses_message_id: ses_message_id.to_owned(),
             raw: raw.to_owned(),
             subject: message.subject().unwrap_or_default().to_owned(),
+            kind: message
+                .header_raw("X-Aftercare-Kind")
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
             to: first_address(message.to()),
             from: first_address(message.from()),
             reply_to: first_address(message.reply_to()),
