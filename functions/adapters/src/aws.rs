@@ -47,16 +47,25 @@ impl AwsClients {
 /// The standard configuration loader with aftercare's timeouts and retries set.
 pub fn base_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                .operation_timeout(OPERATION_TIMEOUT)
-                .build(),
-        )
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(MAX_ATTEMPTS)
-                .with_initial_backoff(Duration::from_millis(50)),
-        )
+        .timeout_config(timeout_config())
+        .retry_config(retry_config())
+}
+
+/// Timeouts of every AWS call: 2 s to connect, [`ATTEMPT_TIMEOUT`] per attempt,
+/// [`OPERATION_TIMEOUT`] in all.
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// Retries of every AWS call: the SDK's standard mode (throttling, 5xx, timeouts and
+/// transient network errors are retried with exponential backoff and jitter; client errors
+/// are not), [`MAX_ATTEMPTS`] attempts, the first backoff 50 ms.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(50))
 }
