@@ -15,8 +15,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 demo: $(VENV_STAMP)
 	cargo run --quiet -p aftercare-demo -- --out out/demo
 
-## test: everything CI checks
+## test: everything CI checks; the last line sums up every cargo test binary
 test: $(VENV_STAMP) lint unit-and-integration events-check template-check
+	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.log
 
 venv: $(VENV_STAMP)
 
@@ -32,7 +33,8 @@ lint:
 
 .PHONY: unit-and-integration
 unit-and-integration: $(VENV_STAMP)
-	cargo test --workspace --locked
+	@mkdir -p target
+	cargo test --workspace --locked 2>&1 | tee target/test-output.log
 
 events-check: $(VENV_STAMP)
 	$(VENV)/bin/python infra/local/check_events.py
