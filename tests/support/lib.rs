@@ -15,8 +15,7 @@ use chrono::{DateTime, Utc};
 use order_events::OrderEventsFunction;
 use serde_json::{json, Value};
 
-/// The verified sending domain of the test shop.
-pub const SENDER_DOMAIN: &str = "leafandkettle.example";
+pub use aftercare_localstack::SENDER_DOMAIN;
 
 /// The emulator shared by the tests of one binary. A missing emulator fails the test with the
 /// command that installs it: it is never skipped.
@@ -52,7 +51,7 @@ impl World {
             .unwrap_or_else(|e| panic!("{e}"));
         // Verifying twice is refused as already done; either way the domain is verified.
         let _ = stack.verify_identity(&clients.sesv2, SENDER_DOMAIN).await;
-        let config = config(&table);
+        let config = aftercare_localstack::local_shop_config(&table).unwrap();
         let clock = ManualClock::new(Utc::now());
         let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
         Self {
@@ -135,24 +134,6 @@ impl World {
         self.clock
             .advance(self.config.outbox_lease + chrono::Duration::seconds(1));
     }
-}
-
-/// The configuration of the test shop, over `table`.
-pub fn config(table: &str) -> Config {
-    let pairs = [
-        ("JOURNEY_TABLE", table.to_owned()),
-        ("SENDER_EMAIL", format!("orders@{SENDER_DOMAIN}")),
-        ("SHOP_NAME", "Leaf & Kettle".to_owned()),
-        ("SUPPORT_EMAIL", format!("help@{SENDER_DOMAIN}")),
-        ("SUPPORT_URL", format!("https://{SENDER_DOMAIN}/help")),
-    ];
-    Config::from_lookup(|name| {
-        pairs
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-    })
-    .unwrap()
 }
 
 /// The readable sample event of `status` from `infra/events/detail/`.

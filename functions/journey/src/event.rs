@@ -102,79 +102,56 @@ pub struct RangeError {
     got: u32,
 }
 
-/// A quantity of one line: 1 to 10,000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "u32", into = "u32")]
-pub struct Quantity(u32);
+macro_rules! bounded_count {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "u32", into = "u32")]
+        pub struct $name(u32);
 
-impl Quantity {
-    /// Checks the range.
-    pub fn new(value: u32) -> Result<Self, RangeError> {
-        if (1..=10_000).contains(&value) {
-            Ok(Self(value))
-        } else {
-            Err(RangeError {
-                min: 1,
-                max: 10_000,
-                got: value,
-            })
+        impl $name {
+            /// Checks the range.
+            pub fn new(value: u32) -> Result<Self, RangeError> {
+                if ($min..=$max).contains(&value) {
+                    Ok(Self(value))
+                } else {
+                    Err(RangeError { min: $min, max: $max, got: value })
+                }
+            }
+
+            /// The count.
+            pub fn get(self) -> u32 {
+                self.0
+            }
         }
-    }
-    /// The count.
-    pub fn get(self) -> u32 {
-        self.0
-    }
-}
 
-impl TryFrom<u32> for Quantity {
-    type Error = RangeError;
-    fn try_from(value: u32) -> Result<Self, Self::Error> {
-        Self::new(value)
-    }
-}
-
-impl From<Quantity> for u32 {
-    fn from(value: Quantity) -> u32 {
-        value.0
-    }
-}
-
-/// How many days one unit of a consumable lasts: 1 to 3,650.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "u32", into = "u32")]
-pub struct ReplenishDays(u32);
-
-impl ReplenishDays {
-    /// Checks the range.
-    pub fn new(value: u32) -> Result<Self, RangeError> {
-        if (1..=3_650).contains(&value) {
-            Ok(Self(value))
-        } else {
-            Err(RangeError {
-                min: 1,
-                max: 3_650,
-                got: value,
-            })
+        impl TryFrom<u32> for $name {
+            type Error = RangeError;
+            fn try_from(value: u32) -> Result<Self, Self::Error> {
+                Self::new(value)
+            }
         }
-    }
-    /// The number of days.
-    pub fn get(self) -> u32 {
-        self.0
-    }
+
+        impl From<$name> for u32 {
+            fn from(value: $name) -> u32 {
+                value.0
+            }
+        }
+    };
 }
 
-impl TryFrom<u32> for ReplenishDays {
-    type Error = RangeError;
-    fn try_from(value: u32) -> Result<Self, Self::Error> {
-        Self::new(value)
-    }
-}
-
-impl From<ReplenishDays> for u32 {
-    fn from(value: ReplenishDays) -> u32 {
-        value.0
-    }
-}
+bounded_count!(
+    /// A quantity of one line: 1 to 10,000.
+    Quantity,
+    1,
+    10_000
+);
+bounded_count!(
+    /// How many days one unit of a consumable lasts: 1 to 3,650.
+    ReplenishDays,
+    1,
+    3_650
+);
 
 /// Why a string is not a link we put in front of a customer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

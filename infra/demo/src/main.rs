@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::ManualClock;
-use aftercare_adapters::config::Config;
 use aftercare_adapters::outbox::Delivery;
 use aftercare_adapters::store::JourneyItem;
 use aftercare_journey::ids::CustomerId;
@@ -18,7 +17,9 @@ use aftercare_localstack::{LocalStack, SentMail};
 use anyhow::{Context, Result};
 use order_events::{OrderEventsFunction, RecordOutcome};
 
-use crate::scenario::{Step, SENDER_DOMAIN};
+use aftercare_localstack::SENDER_DOMAIN;
+
+use crate::scenario::Step;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -30,7 +31,7 @@ async fn main() -> Result<()> {
     let table = "aftercare-demo-journeys";
     stack.create_table(&clients.dynamodb, table).await?;
     stack.verify_identity(&clients.sesv2, SENDER_DOMAIN).await?;
-    let config = demo_config(table)?;
+    let config = aftercare_localstack::local_shop_config(table)?;
     let clock = ManualClock::new(chrono::Utc::now());
     let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
     println!(
@@ -147,22 +148,6 @@ fn output_dir() -> Result<PathBuf> {
     std::fs::create_dir_all(out.join("outbox"))
         .with_context(|| format!("creating {}", out.display()))?;
     Ok(out)
-}
-
-fn demo_config(table: &str) -> Result<Config> {
-    let pairs = [
-        ("JOURNEY_TABLE", table.to_owned()),
-        ("SENDER_EMAIL", format!("orders@{SENDER_DOMAIN}")),
-        ("SHOP_NAME", "Leaf & Kettle".to_owned()),
-        ("SUPPORT_EMAIL", format!("help@{SENDER_DOMAIN}")),
-        ("SUPPORT_URL", format!("https://{SENDER_DOMAIN}/help")),
-    ];
-    Ok(Config::from_lookup(|name| {
-        pairs
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-    })?)
 }
 
 fn describe_outcome(outcome: &RecordOutcome) -> String {

@@ -3,9 +3,6 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{json, Value};
 
-/// The shop's verified sending domain.
-pub const SENDER_DOMAIN: &str = "leafandkettle.example";
-
 const SAMPLES: [(&str, &str); 8] = [
     ("placed", include_str!("../../events/detail/placed.json")),
     (

@@ -20,6 +20,29 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_yaml::Value;
 
+/// The verified sending domain of the local shop used by the demo and the tests.
+pub const SENDER_DOMAIN: &str = "leafandkettle.example";
+
+/// The configuration of the local shop ("Leaf & Kettle", sending from [`SENDER_DOMAIN`]) over
+/// the journey table `table`, as the functions would read it from their environment.
+pub fn local_shop_config(
+    table: &str,
+) -> Result<aftercare_adapters::config::Config, aftercare_adapters::config::ConfigError> {
+    let pairs = [
+        ("JOURNEY_TABLE", table.to_owned()),
+        ("SENDER_EMAIL", format!("orders@{SENDER_DOMAIN}")),
+        ("SHOP_NAME", "Leaf & Kettle".to_owned()),
+        ("SUPPORT_EMAIL", format!("help@{SENDER_DOMAIN}")),
+        ("SUPPORT_URL", format!("https://{SENDER_DOMAIN}/help")),
+    ];
+    aftercare_adapters::config::Config::from_lookup(|name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })
+}
+
 /// The template whose `JourneyTable` the local tables copy.
 const TEMPLATE: &str = include_str!("../../../template.yaml");
 
