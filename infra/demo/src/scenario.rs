@@ -210,10 +210,11 @@ pub fn steps() -> Vec<Step> {
             ],
         ),
         batch(
-            "Anna changes her mind; Dmitry's parcel is late",
+            "Anna changes her mind, Emily's second order sells out, Dmitry's parcel is late",
             vec![
                 anna_order("R-2002", 2, "confirmed", "2026-11-21T16:25:00Z"),
                 anna_order("R-2002", 3, "cancelled", "2026-11-22T08:00:00Z"),
+                emily("cancelled"),
                 dmitry_order(5, "delayed", "2026-11-24T06:00:00Z"),
             ],
         ),
