@@ -199,6 +199,7 @@ async fn a_crash_after_the_write_leaves_a_pending_message_that_the_relay_sends_o
     assert_eq!(sent.len(), 1);
     let stored = &messages(&world.journey(1).await)[0];
     assert_eq!(stored.status, MessageStatus::Sent);
+    assert_eq!(stored.trigger, "event:evt-1");
     assert_eq!(
         stored.ses_message_id.as_deref(),
         Some(sent[0].ses_message_id.as_str())

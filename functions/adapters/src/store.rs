@@ -162,6 +162,8 @@ pub struct MessageItem {
     pub order_id: Option<OrderId>,
     /// Its subject.
     pub subject: String,
+    /// What caused it (`event:<event id>`).
+    pub trigger: String,
     /// Why it was sent.
     pub reason: String,
     /// When it was decided.
@@ -739,6 +741,7 @@ fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> MessageItem
         customer_id: message.customer_id.clone(),
         order_id: message.order_id.clone(),
         subject: message.subject.clone(),
+        trigger: message.trigger.clone(),
         reason: message.reason.clone(),
         decided_at: message.decided_at,
         status: MessageStatus::Pending,

@@ -160,19 +160,19 @@ fn items(order: &Order, language: Language) -> Vec<ItemLine> {
             name: item.name.as_str().to_owned(),
             quantity: item.quantity.get(),
             price: match (item.unit_price, order.total) {
-                (Some(unit), Some(total)) => crate::money::Amount::from_decimal(
-                    unit.value() * rust_decimal::Decimal::from(item.quantity.get()),
-                )
-                .ok()
-                .map(|amount| {
-                    format::money(
-                        crate::money::Money {
-                            amount,
-                            currency: total.currency,
-                        },
-                        language,
-                    )
-                }),
+                (Some(unit), Some(total)) => unit
+                    .value()
+                    .checked_mul(rust_decimal::Decimal::from(item.quantity.get()))
+                    .and_then(|line| crate::money::Amount::from_decimal(line).ok())
+                    .map(|amount| {
+                        format::money(
+                            crate::money::Money {
+                                amount,
+                                currency: total.currency,
+                            },
+                            language,
+                        )
+                    }),
                 _ => None,
             },
         })

@@ -457,6 +457,10 @@ mod tests {
         let mut event = shipped();
         event["total"]["amount"] = json!(9.0);
         assert_eq!(error_of(event).field, "total.amount");
+
+        let mut event = shipped();
+        event["items"][0]["unit_price"] = json!("79228162514264337593543950335");
+        assert_eq!(error_of(event).field, "items[0].unit_price");
     }
 
     #[test]

@@ -74,21 +74,26 @@ impl Profile {
         self.contact_as_of = as_of;
     }
 
-    /// Adds (or, with `refund`, takes back) an order total from the amount spent.
+    /// Adds (or, with `refund`, takes back) an order total from the amount spent. The sum
+    /// never goes below zero and saturates below [`Amount::LIMIT`] instead of overflowing.
     pub fn count_spent(&mut self, total: Money, refund: bool) {
         let current = self
             .spent
             .get(&total.currency)
             .map(|a| a.value())
             .unwrap_or_default();
+        let change = total.amount.value();
         let next = if refund {
-            current - total.amount.value()
+            current.saturating_sub(change)
         } else {
-            current + total.amount.value()
+            current.saturating_add(change)
         };
-        let next =
-            Amount::from_decimal(next.max(rust_decimal::Decimal::ZERO)).unwrap_or(total.amount);
-        self.spent.insert(total.currency, next);
+        let ceiling = Amount::LIMIT - rust_decimal::Decimal::ONE;
+        if let Ok(amount) =
+            Amount::from_decimal(next.clamp(rust_decimal::Decimal::ZERO, ceiling).round_dp(6))
+        {
+            self.spent.insert(total.currency, amount);
+        }
     }
 }
 

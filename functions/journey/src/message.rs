@@ -154,6 +154,8 @@ pub struct OutgoingMessage {
     pub text: String,
     /// The HTML body, every value in it escaped.
     pub html: String,
+    /// What caused it: `event:<event id>` for an order event.
+    pub trigger: String,
     /// When it was decided (the decision's `now`).
     pub decided_at: DateTime<Utc>,
     /// Why it is sent, in words, for the journey log.

@@ -87,10 +87,14 @@ pub enum AmountError {
     /// Below zero.
     #[error("must not be negative")]
     Negative,
+    /// Beyond what any order totals: 10^12 or more, or more than 6 decimal places.
+    #[error("must be below 1000000000000 with at most 6 decimal places")]
+    OutOfRange,
 }
 
-/// A non-negative decimal amount, written in events as a string ("25.90") so that no float ever
-/// touches it.
+/// A non-negative decimal amount below 10^12 with at most 6 decimal places, written in events
+/// as a string ("25.90") so that no float ever touches it. The bounds keep every sum and
+/// product the domain computes far inside `Decimal`'s range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Amount(Decimal);
@@ -108,10 +112,7 @@ impl Amount {
             return Err(AmountError::NotDecimal);
         }
         let decimal = Decimal::from_str(value).map_err(|_| AmountError::NotDecimal)?;
-        if decimal.is_sign_negative() && !decimal.is_zero() {
-            return Err(AmountError::Negative);
-        }
-        Ok(Self(decimal))
+        Self::from_decimal(decimal)
     }
 
     /// The amount.
@@ -119,10 +120,16 @@ impl Amount {
         self.0
     }
 
-    /// Wraps an amount computed from others (sums, products of non-negative amounts).
+    /// The largest amount accepted is just below this.
+    pub const LIMIT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
+    /// Checks a decimal against the bounds.
     pub fn from_decimal(value: Decimal) -> Result<Self, AmountError> {
         if value.is_sign_negative() && !value.is_zero() {
             return Err(AmountError::Negative);
+        }
+        if value >= Self::LIMIT || value.scale() > 6 {
+            return Err(AmountError::OutOfRange);
         }
         Ok(Self(value))
     }
@@ -165,6 +172,18 @@ mod tests {
         assert_eq!(Amount::parse("1e3"), Err(AmountError::NotDecimal));
         assert_eq!(Amount::parse("12,50"), Err(AmountError::NotDecimal));
         assert_eq!(Amount::parse(""), Err(AmountError::NotDecimal));
+    }
+
+    #[test]
+    fn amounts_beyond_any_real_order_are_refused() {
+        assert_eq!(Amount::LIMIT, Decimal::from(1_000_000_000_000u64));
+        assert!(Amount::parse("999999999999.999999").is_ok());
+        assert_eq!(Amount::parse("1000000000000"), Err(AmountError::OutOfRange));
+        assert_eq!(
+            Amount::parse("79228162514264337593543950335"),
+            Err(AmountError::OutOfRange)
+        );
+        assert_eq!(Amount::parse("1.0000001"), Err(AmountError::OutOfRange));
     }
 
     #[test]

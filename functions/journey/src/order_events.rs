@@ -217,6 +217,7 @@ fn compose(
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
+        trigger: format!("event:{}", event.event_id),
         decided_at: now,
         reason: format!(
             "order {} is {} (event {})",
@@ -452,6 +453,87 @@ mod tests {
             html.contains("href=\"https:&#x2f;&#x2f;dhl.example&#x2f;t?id=1&amp;x=%222%22\""),
             "{html}"
         );
+    }
+
+    fn any_status() -> impl proptest::strategy::Strategy<Value = OrderStatus> {
+        proptest::sample::select(OrderStatus::ALL.to_vec())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(200))]
+
+        /// Whatever the shop sends, in whatever order, the furthest step never moves back and a
+        /// delivered or cancelled order never changes again.
+        #[test]
+        fn status_never_moves_backwards(statuses in proptest::collection::vec((any_status(), 0i64..200), 1..12)) {
+            let mut journey = OrderJourney::default();
+            let mut last_step = 0u8;
+            let mut final_status: Option<OrderStatus> = None;
+            for (i, (status, minutes)) in statuses.into_iter().enumerate() {
+                let at = (chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z").unwrap() + chrono::Duration::minutes(minutes)).to_rfc3339();
+                let (next, decision) = step(&journey, &event(&format!("e{i}"), status.as_str(), &at, "en"));
+                let order = &decision.order;
+                let reached = order.reached.step().unwrap_or(0);
+                proptest::prop_assert!(reached >= last_step, "step moved back from {} to {}", last_step, reached);
+                if let Some(done) = final_status {
+                    proptest::prop_assert_eq!(order.status, done);
+                    proptest::prop_assert!(!decision.applied && decision.message.is_none());
+                }
+                if order.status.is_final() {
+                    final_status = Some(order.status);
+                }
+                last_step = reached;
+                journey = next;
+            }
+        }
+
+        /// No order gets two messages of one kind, except delays (each carries a new date).
+        #[test]
+        fn no_order_gets_two_messages_of_one_kind(statuses in proptest::collection::vec(any_status(), 1..16)) {
+            let mut journey = OrderJourney::default();
+            let mut sent = Vec::new();
+            for (i, status) in statuses.into_iter().enumerate() {
+                let at = (chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z").unwrap() + chrono::Duration::minutes(i as i64)).to_rfc3339();
+                let (next, decision) = step(&journey, &event(&format!("e{i}"), status.as_str(), &at, "en"));
+                if let Some(message) = decision.message {
+                    if message.kind != MessageKind::OrderDelayed {
+                        proptest::prop_assert!(!sent.contains(&message.kind), "{:?} sent twice", message.kind);
+                    }
+                    sent.push(message.kind);
+                }
+                journey = next;
+            }
+        }
+    }
+
+    #[test]
+    fn the_largest_amounts_never_overflow() {
+        let mut e = event("e1", "placed", "2026-11-20T10:00:00Z", "en");
+        e.items[0].unit_price = Some(crate::money::Amount::parse("999999999999.999999").unwrap());
+        e.items[0].quantity = crate::event::Quantity::new(10_000).unwrap();
+        e.total = Some(crate::money::Money {
+            amount: crate::money::Amount::parse("999999999999.999999").unwrap(),
+            currency: crate::money::Currency::parse("EUR").unwrap(),
+        });
+        let mut journey = OrderJourney::default();
+        for i in 0..3 {
+            let mut next = e.clone();
+            next.order_id = crate::ids::OrderId::parse(format!("big-{i}")).unwrap();
+            next.event_id = crate::ids::EventId::parse(format!("e{i}")).unwrap();
+            journey.order = None;
+            let (j, d) = step(&journey, &next);
+            assert!(d.message.is_some(), "{}", d.note);
+            journey = j;
+        }
+        let spent = journey
+            .profile
+            .unwrap()
+            .spent
+            .values()
+            .next()
+            .unwrap()
+            .value();
+        assert!(spent < crate::money::Amount::LIMIT);
     }
 
     #[test]
