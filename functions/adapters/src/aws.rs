@@ -35,15 +35,36 @@ impl AwsClients {
         Self::from_config(&config)
     }
 
-    /// Builds the clients from a loaded configuration.
+    /// Builds the clients from a loaded configuration. DynamoDB calls are retried by the SDK
+    /// ([`retry_config`]); SES sends are not (see [`ses_config`]).
     pub fn from_config(config: &SdkConfig) -> Self {
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
-            sesv2: aws_sdk_sesv2::Client::new(config),
+            sesv2: aws_sdk_sesv2::Client::from_conf(ses_config(config)),
         }
     }
 }
 
+/// How long one SES send may take. Longer than [`ATTEMPT_TIMEOUT`]: a send is attempted once.
+pub const SES_SEND_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// The SES client's configuration: one attempt per send, no SDK retries. `SendEmail` has no
+/// idempotency key, so retrying after a timeout or a 5xx could deliver a message SES had in
+/// fact accepted a second time. A failed or throttled send is instead left in the outbox and
+/// handed back: the SQS record is retried after its visibility timeout, or the relay takes the
+/// message when its lease runs out.
+pub fn ses_config(config: &SdkConfig) -> aws_sdk_sesv2::Config {
+    aws_sdk_sesv2::config::Builder::from(config)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(SES_SEND_TIMEOUT)
+                .operation_timeout(SES_SEND_TIMEOUT)
+                .build(),
+        )
+        .build()
+}
 /// The standard configuration loader with aftercare's timeouts and retries set.
 pub fn base_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())

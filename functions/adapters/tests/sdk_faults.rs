@@ -75,3 +75,68 @@ async fn a_client_error_is_not_retried_and_reported_as_permanent() {
     );
     assert_eq!(rule.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn an_ses_send_is_attempted_once_because_a_retry_could_deliver_it_twice() {
+    use aftercare_adapters::mailer::{SendError, SesMailer};
+    use aws_smithy_mocks::{create_mock_http_client, MockResponseInterceptor};
+
+    let rule = mock!(aws_sdk_sesv2::Client::send_email)
+        .sequence()
+        .http_status(500, Some(r#"{"message":"internal failure"}"#.to_owned()))
+        .repeatedly()
+        .build();
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sesv2::config::SharedCredentialsProvider::new(
+            aws_sdk_sesv2::config::Credentials::new("a", "b", None, None, "test"),
+        ))
+        .build();
+    let config = aftercare_adapters::aws::ses_config(&sdk)
+        .to_builder()
+        .http_client(create_mock_http_client())
+        .interceptor(MockResponseInterceptor::new().with_rule(&rule))
+        .build();
+    let lookup = |name: &str| {
+        Some(
+            match name {
+                "JOURNEY_TABLE" => "journeys",
+                "SENDER_EMAIL" => "orders@shop.example",
+                "SHOP_NAME" => "Shop",
+                "SUPPORT_EMAIL" => "help@shop.example",
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    };
+    let mailer = SesMailer::new(
+        aws_sdk_sesv2::Client::from_conf(config),
+        &aftercare_adapters::config::Config::from_lookup(lookup).unwrap(),
+    );
+    let message = sample_message();
+    let error = mailer.send(&message).await.unwrap_err();
+    assert!(matches!(error, SendError::Transient(_)), "{error}");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+fn sample_message() -> aftercare_journey::message::OutgoingMessage {
+    use aftercare_journey::contact::{EmailAddress, Language};
+    use aftercare_journey::message::{MessageId, MessageKind, OutgoingMessage};
+    let customer = CustomerId::parse("c-1").unwrap();
+    OutgoingMessage {
+        id: MessageId::derive(&customer, "e-1", MessageKind::OrderPlaced),
+        kind: MessageKind::OrderPlaced,
+        customer_id: customer,
+        order_id: Some(OrderId::parse("o-1").unwrap()),
+        to: EmailAddress::parse("anna@example.com").unwrap(),
+        to_name: None,
+        language: Language::En,
+        subject: "Order o-1".into(),
+        text: "text".into(),
+        html: "<p>html</p>".into(),
+        trigger: "event:e-1".into(),
+        decided_at: "2026-11-20T10:00:00Z".parse().unwrap(),
+        reason: "test".into(),
+    }
+}
