@@ -178,7 +178,7 @@ async fn a_crash_after_the_write_leaves_a_pending_message_that_the_relay_sends_o
     let report = world
         .function
         .outbox()
-        .relay_due("relay-early", chrono::Duration::hours(2))
+        .relay_due("relay-early", world.clock_start())
         .await
         .unwrap();
     assert_eq!((report.due, report.sent), (0, 0));
@@ -188,8 +188,8 @@ async fn a_crash_after_the_write_leaves_a_pending_message_that_the_relay_sends_o
     world.let_leases_expire();
     let outbox = world.function.outbox();
     let (a, b) = tokio::join!(
-        outbox.relay_due("relay-a", chrono::Duration::hours(2)),
-        outbox.relay_due("relay-b", chrono::Duration::hours(2))
+        outbox.relay_due("relay-a", world.clock_start()),
+        outbox.relay_due("relay-b", world.clock_start())
     );
     let (a, b) = (a.unwrap(), b.unwrap());
 
@@ -215,7 +215,7 @@ async fn a_crash_after_the_write_leaves_a_pending_message_that_the_relay_sends_o
         world
             .function
             .outbox()
-            .relay_due("relay-c", chrono::Duration::hours(2))
+            .relay_due("relay-c", world.clock_start())
             .await
             .unwrap()
             .due,
@@ -237,20 +237,90 @@ async fn a_crash_after_the_write_leaves_a_pending_message_that_the_relay_sends_o
 }
 
 #[tokio::test]
-async fn a_redelivery_while_the_first_invocation_holds_the_message_sends_nothing() {
+async fn a_redelivery_while_another_invocation_holds_the_message_sends_nothing_and_fails_for_a_later_retry(
+) {
+    // GIVEN an event applied by an invocation that still holds its message
     let world = World::new("held-lease").await;
     let body = envelope(&world.event("packed", 1, "A-1", "evt-1", "2026-11-21T10:00:00Z"));
     let event = parse_order_event(&body).unwrap();
     world.function.apply(&event, "inv-slow").await.unwrap();
-    let outcome = world.function.process_body(&body, "inv-2").await.unwrap();
+
+    // WHEN SQS redelivers the event before the lease runs out
+    let early = world
+        .function
+        .handle_batch(sqs_event(&[("m1", body.clone())]), "inv-2")
+        .await;
+
+    // THEN nothing is sent, and the record fails so that SQS tries it again later
+    assert_eq!(early.response.batch_item_failures.len(), 1);
     assert!(
-        matches!(outcome, RecordOutcome::Duplicate { resent: None, .. }),
-        "{outcome:?}"
+        matches!(
+            early.records[0].result,
+            Err(order_events::RecordError::MessageHeldElsewhere { .. })
+        ),
+        "{early:?}"
     );
     assert!(world.sent().is_empty());
     assert_eq!(
         messages(&world.journey(1).await)[0].status,
         MessageStatus::Pending
+    );
+
+    // AND when it comes back after the lease ran out, it sends the message once
+    world.let_leases_expire();
+    let later = world
+        .function
+        .handle_batch(sqs_event(&[("m1", body)]), "inv-3")
+        .await;
+    assert!(later.response.batch_item_failures.is_empty(), "{later:?}");
+    assert_eq!(world.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_crash_after_ses_accepted_but_before_marking_sends_the_message_once_more_then_marks_it() {
+    // GIVEN an invocation whose send SES accepted, which died before marking the message sent:
+    // the one window SES (which has no idempotency key) leaves open
+    let world = World::new("crash-after-send").await;
+    let event = parse_order_event(&envelope(&world.event(
+        "shipped",
+        1,
+        "A-1",
+        "evt-1",
+        "2026-11-21T10:00:00Z",
+    )))
+    .unwrap();
+    world.function.apply(&event, "inv-crashed").await.unwrap();
+    let pending = messages(&world.journey(1).await).remove(0);
+    let mailer =
+        aftercare_adapters::mailer::SesMailer::new(world.clients.sesv2.clone(), &world.config);
+    mailer
+        .send(pending.content.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(world.sent().len(), 1);
+
+    // WHEN the lease runs out and the relay runs, twice
+    world.let_leases_expire();
+    let first = world
+        .function
+        .outbox()
+        .relay_due("relay-a", world.clock_start())
+        .await
+        .unwrap();
+    world.let_leases_expire();
+    let second = world
+        .function
+        .outbox()
+        .relay_due("relay-b", world.clock_start())
+        .await
+        .unwrap();
+
+    // THEN the message went out exactly once more and is marked sent: never a third time
+    assert_eq!((first.sent, second.due), (1, 0));
+    assert_eq!(world.sent().len(), 2);
+    assert_eq!(
+        messages(&world.journey(1).await)[0].status,
+        MessageStatus::Sent
     );
 }
 
@@ -306,7 +376,7 @@ async fn an_ses_outage_fails_the_record_and_its_retry_sends_the_message_once() {
         world
             .function
             .outbox()
-            .relay_due("relay", chrono::Duration::hours(2))
+            .relay_due("relay", world.clock_start())
             .await
             .unwrap()
             .due,

@@ -36,6 +36,7 @@ pub struct World {
     pub clients: AwsClients,
     /// The configuration the function runs with.
     pub config: Config,
+    start: DateTime<Utc>,
 }
 
 impl World {
@@ -52,7 +53,8 @@ impl World {
         // Verifying twice is refused as already done; either way the domain is verified.
         let _ = stack.verify_identity(&clients.sesv2, SENDER_DOMAIN).await;
         let config = aftercare_localstack::local_shop_config(&table).unwrap();
-        let clock = ManualClock::new(Utc::now());
+        let start = Utc::now();
+        let clock = ManualClock::new(start);
         let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
         Self {
             name: name.to_owned(),
@@ -60,6 +62,7 @@ impl World {
             clock,
             clients,
             config,
+            start,
         }
     }
 
@@ -127,6 +130,11 @@ impl World {
     pub async fn journey(&self, customer: u32) -> Vec<JourneyItem> {
         let id = CustomerId::parse(format!("cus-{customer}")).unwrap();
         self.store().journey(&id).await.unwrap()
+    }
+
+    /// When the test began: the relay's watermark.
+    pub fn clock_start(&self) -> DateTime<Utc> {
+        self.start
     }
 
     /// Moves the lease clock past every lease taken so far.

@@ -10,7 +10,7 @@
 //! times, which lets mail clients fold the two.
 
 use aftercare_journey::ids::CustomerId;
-use chrono::Duration;
+use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::clock::Clock;
 use crate::mailer::{SendError, SesMailer};
@@ -29,8 +29,11 @@ pub enum Delivery {
         /// SES's reason.
         reason: String,
     },
-    /// Someone else holds it, or it is no longer pending: nothing was done.
+    /// It is no longer pending (sent or failed already): nothing was done.
     NotOurs,
+    /// It is pending but another sender holds it and its lease has not run out: nothing was
+    /// done, and whoever wants it sent must try again later.
+    HeldElsewhere,
 }
 
 /// An attempt that may succeed later. The message stays pending.
@@ -145,7 +148,7 @@ impl<'a> Outbox<'a> {
             .await?
         {
             Some(held) => self.deliver_held(&held, owner).await,
-            None => Ok(Delivery::NotOurs),
+            None => Ok(Delivery::HeldElsewhere),
         }
     }
 
@@ -162,17 +165,19 @@ impl<'a> Outbox<'a> {
         }
     }
 
-    /// Sends every message left pending whose lease ran out in the last `lookback` (for
-    /// instance by a crashed invocation). Reads only the due index's partitions of those hours,
-    /// so its cost grows with pending messages, not with customers.
+    /// Sends every message left pending whose lease ran out since `since` (for instance by a
+    /// crashed invocation). Reads only the due index's partitions of the hours from `since` to
+    /// now, so its cost grows with pending messages, not with customers. The caller keeps the
+    /// watermark: a message whose lease ran out before `since` is not looked at. A message that
+    /// fails again is counted as deferred and stays pending; the run goes on with the rest.
     pub async fn relay_due(
         &self,
         owner: &str,
-        lookback: Duration,
+        since: DateTime<Utc>,
     ) -> Result<RelayReport, StoreError> {
         let now = self.clock.now();
         let mut report = RelayReport::default();
-        let mut hour = now - lookback;
+        let mut hour = since.duration_trunc(Duration::hours(1)).unwrap_or(since);
         while hour <= now {
             for shard in 0..DUE_SHARDS {
                 let bucket = format!("{}#{shard}", hour.format("%Y-%m-%dT%H"));
@@ -181,9 +186,8 @@ impl<'a> Outbox<'a> {
                     match self.claim_and_deliver(&item, owner).await {
                         Ok(Delivery::Sent { .. }) => report.sent += 1,
                         Ok(Delivery::Rejected { .. }) => report.rejected += 1,
-                        Ok(Delivery::NotOurs) => report.skipped += 1,
-                        Err(DeliverError::Store(error)) => return Err(error),
-                        Err(DeliverError::Send(error)) => {
+                        Ok(Delivery::NotOurs | Delivery::HeldElsewhere) => report.skipped += 1,
+                        Err(error) => {
                             tracing::warn!(message_id = %item.message_id, %error, "relay could not send; kept for the next run");
                             report.deferred += 1;
                         }

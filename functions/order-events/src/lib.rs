@@ -81,6 +81,13 @@ pub enum RecordError {
     /// A message template failed (a bug; the tests render every kind).
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// The event was applied before and its message is still held by another invocation
+    /// (its lease has not run out): the record is retried later, when it may be taken over.
+    #[error("event applied; message {message_id} is still held by another sender")]
+    MessageHeldElsewhere {
+        /// The message's sort key.
+        message_id: String,
+    },
     /// The event was applied but its message could not be sent yet; it stays in the outbox
     /// and goes out on the record's retry or through the relay.
     #[error("event applied; message {message_id} kept in the outbox: {source}")]
@@ -181,15 +188,20 @@ impl OrderEventsFunction {
         match self.apply(&event, owner).await? {
             Applied::Duplicate { message_sk } => {
                 let resent = match message_sk {
-                    Some(sk) => Some(
-                        self.outbox()
+                    Some(sk) => {
+                        let delivery = self
+                            .outbox()
                             .redeliver(&event.customer.id, &sk, owner)
                             .await
                             .map_err(|source| RecordError::SendDeferred {
                                 message_id: sk.clone(),
                                 source,
-                            })?,
-                    ),
+                            })?;
+                        if delivery == Delivery::HeldElsewhere {
+                            return Err(RecordError::MessageHeldElsewhere { message_id: sk });
+                        }
+                        Some(delivery)
+                    }
                     None => None,
                 };
                 Ok(RecordOutcome::Duplicate {

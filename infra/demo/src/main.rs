@@ -32,7 +32,8 @@ async fn main() -> Result<()> {
     stack.create_table(&clients.dynamodb, table).await?;
     stack.verify_identity(&clients.sesv2, SENDER_DOMAIN).await?;
     let config = aftercare_localstack::local_shop_config(table)?;
-    let clock = ManualClock::new(chrono::Utc::now());
+    let relay_since = chrono::Utc::now();
+    let clock = ManualClock::new(relay_since);
     let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
     println!(
         "Table {table} created from template.yaml; sending domain {SENDER_DOMAIN} verified.\n"
@@ -84,7 +85,7 @@ async fn main() -> Result<()> {
                 )?;
                 let early = function
                     .outbox()
-                    .relay_due("demo-relay", chrono::Duration::hours(1))
+                    .relay_due("demo-relay", relay_since)
                     .await?;
                 writeln!(
                     timeline,
@@ -94,7 +95,7 @@ async fn main() -> Result<()> {
                 clock.advance(config.outbox_lease + chrono::Duration::seconds(1));
                 let relay = function
                     .outbox()
-                    .relay_due("demo-relay", chrono::Duration::hours(1))
+                    .relay_due("demo-relay", relay_since)
                     .await?;
                 writeln!(
                     timeline,
@@ -103,7 +104,7 @@ async fn main() -> Result<()> {
                 )?;
                 let again = function
                     .outbox()
-                    .relay_due("demo-relay-2", chrono::Duration::hours(1))
+                    .relay_due("demo-relay-2", relay_since)
                     .await?;
                 writeln!(
                     timeline,
