@@ -402,6 +402,9 @@ async fn bad_records_fail_alone_and_name_their_field() {
     bad_zone["customer"]["time_zone"] = json!("Europe/Atlantis");
     let mut huge = good.clone();
     huge["items"][0]["name"] = json!("x".repeat(70_000));
+    let mut future = good.clone();
+    future["event_id"] = json!("evt-future");
+    future["occurred_at"] = json!("2099-01-01T00:00:00Z");
 
     let batch = sqs_event(&[
         ("bad-json", "{\"event_id\": ".to_owned()),
@@ -412,6 +415,7 @@ async fn bad_records_fail_alone_and_name_their_field() {
         ("bad-email", serde_json::to_string(&bad_email).unwrap()),
         ("bad-zone", envelope(&bad_zone)),
         ("huge", envelope(&huge)),
+        ("future", envelope(&future)),
     ]);
     let report = world.function.handle_batch(batch, "inv").await;
 
@@ -430,7 +434,8 @@ async fn bad_records_fail_alone_and_name_their_field() {
             "unknown-status",
             "bad-email",
             "bad-zone",
-            "huge"
+            "huge",
+            "future"
         ]
     );
     let fields: Vec<String> = report
@@ -450,7 +455,8 @@ async fn bad_records_fail_alone_and_name_their_field() {
             "detail.status",
             "customer.email",
             "detail.customer.time_zone",
-            "body"
+            "body",
+            "occurred_at"
         ]
     );
     assert_eq!(world.sent().len(), 1, "the good record's message went out");
@@ -507,7 +513,7 @@ async fn every_sample_event_runs_through_the_handler_and_sends_its_message() {
         .text
         .contains("a winter storm closed the carrier's hub in Denver"));
     assert!(
-        delayed.subject.contains("Saturday, 28 November 2026"),
+        delayed.subject.contains("Wednesday, 28 October 2026"),
         "{}",
         delayed.subject
     );

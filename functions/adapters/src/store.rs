@@ -469,9 +469,22 @@ impl JourneyStore {
                     {
                         CommitError::Conflict
                     } else {
+                        // Throttling and capacity reasons heal; validation and size errors do not.
+                        let transient = codes.iter().any(|c| {
+                            matches!(
+                                *c,
+                                "ThrottlingError"
+                                    | "ProvisionedThroughputExceeded"
+                                    | "RequestLimitExceeded"
+                            )
+                        });
                         CommitError::Store(StoreError {
                             operation: "TransactWriteItems",
-                            retry: Retry::Transient,
+                            retry: if transient {
+                                Retry::Transient
+                            } else {
+                                Retry::Permanent
+                            },
                             detail: format!("transaction cancelled: {codes:?}"),
                         })
                     }

@@ -26,6 +26,10 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 /// of the same customer was applied meanwhile) before it is handed back to the queue.
 pub const MAX_DECISION_ATTEMPTS: u32 = 5;
 
+/// How far ahead of this function's clock an event's `occurred_at` may be. An event dated
+/// further ahead is refused: applied, it would make every genuine later event look stale.
+pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::hours(24);
+
 /// Everything the function needs, built once per cold start.
 pub struct OrderEventsFunction {
     store: JourneyStore,
@@ -185,6 +189,17 @@ impl OrderEventsFunction {
         owner: &str,
     ) -> Result<RecordOutcome, RecordError> {
         let event = parse_order_event(body)?;
+        let latest_accepted = self.clock.now() + MAX_CLOCK_SKEW;
+        if event.occurred_at > latest_accepted {
+            return Err(RecordError::Invalid(InvalidEvent {
+                field: "occurred_at".into(),
+                problem: format!(
+                    "is {}, more than {} hours ahead of this function's clock",
+                    event.occurred_at.to_rfc3339(),
+                    MAX_CLOCK_SKEW.num_hours()
+                ),
+            }));
+        }
         match self.apply(&event, owner).await? {
             Applied::Duplicate { message_sk } => {
                 let resent = match message_sk {

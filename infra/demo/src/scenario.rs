@@ -91,11 +91,11 @@ fn russian_order(customer: Value, order: &str, n: u32, status: &str, at: &str) -
             {"sku": "TEAPOT-GLASS", "name": "Стеклянный чайник 600 мл", "category": "посуда", "quantity": 1, "unit_price": "1450.00"}
         ],
         "total": {"amount": "3230.00", "currency": "RUB"},
-        "delivery": {"eta": "2026-11-25", "carrier": "СДЭК", "tracking_url": "https://tracking.example/cdek/1042775"}
+        "delivery": {"eta": "2026-10-25", "carrier": "СДЭК", "tracking_url": "https://tracking.example/cdek/1042775"}
     });
     match status {
         "delayed" => {
-            event["delay"] = json!({"reason": "сортировочный центр в Казани перегружен", "new_eta": "2026-11-27"})
+            event["delay"] = json!({"reason": "сортировочный центр в Казани перегружен", "new_eta": "2026-10-27"})
         }
         "cancelled" => {
             event["cancellation"] = json!({"reason": "вы попросили отменить заказ", "refund": {"amount": "3230.00", "currency": "RUB"}})
@@ -164,30 +164,30 @@ pub fn steps() -> Vec<Step> {
     malformed.message_id = "sqs-malformed".into();
     malformed.describe = format!(
         "{:<17} {:<22} {:<40}",
-        "2026-11-21 15:12", "(unknown)", "malformed event"
+        "2026-10-21 15:12", "(unknown)", "malformed event"
     );
 
-    let mut late_shipped = russian_order(dmitry(), "R-3001", 9, "shipped", "2026-11-27T09:00:00Z");
+    let mut late_shipped = russian_order(dmitry(), "R-3001", 9, "shipped", "2026-10-27T09:00:00Z");
     late_shipped["event_id"] = json!("evt-R-3001-09-shipped-again");
 
     let mut crash = sample("placed");
     crash["event_id"] = json!("evt-1050-01-placed");
     crash["order_id"] = json!("1050");
-    crash["occurred_at"] = json!("2026-11-29T20:15:00Z");
+    crash["occurred_at"] = json!("2026-10-29T20:15:00Z");
 
     vec![
         batch(
             "Anna's first order, last month: placed and delivered (EventBridge)",
             vec![
-                anna_order("R-2001", 1, "placed", "2026-10-10T07:30:00Z"),
-                anna_order("R-2001", 2, "delivered", "2026-10-14T11:05:00Z"),
+                anna_order("R-2001", 1, "placed", "2026-09-10T07:30:00Z"),
+                anna_order("R-2001", 2, "delivered", "2026-09-14T11:05:00Z"),
             ],
         ),
         batch(
             "Emily's first order (EventBridge), Dmitry's order (bare SQS body)",
             vec![
-                dmitry_order(1, "placed", "2026-11-20T04:10:00Z"),
-                dmitry_order(2, "confirmed", "2026-11-20T04:12:00Z"),
+                dmitry_order(1, "placed", "2026-10-20T04:10:00Z"),
+                dmitry_order(2, "confirmed", "2026-10-20T04:12:00Z"),
                 emily("placed"),
                 emily("confirmed"),
             ],
@@ -195,8 +195,8 @@ pub fn steps() -> Vec<Step> {
         batch(
             "Packing and shipping",
             vec![
-                dmitry_order(3, "packed", "2026-11-20T09:00:00Z"),
-                dmitry_order(4, "shipped", "2026-11-20T13:30:00Z"),
+                dmitry_order(3, "packed", "2026-10-20T09:00:00Z"),
+                dmitry_order(4, "shipped", "2026-10-20T13:30:00Z"),
                 emily("packed"),
                 emily("shipped"),
             ],
@@ -206,24 +206,24 @@ pub fn steps() -> Vec<Step> {
             vec![
                 emily("shipped"),
                 malformed,
-                anna_order("R-2002", 1, "placed", "2026-11-21T16:20:00Z"),
+                anna_order("R-2002", 1, "placed", "2026-10-21T16:20:00Z"),
             ],
         ),
         batch(
             "Anna changes her mind, Emily's second order sells out, Dmitry's parcel is late",
             vec![
-                anna_order("R-2002", 2, "confirmed", "2026-11-21T16:25:00Z"),
-                anna_order("R-2002", 3, "cancelled", "2026-11-22T08:00:00Z"),
+                anna_order("R-2002", 2, "confirmed", "2026-10-21T16:25:00Z"),
+                anna_order("R-2002", 3, "cancelled", "2026-10-22T08:00:00Z"),
                 emily("cancelled"),
-                dmitry_order(5, "delayed", "2026-11-24T06:00:00Z"),
+                dmitry_order(5, "delayed", "2026-10-24T06:00:00Z"),
             ],
         ),
         batch(
             "Emily's parcel is late too, then both arrive",
             vec![
                 emily("delayed"),
-                dmitry_order(6, "out_for_delivery", "2026-11-27T07:15:00Z"),
-                dmitry_order(7, "delivered", "2026-11-27T07:50:00Z"),
+                dmitry_order(6, "out_for_delivery", "2026-10-27T07:15:00Z"),
+                dmitry_order(7, "delivered", "2026-10-27T07:50:00Z"),
                 emily("out_for_delivery"),
                 emily("delivered"),
             ],
