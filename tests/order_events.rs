@@ -463,6 +463,23 @@ async fn bad_records_fail_alone_and_name_their_field() {
 }
 
 #[tokio::test]
+async fn records_are_not_started_when_the_invocation_is_about_to_time_out() {
+    let world = World::new("deadline").await;
+    let body = envelope(&world.event("placed", 1, "A-1", "evt-1", "2026-11-20T10:00:00Z"));
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    let report = world
+        .function
+        .handle_batch_until(sqs_event(&[("m1", body)]), "inv", Some(deadline))
+        .await;
+    assert_eq!(report.response.batch_item_failures.len(), 1);
+    assert!(matches!(
+        report.records[0].result,
+        Err(order_events::RecordError::OutOfTime)
+    ));
+    assert!(world.journey(1).await.is_empty(), "nothing was written");
+}
+
+#[tokio::test]
 async fn every_sample_event_runs_through_the_handler_and_sends_its_message() {
     let world = World::new("samples").await;
     for status in [

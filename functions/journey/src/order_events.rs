@@ -64,7 +64,10 @@ pub fn decide_order_event(
         Some(existing) => {
             let mut order = existing.clone();
             match refusal(existing, event) {
-                Some(reason) => (order, Some(reason)),
+                Some(reason) => {
+                    fill_missing_facts(&mut order, &mut profile, event);
+                    (order, Some(reason))
+                }
                 None => {
                     apply(&mut order, &mut profile, event);
                     (order, None)
@@ -151,17 +154,27 @@ fn refusal(order: &Order, event: &OrderEvent) -> Option<&'static str> {
     None
 }
 
+/// Takes the items and total of an event where the order has none yet, even from an event
+/// whose status is refused: a late `placed` may be the only one that carries them. A total
+/// learned for an order that was cancelled is not counted as spent.
+fn fill_missing_facts(order: &mut Order, profile: &mut Profile, event: &OrderEvent) {
+    if order.items.is_empty() && !event.items.is_empty() {
+        order.items = event.items.clone();
+    }
+    if let (None, Some(total)) = (order.total, event.total) {
+        order.total = Some(total);
+        if order.status != OrderStatus::Cancelled {
+            profile.count_spent(total, false);
+        }
+    }
+}
+
 /// Applies a forward event to an existing order.
 fn apply(order: &mut Order, profile: &mut Profile, event: &OrderEvent) {
     if !event.items.is_empty() {
         order.items = event.items.clone();
     }
-    if event.total.is_some() && order.total.is_none() {
-        if let Some(total) = event.total {
-            profile.count_spent(total, false);
-        }
-        order.total = event.total;
-    }
+    fill_missing_facts(order, profile, event);
     if let Some(delivery) = &event.delivery {
         let known = order.delivery.take().unwrap_or_else(|| delivery.clone());
         order.delivery = Some(crate::event::Delivery {
@@ -310,6 +323,28 @@ mod tests {
         let last = d.order.timeline.last().unwrap();
         assert_eq!(last.event_id.as_str(), "e3");
         assert!(last.note.contains("already delivered"), "{}", last.note);
+    }
+
+    #[test]
+    fn a_refused_late_placed_still_fills_in_the_items_and_total() {
+        let mut shipped = event("e1", "shipped", "2026-11-21T10:00:00Z", "en");
+        shipped.items.clear();
+        shipped.total = None;
+        let (j, first) = step(&OrderJourney::default(), &shipped);
+        assert!(first.order.items.is_empty() && first.profile.spent.is_empty());
+        let (_, late) = step(&j, &event("e0", "placed", "2026-11-20T10:00:00Z", "en"));
+        assert!(!late.applied && late.message.is_none());
+        assert_eq!(late.order.items.len(), 1);
+        assert_eq!(
+            late.profile
+                .spent
+                .values()
+                .next()
+                .unwrap()
+                .value()
+                .to_string(),
+            "13.50"
+        );
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub const MAX_DECISION_ATTEMPTS: u32 = 5;
 /// further ahead is refused: applied, it would make every genuine later event look stale.
 pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::hours(24);
 
+/// The time one record may need in the worst ordinary case (a read, a write, a send, a mark),
+/// which must be left before the invocation's deadline for a new record to be started.
+pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(12);
+
 /// Everything the function needs, built once per cold start.
 pub struct OrderEventsFunction {
     store: JourneyStore,
@@ -85,6 +89,9 @@ pub enum RecordError {
     /// A message template failed (a bug; the tests render every kind).
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// Not started: too little of the invocation's time was left. SQS delivers it again.
+    #[error("not started: too little of the invocation's time was left")]
+    OutOfTime,
     /// The event was applied before and its message is still held by another invocation
     /// (its lease has not run out): the record is retried later, when it may be taken over.
     #[error("event applied; message {message_id} is still held by another sender")]
@@ -144,10 +151,23 @@ impl OrderEventsFunction {
         Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease)
     }
 
+    /// Handles one SQS batch with no deadline (tests, the demo, local runs).
+    pub async fn handle_batch(&self, event: SqsEvent, invocation: &str) -> BatchReport {
+        self.handle_batch_until(event, invocation, None).await
+    }
+
     /// Handles one SQS batch. `invocation` names this invocation (the Lambda request id) and
     /// becomes the owner of the leases it takes. Records are taken in order, one at a time, so
-    /// events of one customer in one batch apply in the order they were queued.
-    pub async fn handle_batch(&self, event: SqsEvent, invocation: &str) -> BatchReport {
+    /// events of one customer in one batch apply in the order they were queued. Once less than
+    /// [`RECORD_TIME_BUDGET`] is left before `deadline`, no new record is started: the rest are
+    /// reported as failures and SQS delivers them again, rather than the invocation timing out
+    /// in the middle of a send.
+    pub async fn handle_batch_until(
+        &self,
+        event: SqsEvent,
+        invocation: &str,
+        deadline: Option<std::time::SystemTime>,
+    ) -> BatchReport {
         let mut records = Vec::with_capacity(event.records.len());
         let mut response = SqsBatchResponse::default();
         for (index, record) in event.records.into_iter().enumerate() {
@@ -156,7 +176,14 @@ impl OrderEventsFunction {
                 .clone()
                 .unwrap_or_else(|| format!("record-{index}"));
             let owner = format!("{invocation}/{message_id}");
+            let out_of_time = deadline.is_some_and(|deadline| {
+                deadline
+                    .duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default()
+                    < RECORD_TIME_BUDGET
+            });
             let result = match record.body.as_deref() {
+                _ if out_of_time => Err(RecordError::OutOfTime),
                 Some(body) => self.process_body(body, &owner).await,
                 None => Err(RecordError::Invalid(InvalidEvent {
                     field: "body".into(),

@@ -18,8 +18,9 @@ async fn main() -> Result<(), Error> {
     let function = OrderEventsFunction::new(&clients, &config, Arc::new(SystemClock));
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let deadline = event.context.deadline();
         let report = function
-            .handle_batch(event.payload, &event.context.request_id)
+            .handle_batch_until(event.payload, &event.context.request_id, Some(deadline))
             .await;
         Ok::<SqsBatchResponse, Error>(report.response)
     }))
