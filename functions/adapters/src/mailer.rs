@@ -1,6 +1,8 @@
 //! Sending through SES v2 as raw MIME: multipart/alternative with text and HTML, `From` the
-//! configured sender under the shop's name, `Reply-To` the support inbox, a stable
-//! `Message-ID` per message, the configuration set, and tags for kind and order.
+//! configured sender under the shop's name, `Reply-To` the support inbox, the configuration
+//! set, and tags for kind and order. The `Message-ID` written here is derived from the message
+//! id (SES replaces it with its own on the way out; it identifies the message locally and in
+//! the outbox of `make demo`).
 
 use aftercare_journey::contact::EmailAddress;
 use aftercare_journey::message::OutgoingMessage;

@@ -6,8 +6,8 @@
 //! it: a conditional claim lets exactly one sender hold a message at a time, so two relays, or
 //! a relay and a redelivered event, never both send it. The one window left is a crash after
 //! SES accepted a message and before it was marked sent: SES has no idempotency key, so that
-//! message is sent again when the lease runs out. The `Message-ID` header is the same both
-//! times, which lets mail clients fold the two.
+//! message is sent again when the lease runs out. The SES client makes one attempt per send
+//! for the same reason (see `aws::ses_config`).
 
 use aftercare_journey::ids::CustomerId;
 use chrono::{DateTime, Duration, DurationRound, Utc};
