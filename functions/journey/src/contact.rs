@@ -18,7 +18,7 @@ pub enum EmailAddressError {
     #[error("contains {0:?}, which an email address may not contain")]
     ForbiddenCharacter(char),
     /// The part after `@` is not a domain name with at least two labels.
-    #[error("has an invalid domain {0:?}")]
+    #[error("has an invalid domain part (after the @)")]
     Domain(String),
 }
 

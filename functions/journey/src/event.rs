@@ -321,7 +321,22 @@ fn field_error(prefix: &str, path: &str, message: &str) -> InvalidEvent {
         return InvalidEvent::new(join_path(prefix, &full), "is required");
     }
     let problem = message.split(" at line ").next().unwrap_or(message);
-    InvalidEvent::new(join_path(prefix, path), problem.to_owned())
+    InvalidEvent::new(join_path(prefix, path), redact_quoted(problem))
+}
+
+/// Replaces double-quoted text in serde's messages (`invalid type: string "Anna", expected
+/// u32`) with `"…"`: the value may be personal data, and these messages are logged.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, part) in parts.enumerate() {
+        out.push('"');
+        out.push_str(if i % 2 == 0 { "…" } else { part });
+    }
+    out
 }
 
 /// Rules that span fields.
@@ -441,8 +456,14 @@ mod tests {
     #[test]
     fn wrongly_typed_unknown_and_invalid_values_name_their_field() {
         let mut event = shipped();
-        event["items"][0]["quantity"] = json!("two");
-        assert_eq!(error_of(event).field, "items[0].quantity");
+        event["items"][0]["quantity"] = json!("Anna Petrova");
+        let err = error_of(event);
+        assert_eq!(err.field, "items[0].quantity");
+        assert!(
+            !err.problem.contains("Anna"),
+            "values are not echoed: {}",
+            err.problem
+        );
 
         let mut event = shipped();
         event["status"] = json!("lost_in_space");
