@@ -161,15 +161,8 @@ async fn concurrent_events_for_one_customer_are_all_kept() {
 async fn a_crash_after_the_write_leaves_a_pending_message_that_the_relay_sends_once() {
     // GIVEN an event applied by an invocation that died before sending
     let world = World::new("crash-before-send").await;
-    let event = parse_order_event(&envelope(&world.event(
-        "shipped",
-        1,
-        "A-1",
-        "evt-1",
-        "2026-11-21T10:00:00Z",
-    )))
-    .unwrap();
-    world.function.apply(&event, "inv-crashed").await.unwrap();
+    let detail = world.event("shipped", 1, "A-1", "evt-1", "2026-11-21T10:00:00Z");
+    world.apply_then_crash(&detail, "inv-crashed").await;
     let pending = messages(&world.journey(1).await);
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].status, MessageStatus::Pending);
@@ -241,9 +234,9 @@ async fn a_redelivery_while_another_invocation_holds_the_message_sends_nothing_a
 ) {
     // GIVEN an event applied by an invocation that still holds its message
     let world = World::new("held-lease").await;
-    let body = envelope(&world.event("packed", 1, "A-1", "evt-1", "2026-11-21T10:00:00Z"));
-    let event = parse_order_event(&body).unwrap();
-    world.function.apply(&event, "inv-slow").await.unwrap();
+    let detail = world.event("packed", 1, "A-1", "evt-1", "2026-11-21T10:00:00Z");
+    world.apply_then_crash(&detail, "inv-slow").await;
+    let body = envelope(&detail);
 
     // WHEN SQS redelivers the event before the lease runs out
     let early = world
@@ -281,15 +274,8 @@ async fn a_crash_after_ses_accepted_but_before_marking_sends_the_message_once_mo
     // GIVEN an invocation whose send SES accepted, which died before marking the message sent:
     // the one window SES (which has no idempotency key) leaves open
     let world = World::new("crash-after-send").await;
-    let event = parse_order_event(&envelope(&world.event(
-        "shipped",
-        1,
-        "A-1",
-        "evt-1",
-        "2026-11-21T10:00:00Z",
-    )))
-    .unwrap();
-    world.function.apply(&event, "inv-crashed").await.unwrap();
+    let detail = world.event("shipped", 1, "A-1", "evt-1", "2026-11-21T10:00:00Z");
+    world.apply_then_crash(&detail, "inv-crashed").await;
     let pending = messages(&world.journey(1).await).remove(0);
     let mailer =
         aftercare_adapters::mailer::SesMailer::new(world.clients.sesv2.clone(), &world.config);

@@ -115,6 +115,13 @@ impl World {
         detail
     }
 
+    /// Applies an order event the way an invocation does that dies right after its write: the
+    /// event is applied and its message left pending, held by `owner` until the lease runs out.
+    pub async fn apply_then_crash(&self, detail: &Value, owner: &str) {
+        let event = aftercare_journey::event::parse_order_event(&envelope(detail)).unwrap();
+        self.function.apply(&event, owner).await.unwrap();
+    }
+
     /// Every message sent to this test's recipients so far.
     pub fn sent(&self) -> Vec<SentMail> {
         let marker = format!("+{}@", self.name);
