@@ -4,7 +4,6 @@
 use aftercare_adapters::outbox::Delivery;
 use aftercare_adapters::store::{JourneyItem, MessageStatus};
 use aftercare_integration_tests::{envelope, sample_detail, sample_sqs_event, sqs_event, World};
-use aftercare_journey::event::parse_order_event;
 use aftercare_journey::status::OrderStatus;
 use order_events::RecordOutcome;
 use serde_json::json;
