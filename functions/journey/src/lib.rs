@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod contact;
 pub mod event;
 pub mod format;
+pub mod guardrails;
 pub mod ids;
 pub mod journey;
 pub mod message;
