@@ -14,6 +14,7 @@ pub mod format;
 pub mod guardrails;
 pub mod ids;
 pub mod journey;
+pub mod links;
 pub mod message;
 pub mod money;
 pub mod order_events;
