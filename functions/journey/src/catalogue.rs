@@ -7,8 +7,8 @@ use serde::Serialize;
 use crate::contact::Language;
 use crate::format;
 use crate::journey::{Order, Profile};
-use crate::message::MessageKind;
 use crate::settings::Brand;
+use crate::status::OrderStatus;
 
 /// The words of one message, before layout.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -207,9 +207,9 @@ fn fact(label: &str, value: impl Into<String>) -> Fact {
     }
 }
 
-/// The copy of the order-status message of `kind` for this order, in `language`.
+/// The copy of the message telling the customer their order now has `status`, in `language`.
 pub fn order_status_copy(
-    kind: MessageKind,
+    status: OrderStatus,
     ctx: &OrderMessageContext<'_>,
     language: Language,
 ) -> Copy {
@@ -247,8 +247,8 @@ pub fn order_status_copy(
         ));
     }
 
-    let (subject, preheader) = match kind {
-        MessageKind::OrderPlaced => {
+    let (subject, preheader) = match status {
+        OrderStatus::Placed => {
             let placed = format::local_time(order.placed_at, profile.time_zone, language);
             facts.push(fact(if en { "Placed" } else { "Оформлен" }, placed));
             match (language, tenure) {
@@ -292,7 +292,7 @@ pub fn order_status_copy(
                 ),
             }
         }
-        MessageKind::OrderConfirmed => {
+        OrderStatus::Confirmed => {
             if let Some(eta) = &eta {
                 facts.push(fact(
                     if en {
@@ -321,7 +321,7 @@ pub fn order_status_copy(
                 )
             }
         }
-        MessageKind::OrderPacked => {
+        OrderStatus::Packed => {
             show_items = true;
             paragraphs.push(if en {
                 format!("Your order {id} is being assembled and packed right now. Next, we hand it to the carrier and send you the tracking link.")
@@ -340,7 +340,7 @@ pub fn order_status_copy(
                 )
             }
         }
-        MessageKind::OrderShipped => {
+        OrderStatus::Shipped => {
             if let Some(carrier) = &carrier {
                 facts.push(fact(
                     if en {
@@ -399,7 +399,7 @@ pub fn order_status_copy(
                 )
             }
         }
-        MessageKind::OrderOutForDelivery => {
+        OrderStatus::OutForDelivery => {
             show_items = false;
             paragraphs.push(if en {
                 format!("The courier is on the way with order {id} and should arrive within the hour. Please keep your phone close in case they call.")
@@ -429,7 +429,7 @@ pub fn order_status_copy(
                 )
             }
         }
-        MessageKind::OrderDelivered => {
+        OrderStatus::Delivered => {
             let at = format::local_time(order.updated_at, profile.time_zone, language);
             facts.push(fact(
                 if en {
@@ -462,7 +462,7 @@ pub fn order_status_copy(
                 )
             }
         }
-        MessageKind::OrderDelayed => {
+        OrderStatus::Delayed => {
             let delay = order.delay.as_ref();
             let reason = delay
                 .map(|d| d.reason.as_str().to_owned())
@@ -528,7 +528,7 @@ pub fn order_status_copy(
                 )
             }
         }
-        MessageKind::OrderCancelled => {
+        OrderStatus::Cancelled => {
             let cancellation = order.cancellation.as_ref();
             let reason = cancellation
                 .and_then(|c| c.reason.as_ref())

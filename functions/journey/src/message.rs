@@ -31,6 +31,16 @@ pub enum MessageKind {
     OrderDelayed,
     /// Cancelled, and what happens to the money.
     OrderCancelled,
+    /// The day before the expected delivery.
+    DeliveryReminder,
+    /// Some days after delivery, with one-click rating links.
+    ReviewRequest,
+    /// Before a consumable is expected to run out.
+    RepurchaseReminder,
+    /// To a customer who has not ordered for a long time.
+    Reactivation,
+    /// An order stuck in one status for too long: what is known, and that a person is on it.
+    WatchdogUpdate,
 }
 
 /// Why a string names no message kind.
@@ -40,7 +50,7 @@ pub struct UnknownMessageKind(pub String);
 
 impl MessageKind {
     /// Every kind.
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 13] = [
         MessageKind::OrderPlaced,
         MessageKind::OrderConfirmed,
         MessageKind::OrderPacked,
@@ -49,6 +59,11 @@ impl MessageKind {
         MessageKind::OrderDelivered,
         MessageKind::OrderDelayed,
         MessageKind::OrderCancelled,
+        MessageKind::DeliveryReminder,
+        MessageKind::ReviewRequest,
+        MessageKind::RepurchaseReminder,
+        MessageKind::Reactivation,
+        MessageKind::WatchdogUpdate,
     ];
 
     /// The kind that tells a customer their order has this status.
@@ -76,6 +91,11 @@ impl MessageKind {
             MessageKind::OrderDelivered => "order_delivered",
             MessageKind::OrderDelayed => "order_delayed",
             MessageKind::OrderCancelled => "order_cancelled",
+            MessageKind::DeliveryReminder => "delivery_reminder",
+            MessageKind::ReviewRequest => "review_request",
+            MessageKind::RepurchaseReminder => "repurchase_reminder",
+            MessageKind::Reactivation => "reactivation",
+            MessageKind::WatchdogUpdate => "watchdog_update",
         }
     }
 
@@ -87,10 +107,50 @@ impl MessageKind {
             .ok_or_else(|| UnknownMessageKind(value.trim().to_owned()))
     }
 
-    /// Whether the message is part of a purchase the customer made (sent regardless of
-    /// marketing consent) rather than marketing.
+    /// Whether the message reports an order's status change (exempt from quiet hours by
+    /// default: news about a parcel is wanted when it happens).
+    pub fn is_order_status(self) -> bool {
+        matches!(
+            self,
+            MessageKind::OrderPlaced
+                | MessageKind::OrderConfirmed
+                | MessageKind::OrderPacked
+                | MessageKind::OrderShipped
+                | MessageKind::OrderOutForDelivery
+                | MessageKind::OrderDelivered
+                | MessageKind::OrderDelayed
+                | MessageKind::OrderCancelled
+        )
+    }
+
+    /// Whether the message is part of a purchase the customer made: sent regardless of
+    /// marketing consent and frequency caps. Order-status news, the delivery reminder and the
+    /// watchdog's update are; review requests, repurchase reminders and reactivation are not.
     pub fn is_transactional(self) -> bool {
-        true
+        self.is_order_status()
+            || matches!(
+                self,
+                MessageKind::DeliveryReminder | MessageKind::WatchdogUpdate
+            )
+    }
+
+    /// Whether the message promotes a purchase: needs marketing consent, and is withheld
+    /// while the customer has an open complaint.
+    pub fn is_marketing(self) -> bool {
+        matches!(
+            self,
+            MessageKind::RepurchaseReminder | MessageKind::Reactivation
+        )
+    }
+
+    /// Which of several non-transactional messages due at once goes first: higher first.
+    pub fn priority(self) -> u8 {
+        match self {
+            MessageKind::ReviewRequest => 3,
+            MessageKind::RepurchaseReminder => 2,
+            MessageKind::Reactivation => 1,
+            _ => 4,
+        }
     }
 }
 

@@ -217,7 +217,7 @@ fn compose(
         profile,
         order,
     };
-    let copy = order_status_copy(kind, &ctx, language);
+    let copy = order_status_copy(event.status, &ctx, language);
     let rendered = render(&copy, settings.brand.shop_name.as_str(), language)?;
     Ok(OutgoingMessage {
         id: MessageId::derive(&profile.customer_id, event.event_id.as_str(), kind),
