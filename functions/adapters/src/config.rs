@@ -104,6 +104,8 @@ impl Config {
                     support_url,
                 },
                 disabled_kinds,
+                policy: aftercare_journey::settings::Policy::default(),
+                rating_links: None,
             },
         })
     }

@@ -26,6 +26,8 @@ pub struct SigningKey {
     keyed: HmacSha256,
 }
 
+impl Eq for SigningKey {}
+
 impl PartialEq for SigningKey {
     fn eq(&self, other: &Self) -> bool {
         self.id == other.id

@@ -259,6 +259,8 @@ mod tests {
                 ),
             },
             disabled_kinds: BTreeSet::new(),
+            policy: crate::settings::Policy::default(),
+            rating_links: None,
         }
     }
 
