@@ -68,6 +68,9 @@ impl Config {
         let support_url = get("SUPPORT_URL")
             .map(|u| WebLink::parse(&u).map_err(|e| invalid("SUPPORT_URL", e.to_string())))
             .transpose()?;
+        let shop_url = get("SHOP_URL")
+            .map(|u| WebLink::parse(&u).map_err(|e| invalid("SHOP_URL", e.to_string())))
+            .transpose()?;
         let disabled_kinds = match get("DISABLED_MESSAGE_KINDS") {
             None => BTreeSet::new(),
             Some(list) => list
@@ -102,6 +105,7 @@ impl Config {
                     shop_name,
                     support_email,
                     support_url,
+                    shop_url,
                 },
                 disabled_kinds,
                 policy: aftercare_journey::settings::Policy::default(),

@@ -27,6 +27,8 @@ pub struct Copy {
     pub items: Vec<ItemLine>,
     /// The one button, where there is one.
     pub action: Option<Action>,
+    /// One-click answers shown as a row (the rating links of a review request).
+    pub choices: Vec<Action>,
     /// How to reach a person: every message has it.
     pub support: Support,
     /// Why the customer receives this.
@@ -114,7 +116,7 @@ fn first_name(profile: &Profile) -> Option<&str> {
         .and_then(|n| n.as_str().split_whitespace().next())
 }
 
-fn greeting(profile: &Profile, language: Language) -> String {
+pub(crate) fn greeting(profile: &Profile, language: Language) -> String {
     match (language, first_name(profile)) {
         (Language::En, Some(name)) => format!("Hi {name},"),
         (Language::En, None) => "Hello,".to_owned(),
@@ -123,7 +125,7 @@ fn greeting(profile: &Profile, language: Language) -> String {
     }
 }
 
-fn support(brand: &Brand, language: Language) -> Support {
+pub(crate) fn support(brand: &Brand, language: Language) -> Support {
     let shop = brand.shop_name.as_str();
     let email = brand.support_email.as_str().to_owned();
     let (text, url_label) = match language {
@@ -144,7 +146,7 @@ fn support(brand: &Brand, language: Language) -> Support {
     }
 }
 
-fn footer(brand: &Brand, language: Language) -> String {
+pub(crate) fn footer(brand: &Brand, language: Language) -> String {
     let shop = brand.shop_name.as_str();
     match language {
         Language::En => format!("You receive this email because you ordered from {shop}. Updates about your orders are part of the purchase and are always sent."),
@@ -152,7 +154,7 @@ fn footer(brand: &Brand, language: Language) -> String {
     }
 }
 
-fn items(order: &Order, language: Language) -> Vec<ItemLine> {
+pub(crate) fn items(order: &Order, language: Language) -> Vec<ItemLine> {
     order
         .items
         .iter()
@@ -200,7 +202,7 @@ fn order_summary(order: &Order, language: Language) -> Option<String> {
     }
 }
 
-fn fact(label: &str, value: impl Into<String>) -> Fact {
+pub(crate) fn fact(label: &str, value: impl Into<String>) -> Fact {
     Fact {
         label: label.to_owned(),
         value: value.into(),
@@ -587,6 +589,7 @@ pub fn order_status_copy(
             Vec::new()
         },
         action,
+        choices: Vec::new(),
         support: support(brand, language),
         footer: footer(brand, language),
     }

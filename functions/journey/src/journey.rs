@@ -37,6 +37,25 @@ pub struct Profile {
     pub last_order_at: Option<DateTime<Utc>>,
     /// The time of the newest event whose contact details we took.
     pub contact_as_of: DateTime<Utc>,
+    /// When each order was placed, oldest first (the newest [`Profile::ORDER_TIMES_KEPT`]).
+    #[serde(default)]
+    pub order_times: Vec<DateTime<Utc>>,
+    /// When each product was bought, oldest first (the newest 12 per product).
+    #[serde(default)]
+    pub sku_purchases: BTreeMap<crate::ids::Sku, Vec<DateTime<Utc>>>,
+    /// Units bought per category, for the favourite category.
+    #[serde(default)]
+    pub category_units: BTreeMap<String, u32>,
+    /// The names of the last items bought, newest last (at most 5).
+    #[serde(default)]
+    pub recent_items: Vec<Text>,
+    /// When non-transactional messages went out, newest last (at most 10): the frequency cap.
+    #[serde(default)]
+    pub engagement_sent: Vec<DateTime<Utc>>,
+    /// The follow-ups planned for this customer, by key, so that a decision can move or cancel
+    /// them without reading them first.
+    #[serde(default)]
+    pub follow_ups: BTreeMap<String, crate::followups::PendingFollowUp>,
 }
 
 impl Profile {
@@ -54,7 +73,50 @@ impl Profile {
             first_order_at: None,
             last_order_at: None,
             contact_as_of: now,
+            order_times: Vec::new(),
+            sku_purchases: BTreeMap::new(),
+            category_units: BTreeMap::new(),
+            recent_items: Vec::new(),
+            engagement_sent: Vec::new(),
+            follow_ups: BTreeMap::new(),
         }
+    }
+
+    /// How many order times are kept for the median interval.
+    pub const ORDER_TIMES_KEPT: usize = 24;
+
+    /// Records an order placed at `at` with `items`: order times, product history, category
+    /// counts and recent item names, each bounded.
+    pub fn record_purchase(&mut self, at: DateTime<Utc>, items: &[crate::event::LineItem]) {
+        push_bounded(&mut self.order_times, at, Self::ORDER_TIMES_KEPT);
+        for item in items {
+            if self.sku_purchases.len() < 200 || self.sku_purchases.contains_key(&item.sku) {
+                push_bounded(
+                    self.sku_purchases.entry(item.sku.clone()).or_default(),
+                    at,
+                    12,
+                );
+            }
+            if let Some(category) = &item.category {
+                *self
+                    .category_units
+                    .entry(category.as_str().to_owned())
+                    .or_default() += item.quantity.get();
+            }
+            self.recent_items.retain(|name| name != &item.name);
+            self.recent_items.push(item.name.clone());
+            if self.recent_items.len() > 5 {
+                self.recent_items.remove(0);
+            }
+        }
+    }
+
+    /// The category the customer bought most units of, if any.
+    pub fn favourite_category(&self) -> Option<&str> {
+        self.category_units
+            .iter()
+            .max_by_key(|(name, units)| (**units, std::cmp::Reverse(*name)))
+            .map(|(n, _)| n.as_str())
     }
 
     /// Takes the contact details of an event unless we already hold newer ones.
@@ -161,5 +223,15 @@ impl Order {
             .as_ref()
             .map(|d| d.new_eta)
             .or_else(|| self.delivery.as_ref().and_then(|d| d.eta))
+    }
+}
+
+/// Inserts `value` in order, keeping only the newest `limit`.
+pub(crate) fn push_bounded<T: PartialOrd>(list: &mut Vec<T>, value: T, limit: usize) {
+    let at = list.iter().position(|v| *v > value).unwrap_or(list.len());
+    list.insert(at, value);
+    if list.len() > limit {
+        let excess = list.len() - limit;
+        list.drain(..excess);
     }
 }

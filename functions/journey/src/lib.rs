@@ -10,6 +10,8 @@
 pub mod catalogue;
 pub mod contact;
 pub mod event;
+pub mod followup_copy;
+pub mod followups;
 pub mod format;
 pub mod guardrails;
 pub mod ids;

@@ -11,11 +11,15 @@
 //!   with the reason, and sends nothing.
 //! - An applied event sends the message of its status, unless that kind is switched off; the
 //!   timeline says which.
+//! - An applied event plans and cancels follow-ups (see [`crate::followups`]): the watchdog's
+//!   check of the new status, the delivery reminder, the review request and repurchase
+//!   reminders on delivery, the reactivation check on a new order.
 
 use chrono::{DateTime, Utc};
 
 use crate::catalogue::{order_status_copy, OrderMessageContext};
 use crate::event::OrderEvent;
+use crate::followups::{plan_after_order_event, FollowUpChanges};
 use crate::journey::{Order, Profile, TimelineEntry};
 use crate::message::{MessageId, MessageKind, OutgoingMessage};
 use crate::render::{render, RenderError};
@@ -44,6 +48,8 @@ pub struct OrderEventDecision {
     pub note: String,
     /// The message to send, if any.
     pub message: Option<OutgoingMessage>,
+    /// Follow-ups planned and cancelled by the event (none when it was refused).
+    pub follow_ups: FollowUpChanges,
 }
 
 /// Decides what an order event does to a journey. Pure: the same inputs give the same decision.
@@ -76,6 +82,16 @@ pub fn decide_order_event(
         }
     };
 
+    let follow_ups = match refusal {
+        None => plan_after_order_event(
+            &mut profile,
+            &order,
+            event,
+            journey.order.is_none(),
+            &settings.policy,
+        ),
+        Some(_) => FollowUpChanges::default(),
+    };
     let kind = MessageKind::for_status(event.status);
     let (applied, note, message) = match refusal {
         Some(reason) => (false, format!("not applied: {reason}; nothing sent"), None),
@@ -102,6 +118,7 @@ pub fn decide_order_event(
         applied,
         note,
         message,
+        follow_ups,
     })
 }
 
@@ -256,6 +273,9 @@ mod tests {
                 support_email: EmailAddress::parse("help@leafandkettle.example").unwrap(),
                 support_url: Some(
                     crate::event::WebLink::parse("https://leafandkettle.example/help").unwrap(),
+                ),
+                shop_url: Some(
+                    crate::event::WebLink::parse("https://leafandkettle.example/").unwrap(),
                 ),
             },
             disabled_kinds: BTreeSet::new(),

@@ -21,6 +21,8 @@ pub struct Brand {
     pub support_email: EmailAddress,
     /// A help page, if the shop has one; every message links it.
     pub support_url: Option<WebLink>,
+    /// The shop's front page, where "order again" buttons lead, if configured.
+    pub shop_url: Option<WebLink>,
 }
 
 /// The domain's configuration.
@@ -58,6 +60,8 @@ pub struct WatchdogLimits {
     pub out_for_delivery: Duration,
     /// `shipped` or `delayed`, this long past the expected date (default 1 day).
     pub past_eta: Duration,
+    /// `shipped` with no expected date (default 7 days).
+    pub shipped_without_eta: Duration,
 }
 
 impl Default for WatchdogLimits {
@@ -67,6 +71,7 @@ impl Default for WatchdogLimits {
             packed: Duration::hours(48),
             out_for_delivery: Duration::hours(12),
             past_eta: Duration::days(1),
+            shipped_without_eta: Duration::days(7),
         }
     }
 }
