@@ -465,6 +465,77 @@ async fn records_are_not_started_when_the_invocation_is_about_to_time_out() {
 }
 
 #[tokio::test]
+async fn a_delivery_plans_its_follow_ups_in_the_same_write_and_a_reorder_cancels_them_with_a_reason(
+) {
+    let world = World::new("follow-ups").await;
+    let mut placed = world.event("placed", 1, "A-1", "evt-1", "2026-11-01T10:00:00Z");
+    placed["items"] = json!([{"sku": "TEA-1", "name": "Assam", "category": "tea", "quantity": 1, "replenish_every_days": 30}]);
+    placed.as_object_mut().unwrap().remove("total");
+    let mut delivered = placed.clone();
+    delivered["status"] = json!("delivered");
+    delivered["event_id"] = json!("evt-2");
+    delivered["occurred_at"] = json!("2026-11-03T10:00:00Z");
+    for (id, event) in [("m1", &placed), ("m2", &delivered)] {
+        let report = world
+            .function
+            .handle_batch(sqs_event(&[(id, envelope(event))]), "inv")
+            .await;
+        assert!(report.response.batch_item_failures.is_empty(), "{report:?}");
+    }
+    let keys = |items: &[JourneyItem]| -> Vec<String> {
+        let mut keys: Vec<String> = items
+            .iter()
+            .filter_map(|i| {
+                if let JourneyItem::FollowUp(f) = i {
+                    Some(f.follow_up.key.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        keys.sort();
+        keys
+    };
+    let journey = world.journey(1).await;
+    assert_eq!(
+        keys(&journey),
+        ["reactivation", "repurchase#TEA-1", "review#A-1"]
+    );
+    let profile = profile(&journey);
+    assert_eq!(
+        profile.value.follow_ups.len(),
+        3,
+        "the profile indexes what is planned"
+    );
+
+    let mut reorder = placed.clone();
+    reorder["order_id"] = json!("A-2");
+    reorder["event_id"] = json!("evt-3");
+    reorder["occurred_at"] = json!("2026-11-20T10:00:00Z");
+    world
+        .function
+        .handle_batch(sqs_event(&[("m3", envelope(&reorder))]), "inv")
+        .await;
+    let journey = world.journey(1).await;
+    assert!(!keys(&journey).contains(&"repurchase#TEA-1".to_owned()));
+    let record = journey
+        .iter()
+        .find_map(|i| {
+            if let JourneyItem::Decision(d) = i {
+                Some(d.clone())
+            } else {
+                None
+            }
+        })
+        .expect("the cancellation is recorded");
+    assert_eq!(
+        (record.decision.as_str(), record.key.as_str()),
+        ("cancelled", "repurchase#TEA-1")
+    );
+    assert!(record.reason.contains("A-2"), "{}", record.reason);
+}
+
+#[tokio::test]
 async fn every_sample_event_runs_through_the_handler_and_sends_its_message() {
     let world = World::new("samples").await;
     for status in [

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use aftercare_journey::event::OrderEvent;
+use aftercare_journey::followups::{FollowUp, FollowUpChanges};
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
 use aftercare_journey::journey::{Order, Profile};
 use aftercare_journey::message::{MessageKind, OutgoingMessage};
@@ -23,7 +24,7 @@ use aftercare_journey::order_events::{OrderEventDecision, OrderJourney};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
@@ -255,6 +256,98 @@ struct EventItem {
     expires_at: i64,
 }
 
+/// Where a follow-up is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpStatus {
+    /// Waiting to fall due.
+    Scheduled,
+    /// Taken by a sweep, until `claim_until`.
+    Claimed,
+}
+
+/// A planned follow-up as stored: `FOLLOWUP#<key>` in the customer's partition, in the due
+/// index while it waits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpItem {
+    /// `CUSTOMER#<id>`.
+    pub pk: String,
+    /// `FOLLOWUP#<key>`.
+    pub sk: String,
+    /// Always `followup`.
+    pub entity: String,
+    /// Waiting or taken.
+    pub status: FollowUpStatus,
+    /// The plan.
+    pub follow_up: FollowUp,
+    /// Due-index partition.
+    pub due_bucket: String,
+    /// Due-index sort key: when it falls due.
+    pub due_at: String,
+    /// The sweep holding it, while claimed.
+    pub claimed_by: Option<String>,
+    /// Until when that sweep holds it.
+    pub claim_until: Option<String>,
+}
+
+/// The sort key of a follow-up.
+pub fn follow_up_sk(key: &str) -> String {
+    format!("FOLLOWUP#{key}")
+}
+
+/// The stored form of a plan written at `written_at` (wall clock). Its due-index partition is
+/// never earlier than the hour it is written in, so a follow-up planned for a time already
+/// past (an old event arriving late) is still in a partition the sweep has yet to read.
+pub fn follow_up_item(follow_up: &FollowUp, written_at: DateTime<Utc>) -> FollowUpItem {
+    FollowUpItem {
+        pk: customer_pk(&follow_up.customer_id),
+        sk: follow_up_sk(&follow_up.key),
+        entity: "followup".into(),
+        status: FollowUpStatus::Scheduled,
+        follow_up: follow_up.clone(),
+        due_bucket: due_bucket(
+            follow_up.due_at.max(written_at),
+            follow_up.customer_id.as_str(),
+        ),
+        due_at: sortable_time(follow_up.due_at),
+        claimed_by: None,
+        claim_until: None,
+    }
+}
+
+/// A decision not to send now (or a record of a send), kept on the journey with its reason:
+/// `LOG#<when>#<follow-up key>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// `CUSTOMER#<id>`.
+    pub pk: String,
+    /// `LOG#<when>#<key>`.
+    pub sk: String,
+    /// Always `decision`.
+    pub entity: String,
+    /// When it was decided.
+    pub at: DateTime<Utc>,
+    /// The message kind concerned.
+    pub kind: MessageKind,
+    /// The follow-up's key.
+    pub key: String,
+    /// `sent`, `deferred`, `withheld` or `cancelled`.
+    pub decision: String,
+    /// Why.
+    pub reason: String,
+    /// The message sent, if one was.
+    pub message_id: Option<String>,
+    /// When it goes instead, if deferred.
+    pub until: Option<DateTime<Utc>>,
+    /// When DynamoDB may delete the record (epoch seconds).
+    pub expires_at: i64,
+}
+
+/// The sort key of a decision record.
+pub fn decision_sk(at: DateTime<Utc>, key: &str) -> String {
+    format!("LOG#{}#{key}", at.format("%Y%m%dT%H%M%S%.3fZ"))
+}
+
 /// Why an order event's decision was not written.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
@@ -280,6 +373,10 @@ pub enum JourneyItem {
     Message(Box<MessageItem>),
     /// A processed event.
     Event(EventMarker),
+    /// A planned follow-up.
+    FollowUp(Box<FollowUpItem>),
+    /// A recorded decision.
+    Decision(Box<DecisionRecord>),
 }
 
 /// The journey table.
@@ -446,6 +543,7 @@ impl JourneyStore {
         if let Some(message) = &message_item {
             items.push(self.put(to_item(message)?, "attribute_not_exists(pk)", None)?);
         }
+        items.extend(self.follow_up_writes(&pk, &decision.follow_ups, processed_at)?);
         match self
             .client
             .transact_write_items()
@@ -509,6 +607,55 @@ impl JourneyStore {
                 put.expression_attribute_values(":version", AttributeValue::N(version.to_string()));
         }
         let put = put
+            .build()
+            .map_err(|e| StoreError::corrupt("TransactWriteItems", e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The writes that carry out a decision's follow-up changes: each plan is put (replacing an
+    /// earlier plan of the same key), each cancellation deletes the plan and records why.
+    fn follow_up_writes(
+        &self,
+        pk: &str,
+        changes: &FollowUpChanges,
+        written_at: DateTime<Utc>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut writes = Vec::new();
+        for follow_up in &changes.planned {
+            writes.push(self.put_plain(to_item(&follow_up_item(follow_up, written_at))?)?);
+        }
+        for cancelled in &changes.cancelled {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, &follow_up_sk(&cancelled.key))))
+                .build()
+                .map_err(|e| StoreError::corrupt("TransactWriteItems", e.to_string()))?;
+            writes.push(TransactWriteItem::builder().delete(delete).build());
+            let record = DecisionRecord {
+                pk: pk.to_owned(),
+                sk: decision_sk(written_at, &cancelled.key),
+                entity: "decision".into(),
+                at: written_at,
+                kind: cancelled.kind.message_kind(),
+                key: cancelled.key.clone(),
+                decision: "cancelled".into(),
+                reason: cancelled.reason.clone(),
+                message_id: None,
+                until: None,
+                expires_at: (written_at + MESSAGE_LOG_TTL).timestamp(),
+            };
+            writes.push(self.put_plain(to_item(&record)?)?);
+        }
+        Ok(writes)
+    }
+
+    fn put_plain(
+        &self,
+        item: HashMap<String, AttributeValue>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
             .build()
             .map_err(|e| StoreError::corrupt("TransactWriteItems", e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -727,6 +874,8 @@ impl JourneyStore {
                     }
                     "message" => JourneyItem::Message(Box::new(from_item("Query", item)?)),
                     "event" => JourneyItem::Event(from_item::<EventItem>("Query", item)?.marker),
+                    "followup" => JourneyItem::FollowUp(Box::new(from_item("Query", item)?)),
+                    "decision" => JourneyItem::Decision(Box::new(from_item("Query", item)?)),
                     other => {
                         return Err(StoreError::corrupt(
                             "Query",

@@ -23,6 +23,10 @@ use crate::settings::{Policy, Settings};
 use crate::status::OrderStatus;
 use crate::text::Text;
 
+/// The most repurchase reminders one delivery plans (keeps a decision's write well inside
+/// DynamoDB's 100 items per transaction).
+pub const MAX_REPURCHASE_PER_ORDER: usize = 20;
+
 /// What a follow-up is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -357,10 +361,13 @@ pub fn plan_after_order_event(
                     now,
                 ),
             );
-            for item in &order.items {
-                let Some(days) = consumption_days(profile, item, policy) else {
-                    continue;
-                };
+            let consumables: Vec<(&LineItem, i64)> = order
+                .items
+                .iter()
+                .filter_map(|item| consumption_days(profile, item, policy).map(|days| (item, days)))
+                .take(MAX_REPURCHASE_PER_ORDER)
+                .collect();
+            for (item, days) in consumables {
                 let run_out = local_date(now, zone) + Duration::days(days);
                 let due = local_instant(
                     zone,

@@ -182,6 +182,7 @@ fn describe_journey(name: &str, items: &[JourneyItem]) -> String {
     let mut profile = String::new();
     let mut orders = Vec::new();
     let mut messages = 0;
+    let mut follow_ups = 0;
     for item in items {
         match item {
             JourneyItem::Profile(p) => {
@@ -205,11 +206,12 @@ fn describe_journey(name: &str, items: &[JourneyItem]) -> String {
                 o.value.timeline.len()
             )),
             JourneyItem::Message(_) => messages += 1,
-            JourneyItem::Event(_) => {}
+            JourneyItem::Event(_) | JourneyItem::Decision(_) => {}
+            JourneyItem::FollowUp(_) => follow_ups += 1,
         }
     }
     format!(
-        "  {name}: {profile}; orders {}; {messages} messages logged",
+        "  {name}: {profile}; orders {}; {messages} messages logged; {follow_ups} follow-ups planned",
         orders.join(", ")
     )
 }
