@@ -25,6 +25,8 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// SES v2.
     pub sesv2: aws_sdk_sesv2::Client,
+    /// EventBridge, for handoffs.
+    pub eventbridge: aws_sdk_eventbridge::Client,
 }
 
 impl AwsClients {
@@ -41,6 +43,7 @@ impl AwsClients {
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             sesv2: aws_sdk_sesv2::Client::from_conf(ses_config(config)),
+            eventbridge: aws_sdk_eventbridge::Client::new(config),
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct Config {
     pub sender: EmailAddress,
     /// `SES_CONFIGURATION_SET`: the configuration set every message is sent with, if any.
     pub configuration_set: Option<String>,
+    /// `EVENT_BUS_NAME`: the EventBridge bus handoffs are published on (the schedule function
+    /// needs it).
+    pub event_bus: Option<String>,
     /// `OUTBOX_LEASE_SECONDS` (default 120): how long a sender holds a message before the
     /// relay may take it over. Keep it below the SQS visibility timeout.
     pub outbox_lease: chrono::Duration,
@@ -99,6 +102,7 @@ impl Config {
             table_name,
             sender,
             configuration_set: get("SES_CONFIGURATION_SET"),
+            event_bus: get("EVENT_BUS_NAME"),
             outbox_lease: chrono::Duration::seconds(lease_seconds),
             settings: Settings {
                 brand: Brand {

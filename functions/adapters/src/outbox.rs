@@ -13,6 +13,7 @@ use aftercare_journey::ids::CustomerId;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::clock::Clock;
+use crate::events::{EventBus, PublishError};
 use crate::mailer::{SendError, SesMailer};
 use crate::store::{JourneyStore, Lease, MessageItem, MessageStatus, StoreError, DUE_SHARDS};
 
@@ -45,6 +46,9 @@ pub enum DeliverError {
     /// DynamoDB failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The handoff that goes with the message could not be published.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
 }
 
 /// What one relay run did.
@@ -68,6 +72,7 @@ pub struct Outbox<'a> {
     mailer: &'a SesMailer,
     clock: &'a dyn Clock,
     lease: Duration,
+    bus: Option<&'a EventBus>,
 }
 
 impl<'a> Outbox<'a> {
@@ -83,7 +88,14 @@ impl<'a> Outbox<'a> {
             mailer,
             clock,
             lease,
+            bus: None,
         }
+    }
+
+    /// The same outbox, publishing the handoffs that go with messages on `bus`.
+    pub fn with_bus(mut self, bus: &'a EventBus) -> Self {
+        self.bus = Some(bus);
+        self
     }
 
     /// A fresh lease for `owner`, starting now.
@@ -103,6 +115,23 @@ impl<'a> Outbox<'a> {
         let Some(message) = &item.content else {
             return Ok(Delivery::NotOurs);
         };
+        if let (Some(handoff), false) = (&item.handoff, item.handoff_published) {
+            let published = match self.bus {
+                Some(bus) => bus.publish_handoff(handoff, &item.message_id).await,
+                None => Err(PublishError {
+                    detail_type: crate::events::HANDOFF_REQUESTED,
+                    retry: crate::error::Retry::Transient,
+                    detail: "no event bus is configured for handoffs".into(),
+                }),
+            };
+            if let Err(error) = published {
+                self.store
+                    .note_attempt_failed(item, owner, &error.to_string())
+                    .await?;
+                return Err(error.into());
+            }
+            self.store.mark_handoff_published(item, owner).await?;
+        }
         match self.mailer.send(message).await {
             Ok(ses_message_id) => {
                 if !self

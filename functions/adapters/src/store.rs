@@ -55,7 +55,7 @@ pub struct StoreError {
 }
 
 impl StoreError {
-    fn sdk<E>(
+    pub(crate) fn sdk_error<E>(
         operation: &'static str,
         error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
     ) -> Self
@@ -69,7 +69,7 @@ impl StoreError {
         }
     }
 
-    fn corrupt(operation: &'static str, detail: impl Into<String>) -> Self {
+    pub(crate) fn corrupt(operation: &'static str, detail: impl Into<String>) -> Self {
         Self {
             operation,
             retry: Retry::Permanent,
@@ -189,6 +189,12 @@ pub struct MessageItem {
     pub last_error: Option<String>,
     /// The rendered message, kept until it is sent.
     pub content: Option<OutgoingMessage>,
+    /// A call for a person that goes out with this message (the watchdog's).
+    #[serde(default)]
+    pub handoff: Option<aftercare_journey::followups::Handoff>,
+    /// Whether that call has been published.
+    #[serde(default)]
+    pub handoff_published: bool,
     /// When DynamoDB may delete the log entry (epoch seconds).
     pub expires_at: Option<i64>,
 }
@@ -206,6 +212,21 @@ pub fn due_bucket(at: DateTime<Utc>, seed: &str) -> String {
     format!("{}#{shard}", at.format("%Y-%m-%dT%H"))
 }
 
+/// The stored form of a profile written over the version `read_version` it was read at (it
+/// becomes `read_version + 1`).
+pub(crate) fn profile_item(
+    profile: &Profile,
+    read_version: u64,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    to_item(&ProfileItem {
+        pk: customer_pk(&profile.customer_id),
+        sk: "PROFILE".into(),
+        entity: "profile".into(),
+        version: read_version + 1,
+        profile: profile.clone(),
+    })
+}
+
 /// The partition key of a customer.
 pub fn customer_pk(customer: &CustomerId) -> String {
     format!("CUSTOMER#{customer}")
@@ -220,11 +241,11 @@ pub fn message_sk(message: &OutgoingMessage) -> String {
     )
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+pub(crate) fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
@@ -384,6 +405,7 @@ pub enum JourneyItem {
 pub struct JourneyStore {
     client: Client,
     table: String,
+    reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl JourneyStore {
@@ -392,7 +414,24 @@ impl JourneyStore {
         Self {
             client,
             table: table.into(),
+            reads: Default::default(),
         }
+    }
+
+    /// How many read requests (GetItem, BatchGetItem, Query pages) this store has made: what
+    /// the sweep's cost is measured in.
+    pub fn read_requests(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_read(&self) {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The DynamoDB client.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
     }
 
     /// The table name.
@@ -409,11 +448,34 @@ impl JourneyStore {
         event: &EventId,
     ) -> Result<LoadedJourney, StoreError> {
         let pk = customer_pk(customer);
-        let mut keys = vec![
+        self.batch_load(vec![
             key(&pk, "PROFILE"),
             key(&pk, &format!("ORDER#{order}")),
             key(&pk, &format!("EVENT#{event}")),
-        ];
+        ])
+        .await
+    }
+
+    /// Reads the profile and, if given, the order, in one strongly consistent BatchGetItem.
+    pub async fn load_profile_and_order(
+        &self,
+        customer: &CustomerId,
+        order: Option<&OrderId>,
+    ) -> Result<LoadedJourney, StoreError> {
+        let pk = customer_pk(customer);
+        let mut keys = vec![key(&pk, "PROFILE")];
+        if let Some(order) = order {
+            keys.push(key(&pk, &format!("ORDER#{order}")));
+        }
+        self.batch_load(keys).await
+    }
+
+    /// One strongly consistent BatchGetItem of profile, order and marker keys, asking again
+    /// for keys the service leaves unprocessed.
+    async fn batch_load(
+        &self,
+        mut keys: Vec<HashMap<String, AttributeValue>>,
+    ) -> Result<LoadedJourney, StoreError> {
         let mut loaded = LoadedJourney::default();
         for round in 0..6u32 {
             if keys.is_empty() {
@@ -427,13 +489,14 @@ impl JourneyStore {
                 .consistent_read(true)
                 .build()
                 .map_err(|e| StoreError::corrupt("BatchGetItem", e.to_string()))?;
+            self.count_read();
             let output = self
                 .client
                 .batch_get_item()
                 .request_items(&self.table, request)
                 .send()
                 .await
-                .map_err(|e| StoreError::sdk("BatchGetItem", &e))?;
+                .map_err(|e| StoreError::sdk_error("BatchGetItem", &e))?;
             for item in output
                 .responses
                 .and_then(|mut r| r.remove(&self.table))
@@ -587,12 +650,12 @@ impl JourneyStore {
                         })
                     }
                 }
-                _ => CommitError::Store(StoreError::sdk("TransactWriteItems", &error)),
+                _ => CommitError::Store(StoreError::sdk_error("TransactWriteItems", &error)),
             }),
         }
     }
 
-    fn put(
+    pub(crate) fn put(
         &self,
         item: HashMap<String, AttributeValue>,
         condition: &str,
@@ -614,7 +677,7 @@ impl JourneyStore {
 
     /// The writes that carry out a decision's follow-up changes: each plan is put (replacing an
     /// earlier plan of the same key), each cancellation deletes the plan and records why.
-    fn follow_up_writes(
+    pub(crate) fn follow_up_writes(
         &self,
         pk: &str,
         changes: &FollowUpChanges,
@@ -649,7 +712,7 @@ impl JourneyStore {
         Ok(writes)
     }
 
-    fn put_plain(
+    pub(crate) fn put_plain(
         &self,
         item: HashMap<String, AttributeValue>,
     ) -> Result<TransactWriteItem, StoreError> {
@@ -667,6 +730,7 @@ impl JourneyStore {
         customer: &CustomerId,
         sk: &str,
     ) -> Result<Option<MessageItem>, StoreError> {
+        self.count_read();
         let output = self
             .client
             .get_item()
@@ -675,7 +739,7 @@ impl JourneyStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| StoreError::sdk("GetItem", &e))?;
+            .map_err(|e| StoreError::sdk_error("GetItem", &e))?;
         output
             .item
             .map(|item| from_item("GetItem", item))
@@ -714,7 +778,7 @@ impl JourneyStore {
                 .map(|a| from_item("UpdateItem", a))
                 .transpose(),
             Err(e) if is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(StoreError::sdk("UpdateItem", &e)),
+            Err(e) => Err(StoreError::sdk_error("UpdateItem", &e)),
         }
     }
 
@@ -763,7 +827,7 @@ impl JourneyStore {
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(StoreError::sdk("UpdateItem", &e)),
+            Err(e) => Err(StoreError::sdk_error("UpdateItem", &e)),
         }
     }
 
@@ -799,7 +863,7 @@ impl JourneyStore {
         match result {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::sdk("UpdateItem", &e)),
+            Err(e) => Err(StoreError::sdk_error("UpdateItem", &e)),
         }
     }
 
@@ -812,6 +876,7 @@ impl JourneyStore {
         let mut items = Vec::new();
         let mut start = None;
         loop {
+            self.count_read();
             let output = self
                 .client
                 .query()
@@ -825,7 +890,7 @@ impl JourneyStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| StoreError::sdk("Query", &e))?;
+                .map_err(|e| StoreError::sdk_error("Query", &e))?;
             for item in output.items.unwrap_or_default() {
                 items.push(from_item("Query", item)?);
             }
@@ -841,6 +906,7 @@ impl JourneyStore {
         let mut items = Vec::new();
         let mut start = None;
         loop {
+            self.count_read();
             let output = self
                 .client
                 .query()
@@ -850,7 +916,7 @@ impl JourneyStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| StoreError::sdk("Query", &e))?;
+                .map_err(|e| StoreError::sdk_error("Query", &e))?;
             for item in output.items.unwrap_or_default() {
                 let entity = item
                     .get("entity")
@@ -892,7 +958,7 @@ impl JourneyStore {
     }
 }
 
-fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> MessageItem {
+pub(crate) fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> MessageItem {
     let until = sortable_time(lease.until);
     MessageItem {
         pk: customer_pk(&message.customer_id),
@@ -916,11 +982,13 @@ fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> MessageItem
         ses_message_id: None,
         last_error: None,
         content: Some(message.clone()),
+        handoff: None,
+        handoff_published: false,
         expires_at: None,
     }
 }
 
-fn version_condition<T>(loaded: &Option<Versioned<T>>) -> &'static str {
+pub(crate) fn version_condition<T>(loaded: &Option<Versioned<T>>) -> &'static str {
     if loaded.is_some() {
         "version = :version"
     } else {
@@ -928,17 +996,19 @@ fn version_condition<T>(loaded: &Option<Versioned<T>>) -> &'static str {
     }
 }
 
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+pub(crate) fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
     error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> bool {
     error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
-fn to_item<T: Serialize>(value: &T) -> Result<HashMap<String, AttributeValue>, StoreError> {
+pub(crate) fn to_item<T: Serialize>(
+    value: &T,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::corrupt("serialize", e.to_string()))
 }
 
-fn from_item<T: for<'de> Deserialize<'de>>(
+pub(crate) fn from_item<T: for<'de> Deserialize<'de>>(
     operation: &'static str,
     item: HashMap<String, AttributeValue>,
 ) -> Result<T, StoreError> {

@@ -1,0 +1,307 @@
+//! The store's side of the schedule: due work from the sparse `due` index, claims on
+//! follow-ups, the write of a follow-up decision, and the sweep's checkpoint.
+
+use aftercare_journey::followups::{FollowUpDecision, FollowUpOutcome};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
+
+use crate::error::Retry;
+use crate::store::{
+    decision_sk, follow_up_item, from_item, is_condition_failure, key, pending_message_item, s,
+    sortable_time, to_item, CommitError, DecisionRecord, FollowUpItem, JourneyStore, Lease,
+    MessageItem, StoreError, DUE_INDEX, MESSAGE_LOG_TTL,
+};
+
+/// Something the due index says needs doing now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DueItem {
+    /// A follow-up that fell due (or whose claim ran out).
+    FollowUp(Box<FollowUpItem>),
+    /// An outbox message waiting for a sender (a deferred send, or a lease run out).
+    Message(Box<MessageItem>),
+}
+
+const CHECKPOINT_PK: &str = "SWEEP";
+const CHECKPOINT_SK: &str = "CHECKPOINT";
+
+impl JourneyStore {
+    /// Everything in one due-index partition due by `now` (follow-ups compare their due time
+    /// with `now`; messages their lease or send time).
+    pub async fn due_items(
+        &self,
+        bucket: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DueItem>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            self.count_read();
+            let output = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(DUE_INDEX)
+                .key_condition_expression("due_bucket = :bucket AND due_at <= :now")
+                .expression_attribute_values(":bucket", s(bucket))
+                .expression_attribute_values(":now", s(sortable_time(now)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::sdk_error("Query", &e))?;
+            for item in output.items.unwrap_or_default() {
+                match item
+                    .get("entity")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                {
+                    Some("followup") => {
+                        items.push(DueItem::FollowUp(Box::new(from_item("Query", item)?)))
+                    }
+                    Some("message") => {
+                        items.push(DueItem::Message(Box::new(from_item("Query", item)?)))
+                    }
+                    _ => {}
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Takes a due follow-up for `owner` until `until` (wall clock): only if it is still
+    /// scheduled at the due time seen, or its previous claim ran out by `wall_now`. Returns the
+    /// item as now held, or `None` if someone else has it or it moved.
+    pub async fn claim_follow_up(
+        &self,
+        item: &FollowUpItem,
+        owner: &str,
+        until: DateTime<Utc>,
+        wall_now: DateTime<Utc>,
+    ) -> Result<Option<FollowUpItem>, StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key(&item.pk, &item.sk)))
+            .update_expression("SET #status = :claimed, claimed_by = :owner, claim_until = :until")
+            .condition_expression(
+                "(#status = :scheduled AND due_at = :due) OR (#status = :claimed AND claim_until < :wall)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":scheduled", s("scheduled"))
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":until", s(sortable_time(until)))
+            .expression_attribute_values(":due", s(&item.due_at))
+            .expression_attribute_values(":wall", s(sortable_time(wall_now)))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output
+                .attributes
+                .map(|a| from_item("UpdateItem", a))
+                .transpose(),
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(StoreError::sdk_error("UpdateItem", &e)),
+        }
+    }
+
+    /// Writes a follow-up decision in one TransactWriteItems: the profile (if still at the
+    /// version read), the follow-up (moved, replaced by the next attempt, or removed; only if
+    /// the lease's owner still holds it), the decision record, and for a send the message as a pending
+    /// outbox entry held by `lease` (with the watchdog's handoff). Returns the entry, if any.
+    pub async fn commit_follow_up(
+        &self,
+        profile_version: u64,
+        held: &FollowUpItem,
+        outcome: &FollowUpOutcome,
+        now: DateTime<Utc>,
+        lease: &Lease,
+        written_at: DateTime<Utc>,
+    ) -> Result<Option<MessageItem>, CommitError> {
+        let owner = lease.owner.as_str();
+        let task = &held.follow_up;
+        let mut writes = vec![self.put(
+            crate::store::profile_item(&outcome.profile, profile_version)?,
+            "version = :version",
+            Some(profile_version),
+        )?];
+        let owned = |put: Put| TransactWriteItem::builder().put(put).build();
+        let replacement = match &outcome.decision {
+            FollowUpDecision::Defer { until, .. } => {
+                let mut moved = task.clone();
+                moved.due_at = *until;
+                Some(moved)
+            }
+            FollowUpDecision::Send {
+                next: Some(next), ..
+            } if next.key == task.key => Some((**next).clone()),
+            _ => None,
+        };
+        match &replacement {
+            Some(follow_up) => {
+                let put = Put::builder()
+                    .table_name(self.table())
+                    .set_item(Some(to_item(&follow_up_item(follow_up, written_at))?))
+                    .condition_expression("claimed_by = :owner")
+                    .expression_attribute_values(":owner", s(owner))
+                    .build()
+                    .map_err(|e| StoreError::corrupt("TransactWriteItems", e.to_string()))?;
+                writes.push(owned(put));
+            }
+            None => {
+                let delete = Delete::builder()
+                    .table_name(self.table())
+                    .set_key(Some(key(&held.pk, &held.sk)))
+                    .condition_expression("claimed_by = :owner")
+                    .expression_attribute_values(":owner", s(owner))
+                    .build()
+                    .map_err(|e| StoreError::corrupt("TransactWriteItems", e.to_string()))?;
+                writes.push(TransactWriteItem::builder().delete(delete).build());
+            }
+        }
+        if let FollowUpDecision::Send {
+            next: Some(next), ..
+        } = &outcome.decision
+        {
+            if next.key != task.key {
+                writes.push(self.put_plain(to_item(&follow_up_item(next, written_at))?)?);
+            }
+        }
+        let (decision, reason, until, message) = match &outcome.decision {
+            FollowUpDecision::Send {
+                message, handoff, ..
+            } => {
+                let mut item = pending_message_item(message, lease);
+                item.handoff = handoff.as_deref().cloned();
+                ("sent", message.reason.clone(), None, Some(item))
+            }
+            FollowUpDecision::Defer { until, reason } => {
+                ("deferred", reason.clone(), Some(*until), None)
+            }
+            FollowUpDecision::Withhold { reason } => ("withheld", reason.clone(), None, None),
+            FollowUpDecision::Cancel { reason } => ("cancelled", reason.clone(), None, None),
+        };
+        let record = DecisionRecord {
+            pk: held.pk.clone(),
+            sk: decision_sk(now, &format!("{}#{}", task.key, task.attempt)),
+            entity: "decision".into(),
+            at: now,
+            kind: task.kind.message_kind(),
+            key: task.key.clone(),
+            decision: decision.into(),
+            reason,
+            message_id: message.as_ref().map(|m| m.message_id.clone()),
+            until,
+            expires_at: (written_at + MESSAGE_LOG_TTL).timestamp(),
+        };
+        writes.push(self.put_plain(to_item(&record)?)?);
+        if let Some(message) = &message {
+            writes.push(self.put(to_item(message)?, "attribute_not_exists(pk)", None)?);
+        }
+        match self
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(message),
+            Err(error) => Err(match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let codes: Vec<&str> = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None"))
+                        .collect();
+                    match codes.iter().position(|c| *c == "ConditionalCheckFailed") {
+                        // Someone else took the follow-up meanwhile, or the message exists.
+                        Some(1) => CommitError::Duplicate,
+                        Some(i) if message.is_some() && i == codes.len() - 1 => {
+                            CommitError::Duplicate
+                        }
+                        Some(_) => CommitError::Conflict,
+                        None if codes.contains(&"TransactionConflict") || codes.is_empty() => {
+                            CommitError::Conflict
+                        }
+                        None => CommitError::Store(StoreError {
+                            operation: "TransactWriteItems",
+                            retry: if codes
+                                .iter()
+                                .any(|c| c.contains("Throttl") || c.contains("Throughput"))
+                            {
+                                Retry::Transient
+                            } else {
+                                Retry::Permanent
+                            },
+                            detail: format!("transaction cancelled: {codes:?}"),
+                        }),
+                    }
+                }
+                _ => CommitError::Store(StoreError::sdk_error("TransactWriteItems", &error)),
+            }),
+        }
+    }
+
+    /// The earliest hour the sweep still has to read, if a sweep has run.
+    pub async fn sweep_checkpoint(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.count_read();
+        let output = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(key(CHECKPOINT_PK, CHECKPOINT_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk_error("GetItem", &e))?;
+        Ok(output
+            .item
+            .and_then(|item| item.get("hour").and_then(|v| v.as_s().ok()).cloned())
+            .and_then(|hour| DateTime::parse_from_rfc3339(&hour).ok())
+            .map(|hour| hour.with_timezone(&Utc)))
+    }
+
+    /// Records the earliest hour the next sweep has to read.
+    pub async fn save_sweep_checkpoint(&self, hour: DateTime<Utc>) -> Result<(), StoreError> {
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .item("pk", s(CHECKPOINT_PK))
+            .item("sk", s(CHECKPOINT_SK))
+            .item("entity", s("checkpoint"))
+            .item("hour", AttributeValue::S(hour.to_rfc3339()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::sdk_error("PutItem", &e))
+    }
+
+    /// Records that the handoff of a message held by `owner` was published.
+    pub async fn mark_handoff_published(
+        &self,
+        item: &MessageItem,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key(&item.pk, &item.sk)))
+            .update_expression("SET handoff_published = :yes")
+            .condition_expression("lease_owner = :owner")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::sdk_error("UpdateItem", &e)),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The schedule Lambda function: configuration and clients once per cold start, then one sweep
+//! per scheduled event. Everything else is in the library.
+
+use std::sync::Arc;
+
+use aftercare_adapters::aws::AwsClients;
+use aftercare_adapters::clock::SystemClock;
+use aftercare_adapters::config::Config;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use schedule::ScheduleFunction;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    aftercare_adapters::logging::init();
+    let config = Config::from_environment()?;
+    let clients = AwsClients::from_environment().await;
+    let function = ScheduleFunction::new(&clients, &config, Arc::new(SystemClock))?;
+    let function = &function;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
+            let deadline = event.context.deadline();
+            let report = function
+                .handle(event.payload, &event.context.request_id, Some(deadline))
+                .await?;
+            Ok::<serde_json::Value, Error>(serde_json::json!({
+                "due": report.due,
+                "sent": report.sent,
+                "deferred": report.deferred,
+                "withheld": report.withheld,
+                "cancelled": report.cancelled,
+                "relayed": report.relayed,
+                "left_for_next_run": report.left_for_next_run,
+            }))
+        },
+    ))
+    .await
+}
