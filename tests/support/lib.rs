@@ -30,6 +30,8 @@ pub struct World {
     pub name: String,
     /// The function under test.
     pub function: OrderEventsFunction,
+    /// The schedule function, over the same table.
+    pub schedule: schedule::ScheduleFunction,
     /// The clock leases are measured by.
     pub clock: ManualClock,
     /// Clients for the emulator.
@@ -56,9 +58,19 @@ impl World {
         let start = Utc::now();
         let clock = ManualClock::new(start);
         let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
+        stack
+            .route_handoffs(
+                &clients.eventbridge,
+                config.event_bus.as_deref().unwrap_or_default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let schedule = schedule::ScheduleFunction::new(&clients, &config, Arc::new(clock.clone()))
+            .unwrap_or_else(|e| panic!("{e}"));
         Self {
             name: name.to_owned(),
             function,
+            schedule,
             clock,
             clients,
             config,
@@ -143,6 +155,28 @@ impl World {
     /// When the test began: the relay's watermark.
     pub fn clock_start(&self) -> DateTime<Utc> {
         self.start
+    }
+
+    /// Handles order events as the shop would send them at their own times: the wall clock
+    /// follows each event, as it does in production.
+    pub async fn replay(&self, events: &[Value]) {
+        for (i, event) in events.iter().enumerate() {
+            self.clock.set(at(event["occurred_at"].as_str().unwrap()));
+            let report = self
+                .function
+                .handle_batch(sqs_event(&[(&format!("m{i}"), envelope(event))]), "inv")
+                .await;
+            assert!(report.response.batch_item_failures.is_empty(), "{report:?}");
+        }
+    }
+
+    /// Runs the schedule at `time` (the clock is set to it first).
+    pub async fn sweep(&self, time: &str) -> aftercare_adapters::sweep::SweepReport {
+        self.clock.set(at(time));
+        self.schedule
+            .run(at(time), "test", None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Moves the lease clock past every lease taken so far.

@@ -34,6 +34,15 @@ impl ManualClock {
         Self(Arc::new(Mutex::new(start)))
     }
 
+    /// Sets the clock to `at` (a replay follows the time of the events it replays).
+    pub fn set(&self, at: DateTime<Utc>) {
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *now = at;
+    }
+
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
         let mut now = self

@@ -5,8 +5,10 @@ use std::collections::BTreeSet;
 
 use aftercare_journey::contact::EmailAddress;
 use aftercare_journey::event::WebLink;
+use aftercare_journey::guardrails::{ConsentPolicy, QuietHours};
+use aftercare_journey::links::SigningKey;
 use aftercare_journey::message::MessageKind;
-use aftercare_journey::settings::{Brand, Settings};
+use aftercare_journey::settings::{Brand, Policy, RatingLinks, Settings};
 use aftercare_journey::text::Text;
 
 /// A configuration variable that is missing or malformed.
@@ -112,11 +114,222 @@ impl Config {
                     shop_url,
                 },
                 disabled_kinds,
-                policy: aftercare_journey::settings::Policy::default(),
-                rating_links: None,
+                policy: policy(&get)?,
+                rating_links: rating_links(&get)?,
             },
         })
     }
+}
+
+type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+    get: &Lookup<'_>,
+    variable: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError> {
+    match get(variable) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<T>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                invalid(
+                    variable,
+                    format!(
+                        "is {v:?}; expected a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
+    }
+}
+
+/// `name=value` pairs separated by commas.
+fn pairs(get: &Lookup<'_>, variable: &'static str) -> Result<Vec<(String, String)>, ConfigError> {
+    let Some(list) = get(variable) else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .ok_or_else(|| {
+                    invalid(
+                        variable,
+                        format!("has {p:?}; expected name=value pairs separated by commas"),
+                    )
+                })
+        })
+        .collect()
+}
+
+fn time_of_day(text: &str) -> Option<chrono::NaiveTime> {
+    chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
+}
+
+/// The follow-up policy: every knob has a default, and a malformed one is an error naming it.
+fn policy(get: &Lookup<'_>) -> Result<Policy, ConfigError> {
+    let mut policy = Policy {
+        review_after_days: number(get, "REVIEW_AFTER_DAYS", 3, 0..=60)?,
+        repurchase_lead_days: number(get, "REPURCHASE_LEAD_DAYS", 7, 0..=60)?,
+        dormant_min_days: number(get, "DORMANT_AFTER_DAYS", 90, 7..=1_000)?,
+        dormant_median_factor: number(get, "DORMANT_MEDIAN_FACTOR", 3, 1..=20)?,
+        reactivation_gap_days: number(get, "REACTIVATION_GAP_DAYS", 14, 1..=180)?,
+        reactivation_attempts: number(get, "REACTIVATION_ATTEMPTS", 2, 0..=5)?,
+        ..Policy::default()
+    };
+    if let Some(hours) = get("QUIET_HOURS") {
+        policy.quiet_hours = if hours.eq_ignore_ascii_case("off") {
+            QuietHours {
+                start: chrono::NaiveTime::MIN,
+                end: chrono::NaiveTime::MIN,
+            }
+        } else {
+            let (start, end) = hours
+                .split_once('-')
+                .and_then(|(a, b)| Some((time_of_day(a)?, time_of_day(b)?)))
+                .ok_or_else(|| {
+                    invalid(
+                        "QUIET_HOURS",
+                        format!("is {hours:?}; expected HH:MM-HH:MM such as 21:00-09:00, or off"),
+                    )
+                })?;
+            QuietHours { start, end }
+        };
+    }
+    if let Some(flag) = get("QUIET_HOURS_FOR_ORDER_STATUS") {
+        policy.quiet_hours_for_order_status = match flag.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => true,
+            "false" | "no" | "0" => false,
+            _ => {
+                return Err(invalid(
+                    "QUIET_HOURS_FOR_ORDER_STATUS",
+                    format!("is {flag:?}; expected true or false"),
+                ))
+            }
+        };
+    }
+    if let Some(cap) = get("FREQUENCY_CAP") {
+        let bad = || {
+            invalid(
+                "FREQUENCY_CAP",
+                format!("is {cap:?}; expected N/day,N/week such as 1/day,2/week"),
+            )
+        };
+        for part in cap.split(',') {
+            let (count, window) = part.trim().split_once('/').ok_or_else(bad)?;
+            let count: usize = count.trim().parse().map_err(|_| bad())?;
+            match window.trim() {
+                "day" => policy.cap.per_day = count,
+                "week" => policy.cap.per_week = count,
+                _ => return Err(bad()),
+            }
+        }
+    }
+    if let Some(consent) = get("MARKETING_CONSENT") {
+        policy.consent = match consent.as_str() {
+            "opt_out" => ConsentPolicy::OptOut,
+            "opt_in" => ConsentPolicy::OptIn,
+            _ => {
+                return Err(invalid(
+                    "MARKETING_CONSENT",
+                    format!("is {consent:?}; expected opt_out or opt_in"),
+                ))
+            }
+        };
+    }
+    for (kind, percent) in pairs(get, "HOLDOUT_PERCENT")? {
+        let kind =
+            MessageKind::parse(&kind).map_err(|e| invalid("HOLDOUT_PERCENT", e.to_string()))?;
+        let percent = percent
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= 100)
+            .ok_or_else(|| {
+                invalid(
+                    "HOLDOUT_PERCENT",
+                    format!("has {percent:?} for {kind}; expected 0 to 100"),
+                )
+            })?;
+        policy.holdout_percent.insert(kind, percent);
+    }
+    for (category, days) in pairs(get, "CATEGORY_CYCLE_DAYS")? {
+        let days = days
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=3_650).contains(d))
+            .ok_or_else(|| {
+                invalid(
+                    "CATEGORY_CYCLE_DAYS",
+                    format!("has {days:?} for {category}; expected 1 to 3650 days"),
+                )
+            })?;
+        policy.category_cycle_days.insert(category, days);
+    }
+    Ok(policy)
+}
+
+/// `FEEDBACK_URL` and `RATING_LINK_KEYS` (`id:hexsecret` pairs, newest first), together or not
+/// at all; `RATING_LINK_DAYS` (default 30) is how long a link works.
+fn rating_links(get: &Lookup<'_>) -> Result<Option<RatingLinks>, ConfigError> {
+    let (url, keys) = match (get("FEEDBACK_URL"), get("RATING_LINK_KEYS")) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => {
+            return Err(invalid(
+                "RATING_LINK_KEYS",
+                "is not set, but FEEDBACK_URL is",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                "FEEDBACK_URL",
+                "is not set, but RATING_LINK_KEYS is",
+            ))
+        }
+        (Some(url), Some(keys)) => (url, keys),
+    };
+    let base_url = WebLink::parse(&url).map_err(|e| invalid("FEEDBACK_URL", e.to_string()))?;
+    let keys = keys
+        .split(',')
+        .filter(|k| !k.trim().is_empty())
+        .map(|pair| {
+            let (id, secret) = pair.trim().split_once(':').ok_or_else(|| {
+                invalid(
+                    "RATING_LINK_KEYS",
+                    "expected id:hexsecret pairs separated by commas",
+                )
+            })?;
+            let secret = hex::decode(secret).map_err(|_| {
+                invalid(
+                    "RATING_LINK_KEYS",
+                    format!("the secret of key {id:?} is not hex"),
+                )
+            })?;
+            SigningKey::new(id, secret)
+                .map_err(|e| invalid("RATING_LINK_KEYS", format!("key {id:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() {
+        return Err(invalid("RATING_LINK_KEYS", "holds no key"));
+    }
+    let days = number(get, "RATING_LINK_DAYS", 30, 1..=365)?;
+    Ok(Some(RatingLinks {
+        base_url,
+        keys,
+        valid_for: chrono::Duration::days(days),
+    }))
 }
 
 #[cfg(test)]
@@ -145,6 +358,50 @@ mod tests {
         assert_eq!(config.outbox_lease, chrono::Duration::seconds(120));
         assert!(config.settings.disabled_kinds.is_empty());
         assert_eq!(config.configuration_set, None);
+    }
+
+    #[test]
+    fn policy_knobs_are_read_and_malformed_ones_named() {
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("QUIET_HOURS", "22:30-07:00"),
+            ("FREQUENCY_CAP", "2/day,3/week"),
+            ("MARKETING_CONSENT", "opt_in"),
+            ("HOLDOUT_PERCENT", "review_request=10"),
+            ("CATEGORY_CYCLE_DAYS", "tea=30"),
+            ("FEEDBACK_URL", "https://shop.example/rate"),
+            (
+                "RATING_LINK_KEYS",
+                "k2:0000000000000000000000000000000000000000000000000000000000000000",
+            ),
+        ]);
+        let policy = Config::from_lookup(lookup(&pairs)).unwrap().settings.policy;
+        assert_eq!(policy.cap.per_day, 2);
+        assert_eq!(policy.consent, ConsentPolicy::OptIn);
+        assert_eq!(policy.holdout_percent[&MessageKind::ReviewRequest], 10);
+        assert_eq!(policy.category_cycle_days["tea"], 30);
+        for (variable, value) in [
+            ("QUIET_HOURS", "late"),
+            ("FREQUENCY_CAP", "1/month"),
+            ("HOLDOUT_PERCENT", "review_request=101"),
+            ("RATING_LINK_KEYS", "k2:abcd"),
+            ("REVIEW_AFTER_DAYS", "-1"),
+        ] {
+            let mut bad = BASE.to_vec();
+            bad.extend([
+                ("FEEDBACK_URL", "https://shop.example/rate"),
+                (
+                    "RATING_LINK_KEYS",
+                    "k1:0000000000000000000000000000000000000000000000000000000000000000",
+                ),
+            ]);
+            bad.retain(|(k, _)| *k != variable);
+            bad.push((variable, value));
+            assert_eq!(
+                Config::from_lookup(lookup(&bad)).unwrap_err().variable,
+                variable
+            );
+        }
     }
 
     #[test]

@@ -24,7 +24,8 @@ use serde_yaml::Value;
 pub const SENDER_DOMAIN: &str = "leafandkettle.example";
 
 /// The configuration of the local shop ("Leaf & Kettle", sending from [`SENDER_DOMAIN`]) over
-/// the journey table `table`, as the functions would read it from their environment.
+/// the journey table `table`, with the event bus `<table>-bus`, as the functions would read it
+/// from their environment.
 pub fn local_shop_config(
     table: &str,
 ) -> Result<aftercare_adapters::config::Config, aftercare_adapters::config::ConfigError> {
@@ -34,6 +35,13 @@ pub fn local_shop_config(
         ("SHOP_NAME", "Leaf & Kettle".to_owned()),
         ("SUPPORT_EMAIL", format!("help@{SENDER_DOMAIN}")),
         ("SUPPORT_URL", format!("https://{SENDER_DOMAIN}/help")),
+        ("EVENT_BUS_NAME", format!("{table}-bus")),
+        ("FEEDBACK_URL", format!("https://{SENDER_DOMAIN}/rate")),
+        // A key for the local stack only; deployed stacks keep theirs in a secret.
+        (
+            "RATING_LINK_KEYS",
+            format!("local-1:{}", "6c6f63616c2d6f6e6c792d7261".repeat(3)),
+        ),
     ];
     aftercare_adapters::config::Config::from_lookup(|name| {
         pairs
@@ -235,6 +243,70 @@ impl LocalStack {
                 operation: "CreateEmailIdentity",
                 detail: aftercare_adapters::error::describe(&e),
             })
+    }
+
+    /// Creates the event bus `bus` and routes its `HandoffRequested` events to a new SQS
+    /// queue, so that [`LocalStack::handoffs`] can read them back.
+    pub async fn route_handoffs(
+        &self,
+        client: &aws_sdk_eventbridge::Client,
+        bus: &str,
+    ) -> Result<(), LocalStackError> {
+        let aws = |operation: &'static str| {
+            move |detail: String| LocalStackError::Aws { operation, detail }
+        };
+        client
+            .create_event_bus()
+            .name(bus)
+            .send()
+            .await
+            .map_err(|e| aws("CreateEventBus")(aftercare_adapters::error::describe(&e)))?;
+        let queue = format!("{bus}-handoffs");
+        ureq::post(&self.endpoint)
+            .header("Authorization", "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0")
+            .send_form([("Action", "CreateQueue"), ("QueueName", queue.as_str()), ("Version", "2012-11-05")])
+            .map_err(|e| aws("CreateQueue")(e.to_string()))?;
+        client
+            .put_rule()
+            .name(format!("{bus}-handoffs"))
+            .event_bus_name(bus)
+            .event_pattern(r#"{"detail-type": ["HandoffRequested"]}"#)
+            .send()
+            .await
+            .map_err(|e| aws("PutRule")(aftercare_adapters::error::describe(&e)))?;
+        let target = aws_sdk_eventbridge::types::Target::builder()
+            .id("queue")
+            .arn(format!("arn:aws:sqs:us-east-1:123456789012:{queue}"))
+            .build()
+            .map_err(|e| aws("PutTargets")(e.to_string()))?;
+        client
+            .put_targets()
+            .rule(format!("{bus}-handoffs"))
+            .event_bus_name(bus)
+            .targets(target)
+            .send()
+            .await
+            .map_err(|e| aws("PutTargets")(aftercare_adapters::error::describe(&e)))?;
+        Ok(())
+    }
+
+    /// The details of every `HandoffRequested` event routed so far (by any bus).
+    pub fn handoffs(&self) -> Result<Vec<serde_json::Value>, LocalStackError> {
+        let data: serde_json::Value = ureq::get(&format!("{}/moto-api/data.json", self.endpoint))
+            .call()
+            .map_err(|e| LocalStackError::Mail(e.to_string()))?
+            .body_mut()
+            .read_json()
+            .map_err(|e| LocalStackError::Mail(e.to_string()))?;
+        Ok(data["sqs"]["Message"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|m| serde_json::from_str::<serde_json::Value>(m["body"].as_str()?).ok())
+            .filter(|event| event["detail-type"] == "HandoffRequested")
+            .map(|event| event["detail"].clone())
+            .collect())
     }
 
     /// Every message SES was asked to send so far, oldest first.

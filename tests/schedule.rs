@@ -1,0 +1,277 @@
+//! The schedule function against the local emulator: follow-ups sent when due, never twice
+//! across overlapping sweeps, work left for the next run when time is short, reads that grow
+//! with due work and not with customers, and the watchdog's handoff.
+
+use aftercare_adapters::store::JourneyItem;
+use aftercare_integration_tests::{at, stack, World};
+use serde_json::{json, Value};
+
+fn delivered_order(
+    world: &World,
+    customer: u32,
+    order: &str,
+    placed: &str,
+    delivered: &str,
+) -> [Value; 2] {
+    let mut placed_event = world.event(
+        "placed",
+        customer,
+        order,
+        &format!("{order}-placed"),
+        placed,
+    );
+    placed_event["items"] = json!([{"sku": "TEA-1", "name": "Assam", "category": "tea", "quantity": 1, "unit_price": "9.00"}]);
+    let mut delivered_event = placed_event.clone();
+    delivered_event["status"] = json!("delivered");
+    delivered_event["event_id"] = json!(format!("{order}-delivered"));
+    delivered_event["occurred_at"] = json!(delivered);
+    [placed_event, delivered_event]
+}
+
+fn decisions(items: &[JourneyItem]) -> Vec<(String, String, String)> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            JourneyItem::Decision(d) => Some((d.key.clone(), d.decision.clone(), d.reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_review_request_goes_out_when_its_time_comes_and_only_once() {
+    let world = World::new("sched-review").await;
+    world
+        .replay(&delivered_order(
+            &world,
+            1,
+            "A-1",
+            "2026-11-01T09:00:00Z",
+            "2026-11-03T15:00:00Z",
+        ))
+        .await;
+    let before = world.sent().len();
+
+    // The day before it is due: nothing.
+    let early = world.sweep("2026-11-05T12:00:00Z").await;
+    assert_eq!((early.due, world.sent().len()), (0, before));
+
+    // Due three days after delivery at 10:00 in the customer's zone (Los Angeles): 18:00 UTC.
+    let report = world.sweep("2026-11-06T18:05:00Z").await;
+    assert_eq!(report.sent, 1, "{report:?}");
+    let review = world
+        .sent()
+        .into_iter()
+        .find(|m| m.subject.contains("How is your order"))
+        .expect("review request");
+    assert_eq!(
+        review.text.matches("token=").count(),
+        5,
+        "five rating links"
+    );
+
+    let again = world.sweep("2026-11-06T18:10:00Z").await;
+    assert_eq!((again.due, again.sent), (0, 0));
+    assert_eq!(
+        world
+            .sent()
+            .iter()
+            .filter(|m| m.subject.contains("How is your order"))
+            .count(),
+        1
+    );
+    let journey = world.journey(1).await;
+    assert!(decisions(&journey)
+        .iter()
+        .any(|(key, decision, _)| key == "review#A-1" && decision == "sent"));
+}
+
+#[tokio::test]
+async fn two_overlapping_sweeps_never_both_act_on_a_follow_up_and_lose_none() {
+    let world = World::new("sched-overlap").await;
+    for customer in 1..=12 {
+        world
+            .replay(&delivered_order(
+                &world,
+                customer,
+                &format!("O-{customer}"),
+                "2026-11-01T09:00:00Z",
+                "2026-11-03T15:00:00Z",
+            ))
+            .await;
+    }
+    world.clock.set(at("2026-11-06T18:05:00Z"));
+    let (a, b) = tokio::join!(
+        world.schedule.run(at("2026-11-06T18:05:00Z"), "a", None),
+        world.schedule.run(at("2026-11-06T18:05:00Z"), "b", None)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.sent + b.sent, 12, "{a:?} {b:?}");
+    let reviews = world
+        .sent()
+        .into_iter()
+        .filter(|m| m.subject.contains("How is your order"))
+        .count();
+    assert_eq!(reviews, 12);
+    let after = world.sweep("2026-11-06T18:10:00Z").await;
+    assert_eq!(after.sent, 0);
+}
+
+#[tokio::test]
+async fn a_sweep_short_of_time_leaves_the_rest_and_the_next_run_finishes_it() {
+    let world = World::new("sched-budget").await;
+    for customer in 1..=3 {
+        world
+            .replay(&delivered_order(
+                &world,
+                customer,
+                &format!("B-{customer}"),
+                "2026-11-01T09:00:00Z",
+                "2026-11-03T15:00:00Z",
+            ))
+            .await;
+    }
+    world.clock.set(at("2026-11-06T18:05:00Z"));
+    let almost_over = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+    let short = world
+        .schedule
+        .run(at("2026-11-06T18:05:00Z"), "short", Some(almost_over))
+        .await
+        .unwrap();
+    assert_eq!((short.sent, short.left_for_next_run), (0, 3), "{short:?}");
+    // The next run, an hour later, still finds the work of the earlier hour.
+    let next = world.sweep("2026-11-06T19:05:00Z").await;
+    assert_eq!(next.sent, 3, "{next:?}");
+}
+
+#[tokio::test]
+async fn the_sweeps_reads_grow_with_due_work_and_not_with_idle_customers() {
+    // GIVEN 5,000 customers with nothing due for months, and a sweep that has run before
+    let world = World::new("sched-reads").await;
+    let table = world.config.table_name.clone();
+    let idle: Vec<_> = (0..5_000)
+        .map(|i| {
+            use aws_sdk_dynamodb::types::{AttributeValue as A, PutRequest, WriteRequest};
+            let item = [
+                ("pk", A::S(format!("CUSTOMER#idle-{i}"))),
+                ("sk", A::S("FOLLOWUP#reactivation".into())),
+                ("entity", A::S("followup".into())),
+                ("due_bucket", A::S(format!("2027-03-01T10#{}", i % 4))),
+                ("due_at", A::S("2027-03-01T10:00:00.000Z".into())),
+            ];
+            let put = PutRequest::builder()
+                .set_item(Some(
+                    item.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+                ))
+                .build()
+                .unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    for chunk in idle.chunks(25) {
+        world
+            .clients
+            .dynamodb
+            .batch_write_item()
+            .request_items(&table, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+    world.sweep("2026-11-06T17:00:00Z").await;
+
+    // AND 10 customers whose review requests fall due
+    for customer in 1..=10 {
+        world
+            .replay(&delivered_order(
+                &world,
+                customer,
+                &format!("R-{customer}"),
+                "2026-11-01T09:00:00Z",
+                "2026-11-03T15:00:00Z",
+            ))
+            .await;
+    }
+
+    // WHEN the sweep runs
+    let report = world.sweep("2026-11-06T18:05:00Z").await;
+
+    // THEN it read the checkpoint, two hours of due-index partitions and one journey per task
+    assert_eq!(report.sent, 10, "{report:?}");
+    assert_eq!(report.buckets_read, 8);
+    assert!(
+        report.read_requests <= 1 + 8 + 10,
+        "{} reads for 10 due tasks among 5,010 customers",
+        report.read_requests
+    );
+    let _ = stack();
+}
+
+#[tokio::test]
+async fn an_order_stuck_in_one_status_gets_an_honest_update_and_a_person_is_called() {
+    let world = World::new("sched-watchdog").await;
+    let mut placed = world.event("placed", 1, "W-1", "W-1-placed", "2026-11-01T09:00:00Z");
+    placed["order_id"] = json!("W-sched-watchdog");
+    world.replay(&[placed]).await;
+
+    // Due 24 hours after placing: 01:00 in Los Angeles, so it waits for the morning.
+    let night = world.sweep("2026-11-02T09:05:00Z").await;
+    assert_eq!((night.sent, night.deferred), (0, 1), "{night:?}");
+    assert!(night.decisions[0].detail.contains("quiet hours"), "{:?}", night.decisions);
+    let report = world.sweep("2026-11-02T17:05:00Z").await;
+    assert_eq!(report.sent, 1, "{report:?}");
+    let update = world
+        .sent()
+        .into_iter()
+        .find(|m| m.subject.contains("we have not forgotten you"))
+        .expect("watchdog update");
+    assert!(update
+        .text
+        .contains("A person on our team is looking into it"));
+    let handoffs: Vec<Value> = stack()
+        .handoffs()
+        .unwrap()
+        .into_iter()
+        .filter(|h| h["order_id"] == "W-sched-watchdog")
+        .collect();
+    assert_eq!(handoffs.len(), 1, "{handoffs:?}");
+    assert_eq!(handoffs[0]["status"], "placed");
+
+    // Once per stuck status.
+    assert_eq!(world.sweep("2026-11-03T17:05:00Z").await.sent, 0);
+}
+
+#[tokio::test]
+async fn two_messages_due_at_once_go_one_now_and_one_after_the_frequency_cap() {
+    let world = World::new("sched-cap").await;
+    world
+        .replay(&delivered_order(
+            &world,
+            1,
+            "C-1",
+            "2026-11-01T09:00:00Z",
+            "2026-11-03T15:00:00Z",
+        ))
+        .await;
+    world
+        .replay(&delivered_order(
+            &world,
+            1,
+            "C-2",
+            "2026-11-01T10:00:00Z",
+            "2026-11-03T16:00:00Z",
+        ))
+        .await;
+    let report = world.sweep("2026-11-06T18:05:00Z").await;
+    assert_eq!((report.sent, report.deferred), (1, 1), "{report:?}");
+    let journey = world.journey(1).await;
+    let deferred: Vec<_> = decisions(&journey)
+        .into_iter()
+        .filter(|(_, d, _)| d == "deferred")
+        .collect();
+    assert_eq!(deferred.len(), 1);
+    assert!(deferred[0].2.contains("frequency cap"), "{deferred:?}");
+    // A day later the second goes.
+    let later = world.sweep("2026-11-07T18:10:00Z").await;
+    assert_eq!(later.sent, 1, "{later:?}");
+}
