@@ -217,7 +217,11 @@ async fn an_order_stuck_in_one_status_gets_an_honest_update_and_a_person_is_call
     // Due 24 hours after placing: 01:00 in Los Angeles, so it waits for the morning.
     let night = world.sweep("2026-11-02T09:05:00Z").await;
     assert_eq!((night.sent, night.deferred), (0, 1), "{night:?}");
-    assert!(night.decisions[0].detail.contains("quiet hours"), "{:?}", night.decisions);
+    assert!(
+        night.decisions[0].detail.contains("quiet hours"),
+        "{:?}",
+        night.decisions
+    );
     let report = world.sweep("2026-11-02T17:05:00Z").await;
     assert_eq!(report.sent, 1, "{report:?}");
     let update = world

@@ -4,6 +4,7 @@
 
 mod scenario;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,11 +16,18 @@ use aftercare_adapters::store::JourneyItem;
 use aftercare_journey::ids::CustomerId;
 use aftercare_localstack::{LocalStack, SentMail};
 use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, Utc};
 use order_events::{OrderEventsFunction, RecordOutcome};
+use schedule::ScheduleFunction;
 
 use aftercare_localstack::SENDER_DOMAIN;
 
 use crate::scenario::Step;
+
+/// How many days the demo replays.
+const SIMULATED_DAYS: i64 = 120;
+/// How often the schedule runs in simulated time.
+const SWEEP_EVERY_HOURS: i64 = 3;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -32,30 +40,78 @@ async fn main() -> Result<()> {
     stack.create_table(&clients.dynamodb, table).await?;
     stack.verify_identity(&clients.sesv2, SENDER_DOMAIN).await?;
     let config = aftercare_localstack::local_shop_config(table)?;
-    let relay_since = chrono::Utc::now();
-    let clock = ManualClock::new(relay_since);
+    stack
+        .route_handoffs(
+            &clients.eventbridge,
+            config.event_bus.as_deref().unwrap_or_default(),
+        )
+        .await?;
+    // The demo replays about 120 days: the wall clock (leases, claims) follows simulated time,
+    // as it does in production, and the schedule runs every few simulated hours.
+    let start: DateTime<Utc> = "2026-09-09T00:00:00Z".parse()?;
+    let end = start + Duration::days(SIMULATED_DAYS);
+    let clock = ManualClock::new(start);
     let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
+    let schedule = ScheduleFunction::new(&clients, &config, Arc::new(clock.clone()))?;
+    println!("Table {table} created from template.yaml; sending domain {SENDER_DOMAIN} verified.");
     println!(
-        "Table {table} created from template.yaml; sending domain {SENDER_DOMAIN} verified.\n"
+        "Replaying {SIMULATED_DAYS} days from {} with the schedule every {} hours...\n",
+        start.format("%Y-%m-%d"),
+        SWEEP_EVERY_HOURS
     );
 
+    let names: BTreeMap<&str, &str> = scenario::customers().into_iter().collect();
     let mut timeline = String::new();
     let heading = format!(
         "{:<17} {:<22} {:<40} {}",
         "time (UTC)", "customer", "event", "outcome"
     );
     writeln!(timeline, "{heading}\n{}", "-".repeat(120))?;
-    for step in scenario::steps() {
+    let mut next_sweep = start;
+    let mut steps = scenario::steps().into_iter().peekable();
+    loop {
+        let step_at = steps.peek().map(scenario::Step::at);
+        if next_sweep <= end && step_at.is_none_or(|at| next_sweep <= at) {
+            clock.set(next_sweep);
+            let report = schedule.run(next_sweep, "demo", None).await?;
+            for d in &report.decisions {
+                let name = names.get(d.customer_id.as_str()).copied().unwrap_or("?");
+                let what = format!("schedule: {}", d.key);
+                let outcome = match d.decision.as_str() {
+                    "sent" => format!("SENT \u{201c}{}\u{201d}", d.detail),
+                    other => format!("{}: {}", other.to_uppercase(), d.detail),
+                };
+                writeln!(
+                    timeline,
+                    "{:<17} {name:<22} {what:<40}  {outcome}",
+                    next_sweep.format("%Y-%m-%d %H:%M")
+                )?;
+            }
+            if report.relayed > 0 {
+                writeln!(
+                    timeline,
+                    "{:<17} {:<22} {:<40}  RELAYED {} outbox message(s) whose sender died",
+                    next_sweep.format("%Y-%m-%d %H:%M"),
+                    "",
+                    "schedule: outbox",
+                    report.relayed
+                )?;
+            }
+            next_sweep += Duration::hours(SWEEP_EVERY_HOURS);
+            continue;
+        }
+        let Some(step) = steps.next() else { break };
+        clock.set(step.at());
         match step {
-            Step::Batch { title, records } => {
-                writeln!(timeline, "\n== {title}")?;
-                let described: Vec<_> = records
-                    .iter()
-                    .map(|r| (r.message_id.clone(), r.describe.clone()))
-                    .collect();
-                let event = scenario::sqs_event(&records);
-                let report = function.handle_batch(event, "demo").await;
-                for (record, (_, describe)) in report.records.iter().zip(described) {
+            Step::Batch { title, records, .. } => {
+                if let Some(title) = title {
+                    writeln!(timeline, "\n== {title}")?;
+                }
+                let described: Vec<_> = records.iter().map(|r| r.describe.clone()).collect();
+                let report = function
+                    .handle_batch(scenario::sqs_event(&records), "demo")
+                    .await;
+                for (record, describe) in report.records.iter().zip(described) {
                     let outcome = match &record.result {
                         Ok(outcome) => describe_outcome(outcome),
                         Err(error) => format!(
@@ -71,45 +127,17 @@ async fn main() -> Result<()> {
                         .iter()
                         .map(|f| f.item_identifier.as_str())
                         .collect();
-                    writeln!(timeline, "{:<17} batch response: batchItemFailures = {ids:?}; the other records are done", "")?;
+                    writeln!(timeline, "{:<17} batch response: batchItemFailures = {ids:?}; the other records are done\n", "")?;
                 }
             }
-            Step::Crash { title, record } => {
+            Step::Crash { title, record, .. } => {
                 writeln!(timeline, "\n== {title}")?;
                 let event = aftercare_journey::event::parse_order_event(&record.body)?;
                 function.apply(&event, "demo-crashed-invocation").await?;
                 writeln!(
                     timeline,
-                    "{}  applied and written to the outbox; the invocation dies before sending",
+                    "{}  applied and written to the outbox; the invocation dies before sending\n",
                     record.describe
-                )?;
-                let early = function
-                    .outbox()
-                    .relay_due("demo-relay", relay_since)
-                    .await?;
-                writeln!(
-                    timeline,
-                    "{:<17} relay right away: {} due (the dead invocation's lease still holds)",
-                    "", early.due
-                )?;
-                clock.advance(config.outbox_lease + chrono::Duration::seconds(1));
-                let relay = function
-                    .outbox()
-                    .relay_due("demo-relay", relay_since)
-                    .await?;
-                writeln!(
-                    timeline,
-                    "{:<17} relay after the lease ran out: {} due, {} sent",
-                    "", relay.due, relay.sent
-                )?;
-                let again = function
-                    .outbox()
-                    .relay_due("demo-relay-2", relay_since)
-                    .await?;
-                writeln!(
-                    timeline,
-                    "{:<17} relay once more: {} due, {} sent (nothing is sent twice)",
-                    "", again.due, again.sent
                 )?;
             }
         }

@@ -1,6 +1,7 @@
 //! The demo's customers and what happens to their orders, in time order.
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 const SAMPLES: [(&str, &str); 8] = [
@@ -38,15 +39,19 @@ pub struct Record {
 
 /// One step: a batch the function handles, or an invocation that dies after its write.
 pub enum Step {
-    /// An SQS batch.
+    /// An SQS batch, handled at `at`.
     Batch {
-        /// What the step shows.
-        title: String,
+        /// When it arrives.
+        at: DateTime<Utc>,
+        /// What the step shows, if it needs a heading.
+        title: Option<String>,
         /// Its records.
         records: Vec<Record>,
     },
-    /// An event applied by an invocation that crashes before sending.
+    /// An event applied at `at` by an invocation that crashes before sending.
     Crash {
+        /// When.
+        at: DateTime<Utc>,
         /// What the step shows.
         title: String,
         /// The event.
@@ -54,13 +59,48 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// When the step happens.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Step::Batch { at, .. } | Step::Crash { at, .. } => *at,
+        }
+    }
+}
+
 /// The demo's customers: id and display name.
-pub fn customers() -> [(&'static str, &'static str); 3] {
+pub fn customers() -> [(&'static str, &'static str); 5] {
     [
         ("cus-1001", "Emily Carter"),
         ("cus-2001", "Анна Петрова"),
         ("cus-3001", "Дмитрий Соколов"),
+        ("cus-4001", "Oliver Hughes"),
+        ("cus-5001", "Майя Орлова"),
     ]
+}
+
+fn oliver_order(n: u32, status: &str, at: &str) -> Value {
+    json!({
+        "event_id": format!("evt-O-77-{n:02}-{status}"), "order_id": "O-77", "status": status, "occurred_at": at,
+        "customer": {"id": "cus-4001", "email": "oliver.hughes@example.co.uk", "name": "Oliver Hughes",
+                     "locale": "en-GB", "time_zone": "Europe/London", "marketing_consent": true},
+        "items": [{"sku": "COFFEE-ESP-250", "name": "Espresso beans, 250 g", "category": "coffee", "quantity": 1,
+                   "unit_price": "11.50", "replenish_every_days": 10}],
+        "total": {"amount": "11.50", "currency": "GBP"},
+        "delivery": {"eta": "2026-09-15", "carrier": "Royal Mail", "tracking_url": "https://tracking.example/rm/77"}
+    })
+}
+
+fn maya_order(n: u32, status: &str, at: &str) -> Value {
+    json!({
+        "event_id": format!("evt-M-5-{n:02}-{status}"), "order_id": "M-5", "status": status, "occurred_at": at,
+        "customer": {"id": "cus-5001", "email": "maya.orlova@example.ru", "name": "Майя Орлова",
+                     "locale": "ru-RU", "time_zone": "Europe/Moscow", "marketing_consent": false},
+        "items": [{"sku": "TEA-SENCHA-100", "name": "Сенча, 100 г", "category": "чай", "quantity": 1,
+                   "unit_price": "640.00", "replenish_every_days": 30}],
+        "total": {"amount": "640.00", "currency": "RUB"},
+        "delivery": {"eta": "2026-11-12", "carrier": "Почта России"}
+    })
 }
 
 fn sample(status: &str) -> Value {
@@ -140,14 +180,29 @@ fn record(detail: &Value, bare: bool) -> Record {
     }
 }
 
-fn batch(title: &str, records: Vec<Record>) -> Step {
+fn time_of(record: &Record) -> DateTime<Utc> {
+    let body: Value = serde_json::from_str(&record.body).unwrap_or(Value::Null);
+    let detail = if body.get("detail").is_some() {
+        &body["detail"]
+    } else {
+        &body
+    };
+    detail["occurred_at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_default()
+}
+
+fn single(record: Record) -> Step {
     Step::Batch {
-        title: title.to_owned(),
-        records,
+        at: time_of(&record),
+        title: None,
+        records: vec![record],
     }
 }
 
-/// The scenario, in time order.
+/// The scenario, in time order: each event arrives at its own time, in a batch of its own,
+/// except one batch that shows a duplicate and a malformed record beside a good one.
 pub fn steps() -> Vec<Step> {
     let emily = |status: &str| record(&sample(status), false);
     let anna_order = |order: &str, n: u32, status: &str, at: &str| {
@@ -156,6 +211,8 @@ pub fn steps() -> Vec<Step> {
     let dmitry_order = |n: u32, status: &str, at: &str| {
         record(&russian_order(dmitry(), "R-3001", n, status, at), true)
     };
+    let oliver = |n: u32, status: &str, at: &str| record(&oliver_order(n, status, at), false);
+    let maya = |n: u32, status: &str, at: &str| record(&maya_order(n, status, at), false);
 
     let mut malformed = sample("placed");
     malformed["event_id"] = json!("evt-bad-email");
@@ -164,79 +221,75 @@ pub fn steps() -> Vec<Step> {
     malformed.message_id = "sqs-malformed".into();
     malformed.describe = format!(
         "{:<17} {:<22} {:<40}",
-        "2026-10-21 15:12", "(unknown)", "malformed event"
+        "2026-10-21 16:20", "(unknown)", "malformed event"
     );
 
-    let mut late_shipped = russian_order(dmitry(), "R-3001", 9, "shipped", "2026-10-27T09:00:00Z");
+    let anna_shipped_in_september = || {
+        let mut shipped = russian_order(anna(), "R-2001", 3, "shipped", "2026-09-10T15:00:00Z");
+        shipped["delivery"]["eta"] = json!("2026-09-14");
+        record(&shipped, false)
+    };
+    let mut late_shipped = russian_order(dmitry(), "R-3001", 9, "shipped", "2026-10-29T09:00:00Z");
     late_shipped["event_id"] = json!("evt-R-3001-09-shipped-again");
 
     let mut crash = sample("placed");
     crash["event_id"] = json!("evt-1050-01-placed");
     crash["order_id"] = json!("1050");
     crash["occurred_at"] = json!("2026-10-29T20:15:00Z");
+    let crash_record = record(&crash, false);
 
-    vec![
-        batch(
-            "Anna's first order, last month: placed and delivered (EventBridge)",
-            vec![
-                anna_order("R-2001", 1, "placed", "2026-09-10T07:30:00Z"),
-                anna_order("R-2001", 2, "delivered", "2026-09-14T11:05:00Z"),
-            ],
-        ),
-        batch(
-            "Emily's first order (EventBridge), Dmitry's order (bare SQS body)",
-            vec![
-                dmitry_order(1, "placed", "2026-10-20T04:10:00Z"),
-                dmitry_order(2, "confirmed", "2026-10-20T04:12:00Z"),
-                emily("placed"),
-                emily("confirmed"),
-            ],
-        ),
-        batch(
-            "Packing and shipping",
-            vec![
-                dmitry_order(3, "packed", "2026-10-20T09:00:00Z"),
-                dmitry_order(4, "shipped", "2026-10-20T13:30:00Z"),
-                emily("packed"),
-                emily("shipped"),
-            ],
-        ),
-        batch(
-            "A redelivered duplicate and a malformed event in one batch with a good one",
-            vec![
-                emily("shipped"),
-                malformed,
-                anna_order("R-2002", 1, "placed", "2026-10-21T16:20:00Z"),
-            ],
-        ),
-        batch(
-            "Anna changes her mind, Emily's second order sells out, Dmitry's parcel is late",
-            vec![
-                anna_order("R-2002", 2, "confirmed", "2026-10-21T16:25:00Z"),
-                anna_order("R-2002", 3, "cancelled", "2026-10-22T08:00:00Z"),
-                emily("cancelled"),
-                dmitry_order(5, "delayed", "2026-10-24T06:00:00Z"),
-            ],
-        ),
-        batch(
-            "Emily's parcel is late too, then both arrive",
-            vec![
-                emily("delayed"),
-                dmitry_order(6, "out_for_delivery", "2026-10-27T07:15:00Z"),
-                dmitry_order(7, "delivered", "2026-10-27T07:50:00Z"),
-                emily("out_for_delivery"),
-                emily("delivered"),
-            ],
-        ),
-        batch(
-            "Later: a stale 'shipped' for Dmitry's delivered order (status never moves backwards)",
-            vec![record(&late_shipped, true)],
-        ),
-        Step::Crash {
-            title: "Emily's next order: the invocation dies between the write and the send".into(),
-            record: record(&crash, false),
-        },
+    let mut steps: Vec<Step> = [
+        anna_order("R-2001", 1, "placed", "2026-09-10T07:30:00Z"),
+        oliver(1, "placed", "2026-09-12T08:40:00Z"),
+        oliver(2, "shipped", "2026-09-12T15:00:00Z"),
+        anna_shipped_in_september(),
+        anna_order("R-2001", 2, "delivered", "2026-09-14T11:05:00Z"),
+        oliver(3, "delivered", "2026-09-15T12:20:00Z"),
+        dmitry_order(1, "placed", "2026-10-20T04:10:00Z"),
+        dmitry_order(2, "confirmed", "2026-10-20T04:12:00Z"),
+        dmitry_order(3, "packed", "2026-10-20T09:00:00Z"),
+        dmitry_order(4, "shipped", "2026-10-20T13:30:00Z"),
+        emily("placed"),
+        emily("confirmed"),
+        emily("packed"),
+        emily("shipped"),
+        anna_order("R-2002", 2, "confirmed", "2026-10-21T16:25:00Z"),
+        anna_order("R-2002", 3, "cancelled", "2026-10-22T08:00:00Z"),
+        emily("cancelled"),
+        dmitry_order(5, "delayed", "2026-10-24T06:00:00Z"),
+        emily("delayed"),
+        dmitry_order(6, "out_for_delivery", "2026-10-27T07:15:00Z"),
+        dmitry_order(7, "delivered", "2026-10-27T07:50:00Z"),
+        emily("out_for_delivery"),
+        emily("delivered"),
+        record(&late_shipped, true),
+        maya(1, "placed", "2026-11-03T10:00:00Z"),
+        maya(2, "confirmed", "2026-11-03T10:05:00Z"),
+        maya(3, "packed", "2026-11-05T19:00:00Z"),
+        maya(4, "shipped", "2026-11-09T12:00:00Z"),
+        maya(5, "delivered", "2026-11-11T09:30:00Z"),
     ]
+    .into_iter()
+    .map(single)
+    .collect();
+    steps.push(Step::Batch {
+        at: "2026-10-21T16:20:00Z".parse().unwrap_or_default(),
+        title: Some(
+            "One SQS batch: a redelivered duplicate and a malformed event beside a good one".into(),
+        ),
+        records: vec![
+            emily("shipped"),
+            malformed,
+            anna_order("R-2002", 1, "placed", "2026-10-21T16:20:00Z"),
+        ],
+    });
+    steps.push(Step::Crash {
+        at: time_of(&crash_record),
+        title: "Emily's next order: the invocation dies between its write and its send".into(),
+        record: crash_record,
+    });
+    steps.sort_by_key(Step::at);
+    steps
 }
 
 /// An SQS event of `records`.
