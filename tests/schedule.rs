@@ -279,3 +279,38 @@ async fn two_messages_due_at_once_go_one_now_and_one_after_the_frequency_cap() {
     let later = world.sweep("2026-11-07T18:10:00Z").await;
     assert_eq!(later.sent, 1, "{later:?}");
 }
+
+#[tokio::test]
+async fn order_status_news_in_quiet_hours_waits_for_the_morning_when_the_shop_asks_for_it() {
+    let world = World::with(
+        "sched-quiet-status",
+        &[("QUIET_HOURS_FOR_ORDER_STATUS", "true")],
+    )
+    .await;
+    // 23:00 in Los Angeles.
+    let shipped = world.event("shipped", 1, "Q-1", "Q-1-shipped", "2026-11-02T07:00:00Z");
+    world.replay(std::slice::from_ref(&shipped)).await;
+    assert!(world.sent().is_empty(), "nothing at night");
+    // A redelivery meanwhile neither sends it nor fails.
+    let again = world
+        .function
+        .handle_batch(
+            aftercare_integration_tests::sqs_event(&[(
+                "m",
+                aftercare_integration_tests::envelope(&shipped),
+            )]),
+            "inv",
+        )
+        .await;
+    assert!(again.response.batch_item_failures.is_empty(), "{again:?}");
+    assert!(world.sent().is_empty());
+    // The sweep at 09:05 local sends it.
+    let morning = world.sweep("2026-11-02T17:05:00Z").await;
+    assert_eq!(morning.relayed, 1, "{morning:?}");
+    let shipped_news = world
+        .sent()
+        .into_iter()
+        .filter(|m| m.subject.contains("is on its way"))
+        .count();
+    assert_eq!(shipped_news, 1);
+}

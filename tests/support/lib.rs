@@ -44,6 +44,11 @@ pub struct World {
 impl World {
     /// A world for the test `name` (letters, digits and `-` only).
     pub async fn new(name: &str) -> Self {
+        Self::with(name, &[]).await
+    }
+
+    /// A world whose shop sets some configuration variables otherwise.
+    pub async fn with(name: &str, overrides: &[(&str, &str)]) -> Self {
         let stack = stack();
         let sdk = stack.sdk_config().await;
         let clients = AwsClients::from_config(&sdk);
@@ -54,7 +59,7 @@ impl World {
             .unwrap_or_else(|e| panic!("{e}"));
         // Verifying twice is refused as already done; either way the domain is verified.
         let _ = stack.verify_identity(&clients.sesv2, SENDER_DOMAIN).await;
-        let config = aftercare_localstack::local_shop_config(&table).unwrap();
+        let config = aftercare_localstack::local_shop_config_with(&table, overrides).unwrap();
         let start = Utc::now();
         let clock = ManualClock::new(start);
         let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));

@@ -17,6 +17,9 @@ use crate::events::{EventBus, PublishError};
 use crate::mailer::{SendError, SesMailer};
 use crate::store::{JourneyStore, Lease, MessageItem, MessageStatus, StoreError, DUE_SHARDS};
 
+/// The holder of a message that waits on purpose: its lease ends when it may be sent.
+pub const SCHEDULED_HOLDER: &str = "scheduled";
+
 /// What became of one attempt to deliver a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -35,6 +38,12 @@ pub enum Delivery {
     /// It is pending but another sender holds it and its lease has not run out: nothing was
     /// done, and whoever wants it sent must try again later.
     HeldElsewhere,
+    /// It waits on purpose until `until` (the end of the customer's quiet hours); the relay
+    /// sends it then.
+    Waiting {
+        /// When it may go.
+        until: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// An attempt that may succeed later. The message stays pending.
@@ -170,6 +179,15 @@ impl<'a> Outbox<'a> {
         if item.status != MessageStatus::Pending {
             return Ok(Delivery::NotOurs);
         }
+        if item.lease_owner.as_deref() == Some(SCHEDULED_HOLDER) {
+            let until = item
+                .lease_until
+                .as_deref()
+                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
+            if let Some(until) = until.filter(|until| *until > self.clock.now()) {
+                return Ok(Delivery::Waiting { until });
+            }
+        }
         let lease = self.lease_for(owner);
         match self
             .store
@@ -215,7 +233,9 @@ impl<'a> Outbox<'a> {
                     match self.claim_and_deliver(&item, owner).await {
                         Ok(Delivery::Sent { .. }) => report.sent += 1,
                         Ok(Delivery::Rejected { .. }) => report.rejected += 1,
-                        Ok(Delivery::NotOurs | Delivery::HeldElsewhere) => report.skipped += 1,
+                        Ok(
+                            Delivery::NotOurs | Delivery::HeldElsewhere | Delivery::Waiting { .. },
+                        ) => report.skipped += 1,
                         Err(error) => {
                             tracing::warn!(message_id = %item.message_id, %error, "relay could not send; kept for the next run");
                             report.deferred += 1;

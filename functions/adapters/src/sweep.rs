@@ -197,7 +197,7 @@ impl<'a> Sweeper<'a> {
             match self.outbox.claim_and_deliver(&message, owner).await {
                 Ok(Delivery::Sent { .. }) => report.relayed += 1,
                 Ok(Delivery::Rejected { .. } | Delivery::NotOurs) => {}
-                Ok(Delivery::HeldElsewhere) | Err(_) => keep(hour),
+                Ok(Delivery::HeldElsewhere | Delivery::Waiting { .. }) | Err(_) => keep(hour),
             }
         }
         let checkpoint = unfinished.unwrap_or(now_hour);

@@ -107,10 +107,12 @@ pub fn compose(
             }
         }
         FollowUpKind::ReviewRequest => {
-            paragraphs.push(if en {
-                format!("Your order {id} arrived a few days ago. How is it? One click below tells us, and every answer is read by a person at {shop}.")
-            } else {
-                format!("Ваш заказ {id} пришёл несколько дней назад. Как он вам? Один клик ниже — и мы узнаем; каждый ответ читает сотрудник {shop}.")
+            let one_click = settings.rating_links.is_some() && order.is_some();
+            paragraphs.push(match (language, one_click) {
+                (Language::En, true) => format!("Your order {id} arrived a few days ago. How is it? One click below tells us, and every answer is read by a person at {shop}."),
+                (Language::En, false) => format!("Your order {id} arrived a few days ago. How is it? Reply to this email and tell us: every answer is read by a person at {shop}."),
+                (Language::Ru, true) => format!("Ваш заказ {id} пришёл несколько дней назад. Как он вам? Один клик ниже — и мы узнаем; каждый ответ читает сотрудник {shop}."),
+                (Language::Ru, false) => format!("Ваш заказ {id} пришёл несколько дней назад. Как он вам? Ответьте на это письмо — каждый ответ читает сотрудник {shop}."),
             });
             if let (Some(links), Some(order)) = (&settings.rating_links, order) {
                 if let Some(key) = links.keys.first() {

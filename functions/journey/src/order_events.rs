@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 
 use crate::catalogue::{order_status_copy, OrderMessageContext};
 use crate::event::OrderEvent;
-use crate::followups::{plan_after_order_event, FollowUpChanges};
+use crate::followups::{plan_after_order_event, FollowUpChanges, FollowUpKind};
 use crate::journey::{Order, Profile, TimelineEntry};
 use crate::message::{MessageId, MessageKind, OutgoingMessage};
 use crate::render::{render, RenderError};
@@ -50,6 +50,9 @@ pub struct OrderEventDecision {
     pub message: Option<OutgoingMessage>,
     /// Follow-ups planned and cancelled by the event (none when it was refused).
     pub follow_ups: FollowUpChanges,
+    /// When the message may go, if not now: the end of the customer's quiet hours, when the
+    /// shop wants order-status news to wait for them too.
+    pub deliver_at: Option<DateTime<Utc>>,
 }
 
 /// Decides what an order event does to a journey. Pure: the same inputs give the same decision.
@@ -105,6 +108,30 @@ pub fn decide_order_event(
             (true, format!("applied; {kind} queued"), Some(message))
         }
     };
+    let policy = &settings.policy;
+    let deliver_at = message
+        .as_ref()
+        .filter(|_| policy.quiet_hours_for_order_status)
+        .map(|_| policy.quiet_hours.next_allowed(now, profile.time_zone))
+        .filter(|at| *at > now);
+    let mut note = note;
+    if let Some(at) = deliver_at {
+        note.push_str(&format!(
+            " to go at {} (quiet hours in the customer's time zone)",
+            at.to_rfc3339()
+        ));
+    }
+    for cancelled in follow_ups.cancelled.iter().filter(|c| {
+        matches!(
+            c.kind,
+            FollowUpKind::Repurchase | FollowUpKind::ReviewRequest
+        )
+    }) {
+        note.push_str(&format!(
+            "; cancelled {} ({})",
+            cancelled.key, cancelled.reason
+        ));
+    }
     order.record(TimelineEntry {
         event_id: event.event_id.clone(),
         status: event.status,
@@ -119,6 +146,7 @@ pub fn decide_order_event(
         note,
         message,
         follow_ups,
+        deliver_at,
     })
 }
 
@@ -591,6 +619,23 @@ mod tests {
             .unwrap()
             .value();
         assert!(spent < crate::money::Amount::LIMIT);
+    }
+
+    #[test]
+    fn order_status_news_waits_for_the_morning_only_when_the_shop_says_so() {
+        // 23:30 in Moscow.
+        let e = event("e1", "shipped", "2026-11-20T20:30:00Z", "en");
+        let d = decide_order_event(&OrderJourney::default(), &e, &settings()).unwrap();
+        assert_eq!(d.deliver_at, None, "exempt by default");
+        let mut s = settings();
+        s.policy.quiet_hours_for_order_status = true;
+        let d = decide_order_event(&OrderJourney::default(), &e, &s).unwrap();
+        assert_eq!(d.deliver_at, Some("2026-11-21T06:00:00Z".parse().unwrap()));
+        assert!(
+            d.message.is_some() && d.note.contains("quiet hours"),
+            "{}",
+            d.note
+        );
     }
 
     #[test]

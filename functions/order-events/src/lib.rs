@@ -14,8 +14,8 @@ use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::Config;
 use aftercare_adapters::mailer::SesMailer;
-use aftercare_adapters::outbox::{DeliverError, Delivery, Outbox};
-use aftercare_adapters::store::{CommitError, JourneyStore, MessageItem, StoreError};
+use aftercare_adapters::outbox::{DeliverError, Delivery, Outbox, SCHEDULED_HOLDER};
+use aftercare_adapters::store::{CommitError, JourneyStore, Lease, MessageItem, StoreError};
 use aftercare_journey::event::{parse_order_event, InvalidEvent, OrderEvent};
 use aftercare_journey::order_events::decide_order_event;
 use aftercare_journey::render::RenderError;
@@ -259,6 +259,14 @@ impl OrderEventsFunction {
             } => {
                 let message =
                     match message {
+                        Some(item) if item.lease_owner.as_deref() == Some(SCHEDULED_HOLDER) => {
+                            let until = item
+                                .lease_until
+                                .as_deref()
+                                .and_then(|t| t.parse().ok())
+                                .unwrap_or_default();
+                            Some((item.subject.clone(), Delivery::Waiting { until }))
+                        }
                         Some(item) => {
                             let delivery = self.outbox().deliver_held(&item, owner).await.map_err(
                                 |source| RecordError::SendDeferred {
@@ -298,7 +306,13 @@ impl OrderEventsFunction {
                 });
             }
             let decision = decide_order_event(&loaded.journey(), event, &self.settings)?;
-            let lease = self.outbox().lease_for(owner);
+            let lease = match decision.deliver_at {
+                Some(until) => Lease {
+                    owner: SCHEDULED_HOLDER.into(),
+                    until,
+                },
+                None => self.outbox().lease_for(owner),
+            };
             match self
                 .store
                 .commit_order_event(&loaded, event, &decision, &lease, self.clock.now())

@@ -190,6 +190,11 @@ fn describe_outcome(outcome: &RecordOutcome) -> String {
         }
         RecordOutcome::Processed {
             note,
+            message: Some((subject, Delivery::Waiting { .. })),
+            ..
+        } => format!("WAITS \u{201c}{subject}\u{201d} ({note})"),
+        RecordOutcome::Processed {
+            note,
             message: Some((subject, delivery)),
             ..
         } => {

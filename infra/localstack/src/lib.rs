@@ -29,6 +29,14 @@ pub const SENDER_DOMAIN: &str = "leafandkettle.example";
 pub fn local_shop_config(
     table: &str,
 ) -> Result<aftercare_adapters::config::Config, aftercare_adapters::config::ConfigError> {
+    local_shop_config_with(table, &[])
+}
+
+/// [`local_shop_config`] with some variables set otherwise (`("QUIET_HOURS", "off")`).
+pub fn local_shop_config_with(
+    table: &str,
+    overrides: &[(&str, &str)],
+) -> Result<aftercare_adapters::config::Config, aftercare_adapters::config::ConfigError> {
     let pairs = [
         ("JOURNEY_TABLE", table.to_owned()),
         ("SENDER_EMAIL", format!("orders@{SENDER_DOMAIN}")),
@@ -44,10 +52,16 @@ pub fn local_shop_config(
         ),
     ];
     aftercare_adapters::config::Config::from_lookup(|name| {
-        pairs
+        overrides
             .iter()
             .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| (*v).to_owned())
+            .or_else(|| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.clone())
+            })
     })
 }
 
