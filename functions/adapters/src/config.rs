@@ -225,12 +225,20 @@ fn policy(get: &Lookup<'_>) -> Result<Policy, ConfigError> {
         let bad = || {
             invalid(
                 "FREQUENCY_CAP",
-                format!("is {cap:?}; expected N/day,N/week such as 1/day,2/week"),
+                format!(
+                    "is {cap:?}; expected N/day,N/week with N from 1 to 10, such as 1/day,2/week"
+                ),
             )
         };
         for part in cap.split(',') {
             let (count, window) = part.trim().split_once('/').ok_or_else(bad)?;
-            let count: usize = count.trim().parse().map_err(|_| bad())?;
+            // At least one, and at most the ten sends a profile remembers.
+            let count: usize = count
+                .trim()
+                .parse()
+                .ok()
+                .filter(|c| (1..=10).contains(c))
+                .ok_or_else(bad)?;
             match window.trim() {
                 "day" => policy.cap.per_day = count,
                 "week" => policy.cap.per_week = count,

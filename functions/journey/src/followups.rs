@@ -67,6 +67,12 @@ pub struct PendingFollowUp {
     pub sku: Option<Sku>,
     /// The product's category, for repurchase reminders.
     pub category: Option<Text>,
+    /// For the watchdog: the status it watches.
+    #[serde(default)]
+    pub watch_status: Option<OrderStatus>,
+    /// The attempt.
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 /// A planned follow-up. Its `key` is unique per customer (`review#1042`, `repurchase#TEA-1`,
@@ -131,6 +137,8 @@ impl FollowUp {
             due_at: self.due_at,
             sku: self.sku.clone(),
             category: self.category.clone(),
+            watch_status: self.watch_status,
+            attempt: self.attempt,
         }
     }
 }
@@ -279,18 +287,20 @@ pub fn plan_after_order_event(
             changes.cancel(profile, &key, reason);
         }
         profile.record_purchase(now, &order.items);
-        let due = now + dormant_after(profile, policy);
-        changes.plan(
-            profile,
-            FollowUp::new(
-                "reactivation".into(),
-                FollowUpKind::Reactivation,
-                &customer,
-                None,
-                due,
-                now,
-            ),
+        // Timed from the latest order, which may be newer than this event if events arrive
+        // out of order.
+        let last_order = profile.order_times.last().copied().unwrap_or(now);
+        let due = last_order + dormant_after(profile, policy);
+        let mut check = FollowUp::new(
+            "reactivation".into(),
+            FollowUpKind::Reactivation,
+            &customer,
+            None,
+            due,
+            now,
         );
+        check.planned_at = last_order;
+        changes.plan(profile, check);
     }
 
     let watchdog_key = format!("watchdog#{id}");
@@ -305,6 +315,8 @@ pub fn plan_after_order_event(
                 now,
             );
             check.watch_status = Some(order.status);
+            // What the order showed when planned: an out-of-order event may be older.
+            check.planned_at = order.updated_at;
             changes.plan(profile, check);
         }
         _ => changes.cancel(
@@ -489,7 +501,7 @@ pub fn decide_follow_up(
         profile.follow_ups.remove(&task.key);
     };
 
-    if let Some(reason) = pointless(task, &profile, order) {
+    if let Some(reason) = pointless(task, &profile, order, now) {
         finish(&mut profile);
         return Ok(FollowUpOutcome {
             decision: FollowUpDecision::Cancel { reason },
@@ -584,7 +596,12 @@ pub fn decide_follow_up(
 }
 
 /// Why a due follow-up is no longer useful, if it is not.
-fn pointless(task: &FollowUp, profile: &Profile, order: Option<&Order>) -> Option<String> {
+fn pointless(
+    task: &FollowUp,
+    profile: &Profile,
+    order: Option<&Order>,
+    now: DateTime<Utc>,
+) -> Option<String> {
     let ordered_since = profile
         .order_times
         .last()
@@ -592,6 +609,15 @@ fn pointless(task: &FollowUp, profile: &Profile, order: Option<&Order>) -> Optio
     match task.kind {
         FollowUpKind::DeliveryReminder => match order {
             None => Some("the order is unknown".into()),
+            Some(o)
+                if o.expected_on()
+                    .is_some_and(|eta| local_date(now, profile.time_zone) >= eta) =>
+            {
+                Some(format!(
+                    "the expected date of order {} has come",
+                    o.order_id
+                ))
+            }
             Some(o) if o.status.is_final() || o.status == OrderStatus::OutForDelivery => {
                 Some(format!("order {} is already {}", o.order_id, o.status))
             }
@@ -830,6 +856,46 @@ mod tests {
         assert_eq!(
             planned(&changes, "watchdog#1042").due_at,
             at("2026-11-26T09:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_forward_step_with_an_older_timestamp_still_gets_a_working_watchdog() {
+        let mut shop = Shop::new("UTC");
+        shop.event("1042", "placed", "2026-11-20T10:00:00Z", json!({}));
+        let changes = shop.event("1042", "confirmed", "2026-11-20T09:00:00Z", json!({}));
+        let check = planned(&changes, "watchdog#1042").clone();
+        let outcome = shop.decide(&check, "2026-11-21T12:00:00Z");
+        assert!(
+            matches!(outcome.decision, FollowUpDecision::Send { .. }),
+            "{:?}",
+            outcome.decision
+        );
+    }
+
+    #[test]
+    fn a_status_change_at_the_same_instant_moves_the_watchdog_to_the_new_status() {
+        let mut shop = Shop::new("UTC");
+        shop.event("1042", "placed", "2026-11-20T10:00:00Z", json!({}));
+        let changes = shop.event("1042", "confirmed", "2026-11-20T10:00:00Z", json!({}));
+        assert_eq!(
+            planned(&changes, "watchdog#1042").watch_status,
+            Some(OrderStatus::Confirmed)
+        );
+    }
+
+    #[test]
+    fn a_late_event_of_an_older_order_does_not_bring_reactivation_forward() {
+        let mut shop = Shop::new("UTC");
+        shop.event("B", "placed", "2026-03-01T10:00:00Z", json!({}));
+        shop.journey.order = None;
+        let changes = shop.event("A", "placed", "2026-01-01T10:00:00Z", json!({}));
+        let check = planned(&changes, "reactivation");
+        assert_eq!(check.planned_at, at("2026-03-01T10:00:00Z"));
+        assert!(
+            check.due_at >= at("2026-05-30T10:00:00Z"),
+            "{}",
+            check.due_at
         );
     }
 

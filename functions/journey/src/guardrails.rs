@@ -108,6 +108,8 @@ impl FrequencyCap {
             (self.per_day, Duration::days(1)),
             (self.per_week, Duration::days(7)),
         ] {
+            // A cap of zero is read as one: the configuration refuses zero.
+            let limit = limit.max(1);
             let mut inside: Vec<DateTime<Utc>> = sent
                 .iter()
                 .copied()
@@ -118,7 +120,7 @@ impl FrequencyCap {
             }
             inside.sort_unstable();
             // The window frees up when the oldest message that keeps it full leaves it.
-            let frees_at = inside[inside.len() - limit.max(1)] + window;
+            let frees_at = inside[inside.len() - limit] + window;
             earliest = Some(earliest.map_or(frees_at, |e| e.max(frees_at)));
         }
         earliest
@@ -256,6 +258,15 @@ mod tests {
             cap.next_allowed(&sent, now),
             Some(at("2026-11-22T09:00:00Z"))
         );
+    }
+
+    #[test]
+    fn a_cap_of_zero_never_panics() {
+        let cap = FrequencyCap {
+            per_day: 0,
+            per_week: 0,
+        };
+        assert_eq!(cap.next_allowed(&[], at("2026-11-20T12:00:00Z")), None);
     }
 
     #[test]
