@@ -22,6 +22,50 @@ pub enum DueItem {
     Message(Box<MessageItem>),
 }
 
+/// An outbox entry that carries only a call for a person: the watchdog's email was deferred or
+/// withheld, but a person should look now.
+fn handoff_only_item(
+    handoff: &aftercare_journey::followups::Handoff,
+    held: &FollowUpItem,
+    lease: &Lease,
+    now: DateTime<Utc>,
+) -> MessageItem {
+    let task = &held.follow_up;
+    let kind = task.kind.message_kind();
+    let id = aftercare_journey::message::MessageId::derive(
+        &task.customer_id,
+        &format!("handoff#{}#{}", task.key, task.attempt),
+        kind,
+    );
+    let until = sortable_time(lease.until);
+    MessageItem {
+        pk: held.pk.clone(),
+        sk: format!("MSG#{}#{id}", now.format("%Y%m%dT%H%M%SZ")),
+        entity: "message".into(),
+        message_id: id.to_string(),
+        kind,
+        customer_id: task.customer_id.clone(),
+        order_id: task.order_id.clone(),
+        subject: format!("HandoffRequested for order {}", handoff.order_id),
+        trigger: format!("follow-up:{}#{}", task.key, task.attempt),
+        reason: handoff.reason.clone(),
+        decided_at: now,
+        status: crate::store::MessageStatus::Pending,
+        attempts: 1,
+        lease_owner: Some(lease.owner.clone()),
+        lease_until: Some(until.clone()),
+        due_bucket: Some(crate::store::due_bucket(lease.until, id.as_str())),
+        due_at: Some(until),
+        sent_at: None,
+        ses_message_id: None,
+        last_error: None,
+        content: None,
+        handoff: Some(handoff.clone()),
+        handoff_published: false,
+        expires_at: None,
+    }
+}
+
 const CHECKPOINT_PK: &str = "SWEEP";
 const CHECKPOINT_SK: &str = "CHECKPOINT";
 
@@ -50,18 +94,36 @@ impl JourneyStore {
                 .await
                 .map_err(|e| StoreError::sdk_error("Query", &e))?;
             for item in output.items.unwrap_or_default() {
-                match item
+                let entity = item
                     .get("entity")
                     .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                {
-                    Some("followup") => {
-                        items.push(DueItem::FollowUp(Box::new(from_item("Query", item)?)))
+                    .cloned()
+                    .unwrap_or_default();
+                let parsed = match entity.as_str() {
+                    "followup" => from_item("Query", item.clone())
+                        .map(|f| Some(DueItem::FollowUp(Box::new(f)))),
+                    "message" => from_item("Query", item.clone())
+                        .map(|m| Some(DueItem::Message(Box::new(m)))),
+                    _ => Ok(None),
+                };
+                match parsed {
+                    Ok(Some(due)) => items.push(due),
+                    Ok(None) => {}
+                    Err(error) => {
+                        // One unreadable item must not stop every sweep: set it aside, loudly.
+                        let pk = item
+                            .get("pk")
+                            .and_then(|v| v.as_s().ok())
+                            .cloned()
+                            .unwrap_or_default();
+                        let sk = item
+                            .get("sk")
+                            .and_then(|v| v.as_s().ok())
+                            .cloned()
+                            .unwrap_or_default();
+                        tracing::error!(%pk, %sk, %error, "unreadable item in the due index; set aside");
+                        self.set_aside(&pk, &sk, &error.to_string()).await?;
                     }
-                    Some("message") => {
-                        items.push(DueItem::Message(Box::new(from_item("Query", item)?)))
-                    }
-                    _ => {}
                 }
             }
             start = output.last_evaluated_key;
@@ -95,7 +157,7 @@ impl JourneyStore {
             .expression_attribute_values(":scheduled", s("scheduled"))
             .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":until", s(sortable_time(until)))
-            .expression_attribute_values(":due", s(&item.due_at))
+            .expression_attribute_values(":due", s(item.due_at.as_deref().unwrap_or_default()))
             .expression_attribute_values(":wall", s(sortable_time(wall_now)))
             .return_values(ReturnValue::AllNew)
             .send()
@@ -135,6 +197,7 @@ impl JourneyStore {
             FollowUpDecision::Defer { until, .. } => {
                 let mut moved = task.clone();
                 moved.due_at = *until;
+                moved.handoff_raised |= outcome.handoff.is_some();
                 Some(moved)
             }
             FollowUpDecision::Send {
@@ -173,17 +236,29 @@ impl JourneyStore {
             }
         }
         let (decision, reason, until, message) = match &outcome.decision {
-            FollowUpDecision::Send {
-                message, handoff, ..
-            } => {
+            FollowUpDecision::Send { message, .. } => {
                 let mut item = pending_message_item(message, lease);
-                item.handoff = handoff.as_deref().cloned();
+                item.handoff = outcome.handoff.clone();
                 ("sent", message.reason.clone(), None, Some(item))
             }
-            FollowUpDecision::Defer { until, reason } => {
-                ("deferred", reason.clone(), Some(*until), None)
-            }
-            FollowUpDecision::Withhold { reason } => ("withheld", reason.clone(), None, None),
+            FollowUpDecision::Defer { until, reason } => (
+                "deferred",
+                reason.clone(),
+                Some(*until),
+                outcome
+                    .handoff
+                    .as_ref()
+                    .map(|h| handoff_only_item(h, held, lease, now)),
+            ),
+            FollowUpDecision::Withhold { reason } => (
+                "withheld",
+                reason.clone(),
+                None,
+                outcome
+                    .handoff
+                    .as_ref()
+                    .map(|h| handoff_only_item(h, held, lease, now)),
+            ),
             FollowUpDecision::Cancel { reason } => ("cancelled", reason.clone(), None, None),
         };
         let record = DecisionRecord {
@@ -244,6 +319,30 @@ impl JourneyStore {
                 }
                 _ => CommitError::Store(StoreError::sdk_error("TransactWriteItems", &error)),
             }),
+        }
+    }
+
+    /// Sets an item of the due index aside for good (a follow-up whose decision fails in a way
+    /// that will not heal): marked failed with the reason, kept on the journey, out of the index.
+    pub async fn set_aside(&self, pk: &str, sk: &str, reason: &str) -> Result<(), StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key(pk, sk)))
+            .update_expression(
+                "SET #status = :failed, last_error = :reason REMOVE due_bucket, due_at",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":reason", s(reason))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::sdk_error("UpdateItem", &e)),
         }
     }
 

@@ -121,9 +121,9 @@ impl<'a> Outbox<'a> {
         item: &MessageItem,
         owner: &str,
     ) -> Result<Delivery, DeliverError> {
-        let Some(message) = &item.content else {
+        if item.content.is_none() && item.handoff.is_none() {
             return Ok(Delivery::NotOurs);
-        };
+        }
         if let (Some(handoff), false) = (&item.handoff, item.handoff_published) {
             let published = match self.bus {
                 Some(bus) => bus.publish_handoff(handoff, &item.message_id).await,
@@ -141,6 +141,16 @@ impl<'a> Outbox<'a> {
             }
             self.store.mark_handoff_published(item, owner).await?;
         }
+        let Some(message) = &item.content else {
+            // A call for a person only: published, so done.
+            let done = "handoff published; no email";
+            self.store
+                .mark_sent(item, owner, done, self.clock.now())
+                .await?;
+            return Ok(Delivery::Sent {
+                ses_message_id: done.into(),
+            });
+        };
         match self.mailer.send(message).await {
             Ok(ses_message_id) => {
                 if !self

@@ -285,6 +285,8 @@ pub enum FollowUpStatus {
     Scheduled,
     /// Taken by a sweep, until `claim_until`.
     Claimed,
+    /// Set aside after a failure that will not heal (see `last_error`); out of the due index.
+    Failed,
 }
 
 /// A planned follow-up as stored: `FOLLOWUP#<key>` in the customer's partition, in the due
@@ -301,14 +303,17 @@ pub struct FollowUpItem {
     pub status: FollowUpStatus,
     /// The plan.
     pub follow_up: FollowUp,
-    /// Due-index partition.
-    pub due_bucket: String,
-    /// Due-index sort key: when it falls due.
-    pub due_at: String,
+    /// Due-index partition, while it waits.
+    pub due_bucket: Option<String>,
+    /// Due-index sort key: when it falls due, while it waits.
+    pub due_at: Option<String>,
     /// The sweep holding it, while claimed.
     pub claimed_by: Option<String>,
     /// Until when that sweep holds it.
     pub claim_until: Option<String>,
+    /// Why it failed, if it did.
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 /// The sort key of a follow-up.
@@ -326,13 +331,14 @@ pub fn follow_up_item(follow_up: &FollowUp, written_at: DateTime<Utc>) -> Follow
         entity: "followup".into(),
         status: FollowUpStatus::Scheduled,
         follow_up: follow_up.clone(),
-        due_bucket: due_bucket(
+        due_bucket: Some(due_bucket(
             follow_up.due_at.max(written_at),
             follow_up.customer_id.as_str(),
-        ),
-        due_at: sortable_time(follow_up.due_at),
+        )),
+        due_at: Some(sortable_time(follow_up.due_at)),
         claimed_by: None,
         claim_until: None,
+        last_error: None,
     }
 }
 

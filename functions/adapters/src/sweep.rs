@@ -86,6 +86,17 @@ enum TaskError {
     Contention,
 }
 
+impl TaskError {
+    /// Whether trying again later may succeed.
+    fn heals(&self) -> bool {
+        match self {
+            TaskError::Store(error) => error.retry == crate::error::Retry::Transient,
+            TaskError::Render(_) => false,
+            TaskError::Contention => true,
+        }
+    }
+}
+
 /// Runs sweeps.
 pub struct Sweeper<'a> {
     store: &'a JourneyStore,
@@ -111,44 +122,83 @@ impl<'a> Sweeper<'a> {
         }
     }
 
-    /// One run at business time `now` (the schedule event's time) as `owner`, stopping new work
-    /// when less than [`TASK_TIME_BUDGET`] is left before `deadline`.
+    /// One run at business time `now` (the schedule event's time) as `owner`. Reads the due
+    /// index hour by hour from the checkpoint, handling each hour's work before reading the
+    /// next, and stops taking work when less than [`TASK_TIME_BUDGET`] is left before
+    /// `deadline`. The next run starts at the earliest hour with work left, and never later
+    /// than the hour before `now` (an item written just before the hour turned may land after
+    /// this run read it).
     pub async fn run(
         &self,
         now: DateTime<Utc>,
         owner: &str,
         deadline: Option<SystemTime>,
     ) -> Result<SweepReport, StoreError> {
+        self.run_until(now, owner, &|_: &SweepReport| out_of_time(deadline))
+            .await
+    }
+
+    /// [`Sweeper::run`], stopping new work as soon as `stop` says so, given the progress so far.
+    pub async fn run_until(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        stop: &(dyn Fn(&SweepReport) -> bool + Sync),
+    ) -> Result<SweepReport, StoreError> {
         let reads_before = self.store.read_requests();
         let mut report = SweepReport::default();
-        let now_hour = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+        let hour_of = |t: DateTime<Utc>| t.duration_trunc(Duration::hours(1)).unwrap_or(t);
+        let now_hour = hour_of(now);
         let first_hour = match self.store.sweep_checkpoint().await? {
             Some(hour) => hour.min(now_hour),
-            None => (now - FIRST_SWEEP_LOOKBACK)
-                .duration_trunc(Duration::hours(1))
-                .unwrap_or(now),
+            None => hour_of(now - FIRST_SWEEP_LOOKBACK),
         };
-
-        let mut follow_ups: Vec<(DateTime<Utc>, FollowUpItem)> = Vec::new();
-        let mut messages = Vec::new();
+        let mut unfinished: Option<DateTime<Utc>> = None;
         let mut hour = first_hour;
         while hour <= now_hour {
-            for shard in 0..DUE_SHARDS {
-                let bucket = format!("{}#{shard}", hour.format("%Y-%m-%dT%H"));
-                report.buckets_read += 1;
-                for item in self.store.due_items(&bucket, now).await? {
-                    match item {
-                        DueItem::FollowUp(f) => follow_ups.push((hour, *f)),
-                        DueItem::Message(m) => messages.push((hour, *m)),
-                    }
-                }
+            if stop(&report) {
+                unfinished.get_or_insert(hour);
+                break;
+            }
+            if !self.sweep_hour(hour, now, owner, stop, &mut report).await? {
+                unfinished.get_or_insert(hour);
             }
             hour += Duration::hours(1);
         }
-        report.due = follow_ups.len();
+        let checkpoint = unfinished
+            .unwrap_or(now_hour)
+            .min(now_hour - Duration::hours(1));
+        self.store.save_sweep_checkpoint(checkpoint).await?;
+        report.checkpoint = Some(checkpoint);
+        report.read_requests = self.store.read_requests() - reads_before;
+        Ok(report)
+    }
+
+    /// Reads and handles one hour of the due index. Returns whether all of it was done.
+    async fn sweep_hour(
+        &self,
+        hour: DateTime<Utc>,
+        now: DateTime<Utc>,
+        owner: &str,
+        stop: &(dyn Fn(&SweepReport) -> bool + Sync),
+        report: &mut SweepReport,
+    ) -> Result<bool, StoreError> {
+        let mut follow_ups = Vec::new();
+        let mut messages = Vec::new();
+        for shard in 0..DUE_SHARDS {
+            let bucket = format!("{}#{shard}", hour.format("%Y-%m-%dT%H"));
+            report.buckets_read += 1;
+            for item in self.store.due_items(&bucket, now).await? {
+                match item {
+                    DueItem::FollowUp(f) => follow_ups.push(*f),
+                    DueItem::Message(m) => messages.push(*m),
+                }
+            }
+        }
+        report.due += follow_ups.len();
         // Urgent kinds first; among the rest the higher priority goes first, so that when the
         // frequency cap allows one message, it is the most useful one.
-        follow_ups.sort_by_key(|(_, item)| {
+        follow_ups.sort_by_key(|item| {
             let kind = item.follow_up.kind.message_kind();
             (
                 !kind.is_transactional(),
@@ -156,15 +206,11 @@ impl<'a> Sweeper<'a> {
                 item.due_at.clone(),
             )
         });
-
-        let mut unfinished: Option<DateTime<Utc>> = None;
-        let mut keep = |hour: DateTime<Utc>| {
-            unfinished = Some(unfinished.map_or(hour, |u: DateTime<Utc>| u.min(hour)))
-        };
-        for (hour, item) in follow_ups {
-            if out_of_time(deadline) {
+        let mut done = true;
+        for item in follow_ups {
+            if stop(report) {
                 report.left_for_next_run += 1;
-                keep(hour);
+                done = false;
                 continue;
             }
             match self.handle(&item, now, owner).await {
@@ -179,32 +225,35 @@ impl<'a> Sweeper<'a> {
                 }
                 Ok(None) => {
                     report.skipped += 1;
-                    keep(hour);
+                    done = false;
                 }
-                Err(error) => {
+                Err(error) if error.heals() => {
                     tracing::warn!(customer_id = %item.follow_up.customer_id, key = %item.follow_up.key, %error, "follow-up failed; the next run tries again");
                     report.failed += 1;
-                    keep(hour);
+                    done = false;
+                }
+                Err(error) => {
+                    tracing::error!(customer_id = %item.follow_up.customer_id, key = %item.follow_up.key, %error, "follow-up failed for good; set aside");
+                    self.store
+                        .set_aside(&item.pk, &item.sk, &error.to_string())
+                        .await?;
+                    report.failed += 1;
                 }
             }
         }
-        for (hour, message) in messages {
-            if out_of_time(deadline) {
+        for message in messages {
+            if stop(report) {
                 report.left_for_next_run += 1;
-                keep(hour);
+                done = false;
                 continue;
             }
             match self.outbox.claim_and_deliver(&message, owner).await {
                 Ok(Delivery::Sent { .. }) => report.relayed += 1,
                 Ok(Delivery::Rejected { .. } | Delivery::NotOurs) => {}
-                Ok(Delivery::HeldElsewhere | Delivery::Waiting { .. }) | Err(_) => keep(hour),
+                Ok(Delivery::HeldElsewhere | Delivery::Waiting { .. }) | Err(_) => done = false,
             }
         }
-        let checkpoint = unfinished.unwrap_or(now_hour);
-        self.store.save_sweep_checkpoint(checkpoint).await?;
-        report.checkpoint = Some(checkpoint);
-        report.read_requests = self.store.read_requests() - reads_before;
-        Ok(report)
+        Ok(done)
     }
 
     /// Claims, decides, writes and sends one follow-up. `None` if another run holds it.

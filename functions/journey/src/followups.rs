@@ -103,6 +103,10 @@ pub struct FollowUp {
     pub category: Option<Text>,
     /// For repurchase: when it is expected to run out, in the customer's calendar.
     pub run_out_on: Option<NaiveDate>,
+    /// For the watchdog: whether its call for a person has gone out already (a deferred
+    /// update does not call twice).
+    #[serde(default)]
+    pub handoff_raised: bool,
 }
 
 impl FollowUp {
@@ -127,6 +131,7 @@ impl FollowUp {
             item_name: None,
             category: None,
             run_out_on: None,
+            handoff_raised: false,
         }
     }
 
@@ -448,14 +453,12 @@ pub struct Handoff {
 /// What to do with a due follow-up.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FollowUpDecision {
-    /// Send the message now; plan `next` (another reactivation attempt) and raise `handoff`.
+    /// Send the message now; plan `next` (another reactivation attempt).
     Send {
         /// The message.
         message: Box<OutgoingMessage>,
         /// The follow-up that comes after this one.
         next: Option<Box<FollowUp>>,
-        /// A person should look.
-        handoff: Option<Box<Handoff>>,
     },
     /// Not now: due again at `until`.
     Defer {
@@ -483,6 +486,10 @@ pub struct FollowUpOutcome {
     pub decision: FollowUpDecision,
     /// The profile after it: follow-up index and frequency-cap history updated.
     pub profile: Profile,
+    /// A person should look: raised by the watchdog once per stuck status, whatever happens to
+    /// its email (sent, deferred by quiet hours, withheld), because the email's guardrails
+    /// protect the customer's inbox, not the shop's attention.
+    pub handoff: Option<Handoff>,
 }
 
 /// Decides what a due follow-up does at `now`. `order` is the follow-up's order, when it has
@@ -497,6 +504,21 @@ pub fn decide_follow_up(
     let mut profile = profile.clone();
     let policy = &settings.policy;
     let kind = task.kind.message_kind();
+    let handoff = match (task.kind, order, task.handoff_raised) {
+        (FollowUpKind::Watchdog, Some(order), false) => Some(Handoff {
+            customer_id: profile.customer_id.clone(),
+            order_id: order.order_id.clone(),
+            status: order.status,
+            since: order.updated_at,
+            reason: format!(
+                "order {} has been {} since {} with no news",
+                order.order_id,
+                order.status,
+                order.updated_at.to_rfc3339()
+            ),
+        }),
+        _ => None,
+    };
     let finish = |profile: &mut Profile| {
         profile.follow_ups.remove(&task.key);
     };
@@ -506,6 +528,7 @@ pub fn decide_follow_up(
         return Ok(FollowUpOutcome {
             decision: FollowUpDecision::Cancel { reason },
             profile,
+            handoff: None,
         });
     }
     let withheld = if !settings.is_enabled(kind) {
@@ -522,6 +545,7 @@ pub fn decide_follow_up(
         return Ok(FollowUpOutcome {
             decision: FollowUpDecision::Withhold { reason },
             profile,
+            handoff,
         });
     }
     let quiet = !kind.is_order_status() || policy.quiet_hours_for_order_status;
@@ -550,6 +574,7 @@ pub fn decide_follow_up(
         return Ok(FollowUpOutcome {
             decision: FollowUpDecision::Defer { until, reason },
             profile,
+            handoff,
         });
     }
 
@@ -570,28 +595,13 @@ pub fn decide_follow_up(
     if let Some(next) = &next {
         profile.follow_ups.insert(next.key.clone(), next.pending());
     }
-    let handoff = match (task.kind, order) {
-        (FollowUpKind::Watchdog, Some(order)) => Some(Handoff {
-            customer_id: profile.customer_id.clone(),
-            order_id: order.order_id.clone(),
-            status: order.status,
-            since: order.updated_at,
-            reason: format!(
-                "order {} has been {} since {} with no news",
-                order.order_id,
-                order.status,
-                order.updated_at.to_rfc3339()
-            ),
-        }),
-        _ => None,
-    };
     Ok(FollowUpOutcome {
         decision: FollowUpDecision::Send {
             message: Box::new(message),
             next: next.map(Box::new),
-            handoff: handoff.map(Box::new),
         },
         profile,
+        handoff,
     })
 }
 
@@ -905,10 +915,8 @@ mod tests {
         let changes = shop.event("1042", "placed", "2026-11-20T10:00:00Z", json!({}));
         let check = planned(&changes, "watchdog#1042").clone();
         let outcome = shop.decide(&check, "2026-11-21T10:00:00Z");
-        let FollowUpDecision::Send {
-            message, handoff, ..
-        } = outcome.decision
-        else {
+        let handoff = outcome.handoff.clone();
+        let FollowUpDecision::Send { message, .. } = outcome.decision else {
             panic!("{:?}", outcome.decision)
         };
         assert_eq!(message.kind, MessageKind::WatchdogUpdate);

@@ -64,18 +64,35 @@ impl ScheduleFunction {
         &self.store
     }
 
-    /// One run at `now` (the schedule event's time) as invocation `invocation`.
+    /// One run at `now` (the schedule event's time) as invocation `invocation`, taking no new
+    /// work once less than the sweep's task budget is left before `deadline`.
     pub async fn run(
         &self,
         now: DateTime<Utc>,
         invocation: &str,
         deadline: Option<SystemTime>,
     ) -> Result<SweepReport, ScheduleError> {
+        let stop = move |_: &SweepReport| {
+            deadline.is_some_and(|d| {
+                d.duration_since(SystemTime::now()).unwrap_or_default()
+                    < aftercare_adapters::sweep::TASK_TIME_BUDGET
+            })
+        };
+        self.run_until(now, invocation, &stop).await
+    }
+
+    /// One run that stops taking new work when `stop` says so, given the progress so far.
+    pub async fn run_until(
+        &self,
+        now: DateTime<Utc>,
+        invocation: &str,
+        stop: &(dyn Fn(&SweepReport) -> bool + Sync),
+    ) -> Result<SweepReport, ScheduleError> {
         let outbox = Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease)
             .with_bus(&self.bus);
         let sweeper = Sweeper::new(&self.store, outbox, &self.settings, self.clock.as_ref());
         let report = sweeper
-            .run(now, &format!("sweep/{invocation}"), deadline)
+            .run_until(now, &format!("sweep/{invocation}"), stop)
             .await?;
         tracing::info!(
             now = %now, buckets = report.buckets_read, reads = report.read_requests, due = report.due,
