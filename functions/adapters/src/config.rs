@@ -273,6 +273,41 @@ fn policy(get: &Lookup<'_>) -> Result<Policy, ConfigError> {
             })?;
         policy.holdout_percent.insert(kind, percent);
     }
+    for (limit, length) in pairs(get, "WATCHDOG_LIMITS")? {
+        let bad = || {
+            invalid(
+                "WATCHDOG_LIMITS",
+                format!(
+                    "has {limit}={length:?}; expected a number of hours or days such as 24h or 2d"
+                ),
+            )
+        };
+        let (number, unit) = length.split_at(length.len().saturating_sub(1));
+        let number: i64 = number
+            .parse()
+            .ok()
+            .filter(|n| (1..=2_000).contains(n))
+            .ok_or_else(bad)?;
+        let duration = match unit {
+            "h" => chrono::Duration::hours(number),
+            "d" => chrono::Duration::days(number),
+            _ => return Err(bad()),
+        };
+        let watchdog = &mut policy.watchdog;
+        match limit.as_str() {
+            "awaiting_packing" => watchdog.awaiting_packing = duration,
+            "packed" => watchdog.packed = duration,
+            "out_for_delivery" => watchdog.out_for_delivery = duration,
+            "past_eta" => watchdog.past_eta = duration,
+            "shipped_without_eta" => watchdog.shipped_without_eta = duration,
+            other => {
+                return Err(invalid(
+                    "WATCHDOG_LIMITS",
+                    format!("has {other:?}; the limits are awaiting_packing, packed, out_for_delivery, past_eta, shipped_without_eta"),
+                ))
+            }
+        }
+    }
     for (category, days) in pairs(get, "CATEGORY_CYCLE_DAYS")? {
         let days = days
             .parse::<u32>()
@@ -377,6 +412,7 @@ mod tests {
             ("MARKETING_CONSENT", "opt_in"),
             ("HOLDOUT_PERCENT", "review_request=10"),
             ("CATEGORY_CYCLE_DAYS", "tea=30"),
+            ("WATCHDOG_LIMITS", "packed=3d,awaiting_packing=12h"),
             ("FEEDBACK_URL", "https://shop.example/rate"),
             (
                 "RATING_LINK_KEYS",
@@ -388,12 +424,18 @@ mod tests {
         assert_eq!(policy.consent, ConsentPolicy::OptIn);
         assert_eq!(policy.holdout_percent[&MessageKind::ReviewRequest], 10);
         assert_eq!(policy.category_cycle_days["tea"], 30);
+        assert_eq!(policy.watchdog.packed, chrono::Duration::days(3));
+        assert_eq!(
+            policy.watchdog.awaiting_packing,
+            chrono::Duration::hours(12)
+        );
         for (variable, value) in [
             ("QUIET_HOURS", "late"),
             ("FREQUENCY_CAP", "1/month"),
             ("HOLDOUT_PERCENT", "review_request=101"),
             ("RATING_LINK_KEYS", "k2:abcd"),
             ("REVIEW_AFTER_DAYS", "-1"),
+            ("WATCHDOG_LIMITS", "packed=soon"),
         ] {
             let mut bad = BASE.to_vec();
             bad.extend([
