@@ -679,30 +679,13 @@ pub(crate) fn rendered(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contact::EmailAddress;
-    use crate::event::{parse_order_event, WebLink};
-    use crate::links::{verify, SigningKey};
+    use crate::event::parse_order_event;
+    use crate::links::verify;
     use crate::order_events::{decide_order_event, OrderJourney};
-    use crate::settings::{Brand, RatingLinks};
     use serde_json::json;
-    use std::collections::BTreeSet;
 
     fn settings() -> Settings {
-        Settings {
-            brand: Brand {
-                shop_name: Text::parse("Leaf & Kettle").unwrap(),
-                support_email: EmailAddress::parse("help@leafandkettle.example").unwrap(),
-                support_url: None,
-                shop_url: Some(WebLink::parse("https://leafandkettle.example/").unwrap()),
-            },
-            disabled_kinds: BTreeSet::new(),
-            policy: Policy::default(),
-            rating_links: Some(RatingLinks {
-                base_url: WebLink::parse("https://feedback.leafandkettle.example/rate").unwrap(),
-                keys: vec![SigningKey::new("k1", vec![7u8; 32]).unwrap()],
-                valid_for: Duration::days(30),
-            }),
-        }
+        crate::fixtures::settings()
     }
 
     fn at(text: &str) -> DateTime<Utc> {

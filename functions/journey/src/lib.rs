@@ -24,3 +24,33 @@ pub mod render;
 pub mod settings;
 pub mod status;
 pub mod text;
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! What the domain's tests share.
+
+    use crate::contact::EmailAddress;
+    use crate::event::WebLink;
+    use crate::links::SigningKey;
+    use crate::settings::{Brand, Policy, RatingLinks, Settings};
+    use crate::text::Text;
+
+    /// The test shop: Leaf & Kettle, with a help page, a front page and rating links.
+    pub(crate) fn settings() -> Settings {
+        Settings {
+            brand: Brand {
+                shop_name: Text::parse("Leaf & Kettle").unwrap(),
+                support_email: EmailAddress::parse("help@leafandkettle.example").unwrap(),
+                support_url: Some(WebLink::parse("https://leafandkettle.example/help").unwrap()),
+                shop_url: Some(WebLink::parse("https://leafandkettle.example/").unwrap()),
+            },
+            disabled_kinds: Default::default(),
+            policy: Policy::default(),
+            rating_links: Some(RatingLinks {
+                base_url: WebLink::parse("https://feedback.leafandkettle.example/rate").unwrap(),
+                keys: vec![SigningKey::new("k1", vec![7u8; 32]).unwrap()],
+                valid_for: chrono::Duration::days(30),
+            }),
+        }
+    }
+}

@@ -287,29 +287,11 @@ fn compose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contact::EmailAddress;
     use crate::event::parse_order_event;
-    use crate::settings::Brand;
-    use crate::text::Text;
     use serde_json::json;
-    use std::collections::BTreeSet;
 
     fn settings() -> Settings {
-        Settings {
-            brand: Brand {
-                shop_name: Text::parse("Leaf & Kettle").unwrap(),
-                support_email: EmailAddress::parse("help@leafandkettle.example").unwrap(),
-                support_url: Some(
-                    crate::event::WebLink::parse("https://leafandkettle.example/help").unwrap(),
-                ),
-                shop_url: Some(
-                    crate::event::WebLink::parse("https://leafandkettle.example/").unwrap(),
-                ),
-            },
-            disabled_kinds: BTreeSet::new(),
-            policy: crate::settings::Policy::default(),
-            rating_links: None,
-        }
+        crate::fixtures::settings()
     }
 
     fn event(event_id: &str, status: &str, at: &str, locale: &str) -> OrderEvent {

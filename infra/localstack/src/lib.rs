@@ -304,14 +304,19 @@ impl LocalStack {
         Ok(())
     }
 
-    /// The details of every `HandoffRequested` event routed so far (by any bus).
-    pub fn handoffs(&self) -> Result<Vec<serde_json::Value>, LocalStackError> {
-        let data: serde_json::Value = ureq::get(&format!("{}/moto-api/data.json", self.endpoint))
+    /// What moto recorded: its `/moto-api/data.json`.
+    fn recorded(&self) -> Result<serde_json::Value, LocalStackError> {
+        ureq::get(&format!("{}/moto-api/data.json", self.endpoint))
             .call()
             .map_err(|e| LocalStackError::Mail(e.to_string()))?
             .body_mut()
             .read_json()
-            .map_err(|e| LocalStackError::Mail(e.to_string()))?;
+            .map_err(|e| LocalStackError::Mail(e.to_string()))
+    }
+
+    /// The details of every `HandoffRequested` event routed so far (by any bus).
+    pub fn handoffs(&self) -> Result<Vec<serde_json::Value>, LocalStackError> {
+        let data = self.recorded()?;
         Ok(data["sqs"]["Message"]
             .as_array()
             .cloned()
@@ -325,12 +330,7 @@ impl LocalStack {
 
     /// Every message SES was asked to send so far, oldest first.
     pub fn sent_mail(&self) -> Result<Vec<SentMail>, LocalStackError> {
-        let data: serde_json::Value = ureq::get(&format!("{}/moto-api/data.json", self.endpoint))
-            .call()
-            .map_err(|e| LocalStackError::Mail(e.to_string()))?
-            .body_mut()
-            .read_json()
-            .map_err(|e| LocalStackError::Mail(e.to_string()))?;
+        let data = self.recorded()?;
         let raw = data["ses"]["RawMessage"]
             .as_array()
             .cloned()
