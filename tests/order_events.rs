@@ -8,6 +8,13 @@ use aftercare_journey::status::OrderStatus;
 use order_events::RecordOutcome;
 use serde_json::json;
 
+/// Switches off every follow-up kind, for tests that run the schedule only as the outbox
+/// relay and count the mail that goes out.
+const ONLY_ORDER_STATUS: &[(&str, &str)] = &[(
+    "DISABLED_MESSAGE_KINDS",
+    "delivery_reminder,review_request,repurchase_reminder,reactivation,watchdog_update",
+)];
+
 fn orders(items: &[JourneyItem]) -> Vec<aftercare_journey::journey::Order> {
     items
         .iter()
@@ -159,7 +166,7 @@ async fn concurrent_events_for_one_customer_are_all_kept() {
 #[tokio::test]
 async fn a_crash_after_the_write_leaves_a_pending_message_that_the_relay_sends_once() {
     // GIVEN an event applied by an invocation that died before sending
-    let world = World::new("crash-before-send").await;
+    let world = World::with("crash-before-send", ONLY_ORDER_STATUS).await;
     let detail = world.event("shipped", 1, "A-1", "evt-1", "2026-11-21T10:00:00Z");
     world.apply_then_crash(&detail, "inv-crashed").await;
     let pending = messages(&world.journey(1).await);
@@ -167,26 +174,16 @@ async fn a_crash_after_the_write_leaves_a_pending_message_that_the_relay_sends_o
     assert_eq!(pending[0].status, MessageStatus::Pending);
 
     // WHEN the relay runs while the dead invocation's lease still holds, nothing is sent
-    let report = world
-        .function
-        .outbox()
-        .relay_due("relay-early", world.clock_start())
-        .await
-        .unwrap();
-    assert_eq!((report.due, report.sent), (0, 0));
+    let report = world.relay("relay-early").await;
+    assert_eq!(report.relayed, 0);
     assert!(world.sent().is_empty());
 
     // WHEN the lease has run out, two relays race for it
     world.let_leases_expire();
-    let outbox = world.function.outbox();
-    let (a, b) = tokio::join!(
-        outbox.relay_due("relay-a", world.clock_start()),
-        outbox.relay_due("relay-b", world.clock_start())
-    );
-    let (a, b) = (a.unwrap(), b.unwrap());
+    let (a, b) = tokio::join!(world.relay("relay-a"), world.relay("relay-b"));
 
     // THEN exactly one of them sent it, and it is marked sent with SES's id
-    assert_eq!(a.sent + b.sent, 1, "{a:?} {b:?}");
+    assert_eq!(a.relayed + b.relayed, 1, "{a:?} {b:?}");
     let sent = world.sent();
     assert_eq!(sent.len(), 1);
     let stored = &messages(&world.journey(1).await)[0];
@@ -203,16 +200,7 @@ async fn a_crash_after_the_write_leaves_a_pending_message_that_the_relay_sends_o
 
     // AND a later relay or a redelivery of the event sends nothing more
     world.let_leases_expire();
-    assert_eq!(
-        world
-            .function
-            .outbox()
-            .relay_due("relay-c", world.clock_start())
-            .await
-            .unwrap()
-            .due,
-        0
-    );
+    assert_eq!(world.relay("relay-c").await.relayed, 0);
     let redelivered = world
         .function
         .process_body(
@@ -272,7 +260,7 @@ async fn a_redelivery_while_another_invocation_holds_the_message_sends_nothing_a
 async fn a_crash_after_ses_accepted_but_before_marking_sends_the_message_once_more_then_marks_it() {
     // GIVEN an invocation whose send SES accepted, which died before marking the message sent:
     // the one window SES (which has no idempotency key) leaves open
-    let world = World::new("crash-after-send").await;
+    let world = World::with("crash-after-send", ONLY_ORDER_STATUS).await;
     let detail = world.event("shipped", 1, "A-1", "evt-1", "2026-11-21T10:00:00Z");
     world.apply_then_crash(&detail, "inv-crashed").await;
     let pending = messages(&world.journey(1).await).remove(0);
@@ -286,22 +274,12 @@ async fn a_crash_after_ses_accepted_but_before_marking_sends_the_message_once_mo
 
     // WHEN the lease runs out and the relay runs, twice
     world.let_leases_expire();
-    let first = world
-        .function
-        .outbox()
-        .relay_due("relay-a", world.clock_start())
-        .await
-        .unwrap();
+    let first = world.relay("relay-a").await;
     world.let_leases_expire();
-    let second = world
-        .function
-        .outbox()
-        .relay_due("relay-b", world.clock_start())
-        .await
-        .unwrap();
+    let second = world.relay("relay-b").await;
 
     // THEN the message went out exactly once more and is marked sent: never a third time
-    assert_eq!((first.sent, second.due), (1, 0));
+    assert_eq!((first.relayed, second.relayed), (1, 0));
     assert_eq!(world.sent().len(), 2);
     assert_eq!(
         messages(&world.journey(1).await)[0].status,
@@ -312,7 +290,7 @@ async fn a_crash_after_ses_accepted_but_before_marking_sends_the_message_once_mo
 #[tokio::test]
 async fn an_ses_outage_fails_the_record_and_its_retry_sends_the_message_once() {
     // GIVEN SES cannot be reached
-    let world = World::new("ses-outage").await;
+    let world = World::with("ses-outage", ONLY_ORDER_STATUS).await;
     let body = envelope(&world.event("delivered", 1, "A-1", "evt-1", "2026-11-23T10:00:00Z"));
     let broken = world.with_unreachable_ses().await;
     let report = broken
@@ -357,16 +335,7 @@ async fn an_ses_outage_fails_the_record_and_its_retry_sends_the_message_once() {
         "{retry:?}"
     );
     world.let_leases_expire();
-    assert_eq!(
-        world
-            .function
-            .outbox()
-            .relay_due("relay", world.clock_start())
-            .await
-            .unwrap()
-            .due,
-        0
-    );
+    assert_eq!(world.relay("relay").await.relayed, 0);
     assert_eq!(world.sent().len(), 1);
     assert_eq!(messages(&world.journey(1).await)[0].attempts, 2);
 }

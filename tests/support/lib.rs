@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use aftercare_adapters::aws::AwsClients;
-use aftercare_adapters::clock::ManualClock;
+use aftercare_adapters::clock::{Clock, ManualClock};
 use aftercare_adapters::config::Config;
 use aftercare_adapters::store::{JourneyItem, JourneyStore};
 use aftercare_journey::ids::CustomerId;
@@ -180,6 +180,14 @@ impl World {
         self.clock.set(at(time));
         self.schedule
             .run(at(time), "test", None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs the schedule at the clock's current time, as the outbox relay runs in production.
+    pub async fn relay(&self, owner: &str) -> aftercare_adapters::sweep::SweepReport {
+        self.schedule
+            .run(self.clock.now(), owner, None)
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     }

@@ -10,12 +10,12 @@
 //! for the same reason (see `aws::ses_config`).
 
 use aftercare_journey::ids::CustomerId;
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::Duration;
 
 use crate::clock::Clock;
 use crate::events::{EventBus, PublishError};
 use crate::mailer::{SendError, SesMailer};
-use crate::store::{JourneyStore, Lease, MessageItem, MessageStatus, StoreError, DUE_SHARDS};
+use crate::store::{JourneyStore, Lease, MessageItem, MessageStatus, StoreError};
 
 /// The holder of a message that waits on purpose: its lease ends when it may be sent.
 pub const SCHEDULED_HOLDER: &str = "scheduled";
@@ -58,21 +58,6 @@ pub enum DeliverError {
     /// The handoff that goes with the message could not be published.
     #[error(transparent)]
     Publish(#[from] PublishError),
-}
-
-/// What one relay run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RelayReport {
-    /// Messages found due.
-    pub due: usize,
-    /// Sent now.
-    pub sent: usize,
-    /// Refused by SES for good.
-    pub rejected: usize,
-    /// Held by someone else meanwhile.
-    pub skipped: usize,
-    /// Failed again; they stay pending for the next run.
-    pub deferred: usize,
 }
 
 /// Sends outbox messages exactly once.
@@ -220,41 +205,5 @@ impl<'a> Outbox<'a> {
             Some(item) => self.claim_and_deliver(&item, owner).await,
             None => Ok(Delivery::NotOurs),
         }
-    }
-
-    /// Sends every message left pending whose lease ran out since `since` (for instance by a
-    /// crashed invocation). Reads only the due index's partitions of the hours from `since` to
-    /// now, so its cost grows with pending messages, not with customers. The caller keeps the
-    /// watermark: a message whose lease ran out before `since` is not looked at. A message that
-    /// fails again is counted as deferred and stays pending; the run goes on with the rest.
-    pub async fn relay_due(
-        &self,
-        owner: &str,
-        since: DateTime<Utc>,
-    ) -> Result<RelayReport, StoreError> {
-        let now = self.clock.now();
-        let mut report = RelayReport::default();
-        let mut hour = since.duration_trunc(Duration::hours(1)).unwrap_or(since);
-        while hour <= now {
-            for shard in 0..DUE_SHARDS {
-                let bucket = format!("{}#{shard}", hour.format("%Y-%m-%dT%H"));
-                for item in self.store.due_messages(&bucket, now).await? {
-                    report.due += 1;
-                    match self.claim_and_deliver(&item, owner).await {
-                        Ok(Delivery::Sent { .. }) => report.sent += 1,
-                        Ok(Delivery::Rejected { .. }) => report.rejected += 1,
-                        Ok(
-                            Delivery::NotOurs | Delivery::HeldElsewhere | Delivery::Waiting { .. },
-                        ) => report.skipped += 1,
-                        Err(error) => {
-                            tracing::warn!(message_id = %item.message_id, %error, "relay could not send; kept for the next run");
-                            report.deferred += 1;
-                        }
-                    }
-                }
-            }
-            hour += Duration::hours(1);
-        }
-        Ok(report)
     }
 }

@@ -873,40 +873,6 @@ impl JourneyStore {
         }
     }
 
-    /// Pending messages in one due-index partition whose lease ran out by `now`.
-    pub async fn due_messages(
-        &self,
-        bucket: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<MessageItem>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            self.count_read();
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(DUE_INDEX)
-                .key_condition_expression("due_bucket = :bucket AND due_at <= :now")
-                .filter_expression("entity = :message")
-                .expression_attribute_values(":bucket", s(bucket))
-                .expression_attribute_values(":now", s(sortable_time(now)))
-                .expression_attribute_values(":message", s("message"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::sdk_error("Query", &e))?;
-            for item in output.items.unwrap_or_default() {
-                items.push(from_item("Query", item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
-    }
-
     /// A customer's whole journey in one (paginated) Query: profile, orders, messages, events.
     pub async fn journey(&self, customer: &CustomerId) -> Result<Vec<JourneyItem>, StoreError> {
         let mut items = Vec::new();
