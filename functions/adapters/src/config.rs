@@ -116,6 +116,9 @@ impl Config {
                 disabled_kinds,
                 policy: policy(&get)?,
                 rating_links: rating_links(&get)?,
+                referral_bonus: get("REFERRAL_BONUS")
+                    .map(|b| Text::parse(b).map_err(|e| invalid("REFERRAL_BONUS", e.to_string())))
+                    .transpose()?,
             },
         })
     }

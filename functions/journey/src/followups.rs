@@ -535,6 +535,11 @@ pub fn decide_follow_up(
         Some(format!("{kind} is switched off"))
     } else if kind.is_marketing() && !policy.consent.allows_marketing(profile.marketing_consent) {
         Some("the customer has not agreed to marketing".to_owned())
+    } else if let (true, Some(issue)) = (kind.is_marketing(), &profile.open_issue) {
+        Some(format!(
+            "the customer has an open complaint about order {} that a person has not resolved",
+            issue.order_id
+        ))
     } else {
         let percent = policy.holdout_percent.get(&kind).copied().unwrap_or(0);
         is_held_out(&profile.customer_id, kind, percent)

@@ -56,6 +56,16 @@ pub struct Profile {
     /// them without reading them first.
     #[serde(default)]
     pub follow_ups: BTreeMap<String, crate::followups::PendingFollowUp>,
+    /// The customer's ratings, by order.
+    #[serde(default)]
+    pub ratings: BTreeMap<crate::ids::OrderId, crate::feedback::Rating>,
+    /// An unhappy answer a person has not resolved yet: while it is open, nothing promotional
+    /// goes out.
+    #[serde(default)]
+    pub open_issue: Option<crate::feedback::OpenIssue>,
+    /// Issues resolved, newest last (at most 10), with their time to resolution.
+    #[serde(default)]
+    pub resolved_issues: Vec<crate::feedback::ResolvedIssue>,
 }
 
 impl Profile {
@@ -79,6 +89,9 @@ impl Profile {
             recent_items: Vec::new(),
             engagement_sent: Vec::new(),
             follow_ups: BTreeMap::new(),
+            ratings: BTreeMap::new(),
+            open_issue: None,
+            resolved_issues: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@
 pub mod catalogue;
 pub mod contact;
 pub mod event;
+pub mod feedback;
 pub mod followup_copy;
 pub mod followups;
 pub mod format;
@@ -51,6 +52,9 @@ pub(crate) mod fixtures {
                 keys: vec![SigningKey::new("k1", vec![7u8; 32]).unwrap()],
                 valid_for: chrono::Duration::days(30),
             }),
+            referral_bonus: Some(
+                Text::parse("€10 off the first order for your friend, and €10 for you").unwrap(),
+            ),
         }
     }
 }

@@ -41,6 +41,14 @@ pub enum MessageKind {
     Reactivation,
     /// An order stuck in one status for too long: what is known, and that a person is on it.
     WatchdogUpdate,
+    /// Thanks for a neutral or positive rating.
+    ReviewThanks,
+    /// Thanks for a happy rating, with the customer's referral code and the bonus.
+    ReferralInvitation,
+    /// An apology for an unhappy rating, promising that a person will be in touch.
+    ReviewApology,
+    /// To the shop's support inbox: an unhappy customer, with the context.
+    SupportAlert,
 }
 
 /// Why a string names no message kind.
@@ -50,7 +58,7 @@ pub struct UnknownMessageKind(pub String);
 
 impl MessageKind {
     /// Every kind.
-    pub const ALL: [MessageKind; 13] = [
+    pub const ALL: [MessageKind; 17] = [
         MessageKind::OrderPlaced,
         MessageKind::OrderConfirmed,
         MessageKind::OrderPacked,
@@ -64,6 +72,10 @@ impl MessageKind {
         MessageKind::RepurchaseReminder,
         MessageKind::Reactivation,
         MessageKind::WatchdogUpdate,
+        MessageKind::ReviewThanks,
+        MessageKind::ReferralInvitation,
+        MessageKind::ReviewApology,
+        MessageKind::SupportAlert,
     ];
 
     /// The kind that tells a customer their order has this status.
@@ -96,6 +108,10 @@ impl MessageKind {
             MessageKind::RepurchaseReminder => "repurchase_reminder",
             MessageKind::Reactivation => "reactivation",
             MessageKind::WatchdogUpdate => "watchdog_update",
+            MessageKind::ReviewThanks => "review_thanks",
+            MessageKind::ReferralInvitation => "referral_invitation",
+            MessageKind::ReviewApology => "review_apology",
+            MessageKind::SupportAlert => "support_alert",
         }
     }
 
@@ -123,14 +139,19 @@ impl MessageKind {
         )
     }
 
-    /// Whether the message is part of a purchase the customer made: sent regardless of
-    /// marketing consent and frequency caps. Order-status news, the delivery reminder and the
-    /// watchdog's update are; review requests, repurchase reminders and reactivation are not.
+    /// Whether the message is part of a purchase the customer made, or an answer to something
+    /// they did: sent regardless of marketing consent and frequency caps. Order-status news, the
+    /// delivery reminder, the watchdog's update, the answers to a rating and the alert to support
+    /// are; review requests, repurchase reminders, reactivation and referral invitations are not.
     pub fn is_transactional(self) -> bool {
         self.is_order_status()
             || matches!(
                 self,
-                MessageKind::DeliveryReminder | MessageKind::WatchdogUpdate
+                MessageKind::DeliveryReminder
+                    | MessageKind::WatchdogUpdate
+                    | MessageKind::ReviewThanks
+                    | MessageKind::ReviewApology
+                    | MessageKind::SupportAlert
             )
     }
 
@@ -139,7 +160,9 @@ impl MessageKind {
     pub fn is_marketing(self) -> bool {
         matches!(
             self,
-            MessageKind::RepurchaseReminder | MessageKind::Reactivation
+            MessageKind::RepurchaseReminder
+                | MessageKind::Reactivation
+                | MessageKind::ReferralInvitation
         )
     }
 

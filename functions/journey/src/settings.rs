@@ -36,6 +36,9 @@ pub struct Settings {
     pub policy: Policy,
     /// Where rating links point and the keys that sign them; review requests need it.
     pub rating_links: Option<RatingLinks>,
+    /// What a referral gives, in words ("€10 off for you and your friend"); without it, happy
+    /// customers get thanks and no referral invitation.
+    pub referral_bonus: Option<Text>,
 }
 
 /// Where one-click rating links go and how they are signed.
