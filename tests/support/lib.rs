@@ -32,6 +32,8 @@ pub struct World {
     pub function: OrderEventsFunction,
     /// The schedule function, over the same table.
     pub schedule: schedule::ScheduleFunction,
+    /// The feedback function, over the same table.
+    pub feedback: feedback::FeedbackFunction,
     /// The clock leases are measured by.
     pub clock: ManualClock,
     /// Clients for the emulator.
@@ -70,12 +72,14 @@ impl World {
             )
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+        let feedback = feedback::FeedbackFunction::new(&clients, &config, Arc::new(clock.clone()));
         let schedule = schedule::ScheduleFunction::new(&clients, &config, Arc::new(clock.clone()))
             .unwrap_or_else(|e| panic!("{e}"));
         Self {
             name: name.to_owned(),
             function,
             schedule,
+            feedback,
             clock,
             clients,
             config,

@@ -346,6 +346,48 @@ impl JourneyStore {
         }
     }
 
+    /// Writes an answer's decision in one TransactWriteItems: the profile (only if still at
+    /// `read_version`) and each message as a new pending outbox entry.
+    pub async fn commit_profile_with_messages(
+        &self,
+        profile: &aftercare_journey::journey::Profile,
+        read_version: u64,
+        messages: &[MessageItem],
+    ) -> Result<(), CommitError> {
+        let mut writes = vec![self.put(
+            crate::store::profile_item(profile, read_version)?,
+            "version = :version",
+            Some(read_version),
+        )?];
+        for message in messages {
+            writes.push(self.put(to_item(message)?, "attribute_not_exists(pk)", None)?);
+        }
+        match self
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => Err(match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let codes: Vec<&str> = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None"))
+                        .collect();
+                    match codes.iter().position(|c| *c == "ConditionalCheckFailed") {
+                        Some(0) => CommitError::Conflict,
+                        Some(_) => CommitError::Duplicate,
+                        None => CommitError::Conflict,
+                    }
+                }
+                _ => CommitError::Store(StoreError::sdk_error("TransactWriteItems", &error)),
+            }),
+        }
+    }
+
     /// The earliest hour the sweep still has to read, if a sweep has run.
     pub async fn sweep_checkpoint(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.count_read();

@@ -930,7 +930,8 @@ impl JourneyStore {
     }
 }
 
-pub(crate) fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> MessageItem {
+/// The outbox entry of a newly decided message, held by `lease` (its sender).
+pub fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> MessageItem {
     let until = sortable_time(lease.until);
     MessageItem {
         pk: customer_pk(&message.customer_id),

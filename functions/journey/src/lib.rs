@@ -21,6 +21,7 @@ pub mod links;
 pub mod message;
 pub mod money;
 pub mod order_events;
+pub mod pages;
 pub mod render;
 pub mod settings;
 pub mod status;

@@ -39,6 +39,7 @@ fn environment() -> &'static Environment<'static> {
         // The templates are compiled into the binary; a syntax error fails `render_every_kind_*` tests.
         let _ = env.add_template("message.html", include_str!("../templates/message.html"));
         let _ = env.add_template("message.txt", include_str!("../templates/message.txt"));
+        let _ = env.add_template("page.html", include_str!("../templates/page.html"));
         env
     })
 }
@@ -69,4 +70,12 @@ fn one_line(value: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
+}
+
+/// Renders one of the crate's templates by name with `context`.
+pub(crate) fn render_named(
+    name: &str,
+    context: minijinja::Value,
+) -> Result<String, minijinja::Error> {
+    environment().get_template(name)?.render(context)
 }

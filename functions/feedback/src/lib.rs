@@ -1,0 +1,392 @@
+//! The feedback function, behind an HTTP API: `GET /rate?token=…&score=N` records a one-click
+//! rating from a review request, `POST /rate/comment` adds a comment to it. Both answer with a
+//! small page in the customer's language. A forged, altered, expired or foreign link gets a
+//! clear 4xx page and records nothing; our own failures get an opaque 500 and a full log.
+//!
+//! Decode → verify the link → read the journey (one BatchGetItem) → decide (pure) → write the
+//! profile and the replies in one transaction → send → answer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aftercare_adapters::aws::AwsClients;
+use aftercare_adapters::clock::Clock;
+use aftercare_adapters::config::Config;
+use aftercare_adapters::events::EventBus;
+use aftercare_adapters::mailer::SesMailer;
+use aftercare_adapters::outbox::Outbox;
+use aftercare_adapters::store::{pending_message_item, CommitError, JourneyStore, MessageItem};
+use aftercare_journey::contact::Language;
+use aftercare_journey::feedback::{
+    add_comment, decide_rating, AnswerPage, Comment, FeedbackError, Score,
+};
+use aftercare_journey::links::{verify, LinkClaims, TokenError};
+use aftercare_journey::message::{MessageKind, OutgoingMessage};
+use aftercare_journey::pages::{render_page, Page};
+use aftercare_journey::settings::Settings;
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+
+/// Where rating links point.
+pub const RATE_PATH: &str = "/rate";
+/// Where the comment form posts.
+pub const COMMENT_PATH: &str = "/rate/comment";
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Everything the function needs, built once per cold start.
+pub struct FeedbackFunction {
+    store: JourneyStore,
+    mailer: SesMailer,
+    bus: Option<EventBus>,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    lease: chrono::Duration,
+}
+
+/// What a request came to.
+struct Answer {
+    page: Page,
+    language: Language,
+    form_token: Option<String>,
+    detail: Option<String>,
+}
+
+impl Answer {
+    fn error(page: Page, language: Language) -> Self {
+        Self {
+            page,
+            language,
+            form_token: None,
+            detail: None,
+        }
+    }
+}
+
+impl FeedbackFunction {
+    /// Wires the function from its clients and configuration.
+    pub fn new(clients: &AwsClients, config: &Config, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
+            mailer: SesMailer::new(clients.sesv2.clone(), config),
+            bus: config
+                .event_bus
+                .as_ref()
+                .map(|bus| EventBus::new(clients.eventbridge.clone(), bus)),
+            settings: config.settings.clone(),
+            clock,
+            lease: config.outbox_lease,
+        }
+    }
+
+    /// Answers one HTTP request. Never fails: every outcome is a page.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let hint = language_hint(&request);
+        let owner = request
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_else(|| {
+                format!(
+                    "http-{}",
+                    self.clock.now().timestamp_nanos_opt().unwrap_or_default()
+                )
+            });
+        let answer = match (request.method(), request.uri().path()) {
+            (&Method::GET, RATE_PATH) => self.rate(&query(&request), hint, &owner).await,
+            (&Method::POST, COMMENT_PATH) => match body_text(&request) {
+                Ok(body) => self.comment(&form(&body), hint, &owner).await,
+                Err(answer) => answer,
+            },
+            _ => Answer::error(Page::UnknownOrder, hint),
+        };
+        let form = answer
+            .form_token
+            .as_deref()
+            .map(|token| (COMMENT_PATH, token));
+        let html = render_page(
+            answer.page,
+            &self.settings.brand,
+            answer.language,
+            form,
+            answer.detail.as_deref(),
+        );
+        let status = if request.uri().path() != RATE_PATH && request.uri().path() != COMMENT_PATH {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::from_u16(answer.page.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        };
+        Response::builder()
+            .status(status)
+            .header("content-type", "text/html; charset=utf-8")
+            .header("cache-control", "no-store")
+            .header("x-content-type-options", "nosniff")
+            .header("referrer-policy", "no-referrer")
+            .header(
+                "content-security-policy",
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+            )
+            .body(Body::Text(html))
+            .unwrap_or_else(|_| Response::new(Body::Empty))
+    }
+
+    fn claims(&self, token: Option<&String>, hint: Language) -> Result<LinkClaims, Answer> {
+        let Some(links) = &self.settings.rating_links else {
+            tracing::error!(
+                "a rating arrived but FEEDBACK_URL and RATING_LINK_KEYS are not configured"
+            );
+            return Err(Answer::error(Page::Internal, hint));
+        };
+        let token = token.ok_or_else(|| Answer::error(Page::InvalidLink, hint))?;
+        verify(&links.keys, token, self.clock.now()).map_err(|error| match error {
+            TokenError::Expired => Answer::error(Page::ExpiredLink, hint),
+            _ => Answer::error(Page::InvalidLink, hint),
+        })
+    }
+
+    async fn rate(&self, query: &HashMap<String, String>, hint: Language, owner: &str) -> Answer {
+        let claims = match self.claims(query.get("token"), hint) {
+            Ok(claims) => claims,
+            Err(answer) => return answer,
+        };
+        let Ok(score) = Score::parse(query.get("score").map(String::as_str).unwrap_or_default())
+        else {
+            let detail = if hint == Language::Ru {
+                "Оценка — число от 1 до 5."
+            } else {
+                "The score is a number from 1 to 5."
+            };
+            return Answer {
+                detail: Some(detail.into()),
+                ..Answer::error(Page::BadRequest, hint)
+            };
+        };
+        let token = query.get("token").cloned();
+        for _ in 0..3 {
+            let loaded = match self
+                .store
+                .load_profile_and_order(&claims.customer, Some(&claims.order))
+                .await
+            {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    tracing::error!(customer_id = %claims.customer, %error, "reading the journey failed");
+                    return Answer::error(Page::Internal, hint);
+                }
+            };
+            let (Some(profile), Some(order)) = (loaded.profile, loaded.order) else {
+                return Answer::error(Page::UnknownOrder, hint);
+            };
+            let language = profile.value.locale.language();
+            let decision = match decide_rating(
+                &profile.value,
+                &order.value,
+                &claims,
+                score,
+                self.clock.now(),
+                &self.settings,
+            ) {
+                Ok(decision) => decision,
+                Err(FeedbackError::Render(error)) => {
+                    tracing::error!(%error, "rendering a reply failed");
+                    return Answer::error(Page::Internal, language);
+                }
+                Err(_) => return Answer::error(Page::InvalidLink, language),
+            };
+            let items = self.outbox_items(&decision.messages, decision.handoff.as_ref(), owner);
+            match self
+                .store
+                .commit_profile_with_messages(&decision.profile, profile.version, &items)
+                .await
+            {
+                Ok(()) | Err(CommitError::Duplicate) => {
+                    self.deliver(&items, owner).await;
+                    tracing::info!(customer_id = %claims.customer, order_id = %claims.order, score = score.get(), first = decision.first_answer, "rating recorded");
+                    let page = if decision.page == AnswerPage::Apology {
+                        Page::Apology
+                    } else {
+                        Page::Thanks
+                    };
+                    return Answer {
+                        page,
+                        language,
+                        form_token: token,
+                        detail: None,
+                    };
+                }
+                Err(CommitError::Conflict) => continue,
+                Err(CommitError::Store(error)) => {
+                    tracing::error!(customer_id = %claims.customer, %error, "writing the rating failed");
+                    return Answer::error(Page::Internal, language);
+                }
+            }
+        }
+        Answer::error(Page::Internal, hint)
+    }
+
+    async fn comment(&self, form: &HashMap<String, String>, hint: Language, owner: &str) -> Answer {
+        let claims = match self.claims(form.get("token"), hint) {
+            Ok(claims) => claims,
+            Err(answer) => return answer,
+        };
+        let comment =
+            match Comment::parse(form.get("comment").map(String::as_str).unwrap_or_default()) {
+                Ok(comment) => comment,
+                Err(error) => {
+                    return Answer {
+                        detail: Some(error.to_string()),
+                        ..Answer::error(Page::BadRequest, hint)
+                    }
+                }
+            };
+        for _ in 0..3 {
+            let loaded = match self
+                .store
+                .load_profile_and_order(&claims.customer, Some(&claims.order))
+                .await
+            {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    tracing::error!(customer_id = %claims.customer, %error, "reading the journey failed");
+                    return Answer::error(Page::Internal, hint);
+                }
+            };
+            let (Some(profile), Some(order)) = (loaded.profile, loaded.order) else {
+                return Answer::error(Page::UnknownOrder, hint);
+            };
+            let language = profile.value.locale.language();
+            let (after, messages) = match add_comment(
+                &profile.value,
+                &order.value,
+                &claims,
+                comment.clone(),
+                self.clock.now(),
+                &self.settings,
+            ) {
+                Ok(result) => result,
+                Err(FeedbackError::NotRated) => return Answer::error(Page::BadRequest, language),
+                Err(FeedbackError::Render(error)) => {
+                    tracing::error!(%error, "rendering the alert failed");
+                    return Answer::error(Page::Internal, language);
+                }
+                Err(_) => return Answer::error(Page::InvalidLink, language),
+            };
+            let items = self.outbox_items(&messages, None, owner);
+            match self
+                .store
+                .commit_profile_with_messages(&after, profile.version, &items)
+                .await
+            {
+                Ok(()) | Err(CommitError::Duplicate) => {
+                    self.deliver(&items, owner).await;
+                    return Answer::error(Page::CommentReceived, language);
+                }
+                Err(CommitError::Conflict) => continue,
+                Err(CommitError::Store(error)) => {
+                    tracing::error!(customer_id = %claims.customer, %error, "writing the comment failed");
+                    return Answer::error(Page::Internal, language);
+                }
+            }
+        }
+        Answer::error(Page::Internal, hint)
+    }
+
+    /// Outbox entries for `messages`, held by `owner`; the handoff rides with the alert to support.
+    fn outbox_items(
+        &self,
+        messages: &[OutgoingMessage],
+        handoff: Option<&aftercare_journey::followups::Handoff>,
+        owner: &str,
+    ) -> Vec<MessageItem> {
+        let lease = self.outbox().lease_for(owner);
+        messages
+            .iter()
+            .map(|message| {
+                let mut item = pending_message_item(message, &lease);
+                if message.kind == MessageKind::SupportAlert {
+                    item.handoff = handoff.cloned();
+                }
+                item
+            })
+            .collect()
+    }
+
+    fn outbox(&self) -> Outbox<'_> {
+        let outbox = Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease);
+        match &self.bus {
+            Some(bus) => outbox.with_bus(bus),
+            None => outbox,
+        }
+    }
+
+    /// Sends what was written; what fails stays in the outbox for the schedule's relay.
+    async fn deliver(&self, items: &[MessageItem], owner: &str) {
+        for item in items {
+            if let Err(error) = self.outbox().deliver_held(item, owner).await {
+                tracing::warn!(message_id = %item.message_id, %error, "send failed; kept in the outbox");
+            }
+        }
+    }
+}
+
+/// Russian for browsers that ask for it first, English otherwise.
+fn language_hint(request: &Request) -> Language {
+    let accept = request
+        .headers()
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if accept.trim_start().to_ascii_lowercase().starts_with("ru") {
+        Language::Ru
+    } else {
+        Language::En
+    }
+}
+
+/// The query parameters: from the URI, or as API Gateway parsed them.
+fn query(request: &Request) -> HashMap<String, String> {
+    let mut params: HashMap<String, String> = request
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if params.is_empty() {
+        if let Some(parsed) = request.query_string_parameters_ref() {
+            for key in ["token", "score"] {
+                if let Some(value) = parsed.first(key) {
+                    params.insert(key.to_owned(), value.to_owned());
+                }
+            }
+        }
+    }
+    params
+}
+
+/// The body as text, refusing bodies over [`MAX_BODY_BYTES`].
+fn body_text(request: &Request) -> Result<String, Answer> {
+    let hint = language_hint(request);
+    let bytes: &[u8] = match request.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        let detail = format!("The request is larger than {} KB.", MAX_BODY_BYTES / 1024);
+        return Err(Answer {
+            detail: Some(detail),
+            ..Answer::error(Page::BadRequest, hint)
+        });
+    }
+    String::from_utf8(bytes.to_vec()).map_err(|_| Answer::error(Page::BadRequest, hint))
+}
+
+/// A form-urlencoded body's fields.
+fn form(body: &str) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
+}

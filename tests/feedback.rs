@@ -1,0 +1,231 @@
+//! The feedback function against the local emulator: a rating recorded once with the right
+//! reply, an unhappy customer reaching a person with no offers until resolved, a comment, and
+//! links that are forged, expired or foreign recording nothing.
+
+use aftercare_adapters::store::JourneyItem;
+use aftercare_integration_tests::{at, stack, World};
+use aftercare_journey::ids::{CustomerId, OrderId};
+use aftercare_journey::links::{sign, LinkClaims, SigningKey};
+use aftercare_journey::message::MessageKind;
+use lambda_http::http::Request;
+use lambda_http::Body;
+use serde_json::{json, Value};
+
+fn delivered(world: &World, order: &str) -> [Value; 2] {
+    let mut placed = world.event(
+        "placed",
+        1,
+        order,
+        &format!("{order}-placed"),
+        "2026-11-01T09:00:00Z",
+    );
+    placed["items"] = json!([{"sku": "TEA-1", "name": "Assam", "category": "tea", "quantity": 1, "replenish_every_days": 30}]);
+    placed.as_object_mut().unwrap().remove("total");
+    let mut delivered = placed.clone();
+    delivered["status"] = json!("delivered");
+    delivered["event_id"] = json!(format!("{order}-delivered"));
+    delivered["occurred_at"] = json!("2026-11-03T15:00:00Z");
+    [placed, delivered]
+}
+
+fn token(world: &World, order: &str, key: Option<SigningKey>) -> String {
+    let key =
+        key.unwrap_or_else(|| world.config.settings.rating_links.as_ref().unwrap().keys[0].clone());
+    sign(
+        &key,
+        &LinkClaims {
+            customer: CustomerId::parse("cus-1").unwrap(),
+            order: OrderId::parse(order).unwrap(),
+            kind: MessageKind::ReviewRequest,
+            expires_at: at("2026-12-31T00:00:00Z"),
+        },
+    )
+}
+
+async fn click(world: &World, token: &str, score: &str) -> (u16, String) {
+    let request = Request::builder()
+        .method("GET")
+        .uri(format!("/rate?token={token}&score={score}"))
+        .body(Body::Empty)
+        .unwrap();
+    let response = world.feedback.handle(request).await;
+    let body = match response.body() {
+        Body::Text(text) => text.clone(),
+        _ => String::new(),
+    };
+    (response.status().as_u16(), body)
+}
+
+async fn comment(world: &World, token: &str, text: &str) -> u16 {
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", token)
+        .append_pair("comment", text)
+        .finish();
+    let request = Request::builder()
+        .method("POST")
+        .uri("/rate/comment")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::Text(body))
+        .unwrap();
+    world.feedback.handle(request).await.status().as_u16()
+}
+
+fn subjects(world: &World) -> Vec<String> {
+    world.sent().into_iter().map(|m| m.subject).collect()
+}
+
+#[tokio::test]
+async fn a_happy_rating_is_recorded_once_with_thanks_and_a_referral_invitation() {
+    let world = World::with(
+        "fb-happy",
+        &[("REFERRAL_BONUS", "£5 off for you and your friend")],
+    )
+    .await;
+    world.replay(&delivered(&world, "F-1")).await;
+    let before = world.sent().len();
+    world.clock.set(at("2026-11-07T10:00:00Z"));
+    let t = token(&world, "F-1", None);
+
+    let (status, page) = click(&world, &t, "5").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Thank you!") && page.contains("name=\"comment\""),
+        "{page}"
+    );
+    let mail = world.sent();
+    assert_eq!(mail.len(), before + 1);
+    assert!(mail
+        .last()
+        .unwrap()
+        .subject
+        .contains("A gift from Leaf & Kettle to share"));
+    assert!(mail.last().unwrap().text.contains("£5 off"));
+
+    let (status, _) = click(&world, &t, "4").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        world.sent().len(),
+        before + 1,
+        "a second click sends nothing"
+    );
+    let journey = world.journey(1).await;
+    let profile = journey
+        .iter()
+        .find_map(|i| {
+            if let JourneyItem::Profile(p) = i {
+                Some(p.value.clone())
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    assert_eq!(
+        profile.ratings[&OrderId::parse("F-1").unwrap()].score.get(),
+        4
+    );
+}
+
+#[tokio::test]
+async fn an_unhappy_rating_apologises_alerts_support_calls_a_person_and_withholds_offers_until_resolved(
+) {
+    let world = World::new("fb-unhappy").await;
+    world.replay(&delivered(&world, "U-fb-unhappy")).await;
+    world.clock.set(at("2026-11-07T10:00:00Z"));
+    let t = token(&world, "U-fb-unhappy", None);
+
+    let (status, page) = click(&world, &t, "1").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("We are sorry"), "{page}");
+    let all = subjects(&world);
+    assert!(
+        all.iter()
+            .any(|s| s.contains("We are sorry about order U-fb-unhappy")),
+        "{all:?}"
+    );
+    let alert = stack()
+        .sent_mail()
+        .unwrap()
+        .into_iter()
+        .find(|m| m.subject.contains("Unhappy customer: order U-fb-unhappy"))
+        .expect("alert to support");
+    assert_eq!(alert.to, "help@leafandkettle.example");
+    let handoffs: Vec<Value> = stack()
+        .handoffs()
+        .unwrap()
+        .into_iter()
+        .filter(|h| h["order_id"] == "U-fb-unhappy")
+        .collect();
+    assert_eq!(handoffs.len(), 1, "{handoffs:?}");
+
+    // The comment reaches support too.
+    assert_eq!(comment(&world, &t, "The tin was dented").await, 200);
+    let alerts = stack()
+        .sent_mail()
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.subject.contains("Unhappy customer: order U-fb-unhappy"))
+        .count();
+    assert_eq!(alerts, 2);
+
+    // While the issue is open, the repurchase reminder is withheld.
+    // Due 23 days after delivery at 10:00 in Los Angeles.
+    let report = world.sweep("2026-11-26T18:05:00Z").await;
+    let repurchase: Vec<_> = report
+        .decisions
+        .iter()
+        .filter(|d| d.key == "repurchase#TEA-1")
+        .collect();
+    assert_eq!(repurchase.len(), 1, "{report:?}");
+    assert_eq!(repurchase[0].decision, "withheld");
+    assert!(
+        repurchase[0].detail.contains("open complaint"),
+        "{:?}",
+        repurchase[0]
+    );
+}
+
+#[tokio::test]
+async fn forged_expired_and_foreign_links_get_a_clear_page_and_record_nothing() {
+    let world = World::new("fb-forged").await;
+    world.replay(&delivered(&world, "X-1")).await;
+    world.clock.set(at("2026-11-07T10:00:00Z"));
+    let before = world.journey(1).await;
+    let mails = world.sent().len();
+
+    let forged = token(
+        &world,
+        "X-1",
+        Some(SigningKey::new("local-1", vec![9u8; 32]).unwrap()),
+    );
+    assert_eq!(click(&world, &forged, "1").await.0, 403);
+    let mut tampered = token(&world, "X-1", None);
+    tampered.insert(tampered.len() - 3, 'A');
+    assert_eq!(click(&world, &tampered, "1").await.0, 403);
+    assert_eq!(click(&world, "not-a-token", "1").await.0, 403);
+    assert_eq!(click(&world, &token(&world, "X-1", None), "7").await.0, 400);
+    assert_eq!(
+        click(&world, &token(&world, "NO-SUCH-ORDER", None), "5")
+            .await
+            .0,
+        404
+    );
+    world.clock.set(at("2027-01-01T00:00:00Z"));
+    assert_eq!(click(&world, &token(&world, "X-1", None), "5").await.0, 410);
+    assert_eq!(comment(&world, &token(&world, "X-1", None), "").await, 410);
+
+    assert_eq!(world.journey(1).await, before, "nothing recorded");
+    assert_eq!(world.sent().len(), mails, "nothing sent");
+}
+
+#[tokio::test]
+async fn an_empty_or_oversized_comment_is_refused_with_a_4xx() {
+    let world = World::new("fb-comment-limits").await;
+    world.replay(&delivered(&world, "C-1")).await;
+    world.clock.set(at("2026-11-07T10:00:00Z"));
+    let t = token(&world, "C-1", None);
+    assert_eq!(click(&world, &t, "3").await.0, 200);
+    assert_eq!(comment(&world, &t, "   ").await, 400);
+    assert_eq!(comment(&world, &t, &"x".repeat(2_001)).await, 400);
+    assert_eq!(comment(&world, &t, &"x".repeat(20_000)).await, 400);
+    assert_eq!(comment(&world, &t, "Lovely tea, slow courier").await, 200);
+}
