@@ -229,3 +229,33 @@ async fn an_empty_or_oversized_comment_is_refused_with_a_4xx() {
     assert_eq!(comment(&world, &t, &"x".repeat(20_000)).await, 400);
     assert_eq!(comment(&world, &t, "Lovely tea, slow courier").await, 200);
 }
+
+#[tokio::test]
+async fn issue_resolved_from_the_helpdesk_closes_the_issue_and_promotions_resume() {
+    let world = World::new("fb-resolved").await;
+    world.replay(&delivered(&world, "R-fb")).await;
+    world.clock.set(at("2026-11-07T10:00:00Z"));
+    assert_eq!(click(&world, &token(&world, "R-fb", None), "2").await.0, 200);
+
+    let event: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> = serde_json::from_value(json!({
+        "version": "0", "id": "hd-1", "detail-type": "IssueResolved", "source": "helpdesk.zendesk",
+        "account": "123456789012", "time": "2026-11-08T16:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"customer_id": "cus-1", "ticket": "ZD-77"}
+    }))
+    .unwrap();
+    let resolved = world.feedback.resolve(event.clone()).await.unwrap().expect("an issue was open");
+    assert_eq!(resolved.seconds_to_resolution, 30 * 3600);
+    assert!(world.feedback.resolve(event).await.unwrap().is_none(), "a repeat changes nothing");
+
+    // The repurchase reminder now goes out.
+    let report = world.sweep("2026-11-26T18:05:00Z").await;
+    let repurchase: Vec<_> = report.decisions.iter().filter(|d| d.key == "repurchase#TEA-1").collect();
+    assert_eq!(repurchase.first().map(|d| d.decision.as_str()), Some("sent"), "{report:?}");
+
+    let bad: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> = serde_json::from_value(json!({
+        "detail-type": "IssueResolved", "source": "helpdesk", "detail": {"ticket": "ZD-78"}
+    }))
+    .unwrap();
+    let error = world.feedback.resolve(bad).await.unwrap_err();
+    assert!(error.to_string().contains("customer_id"), "{error}");
+}

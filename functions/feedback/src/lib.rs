@@ -328,6 +328,75 @@ impl FeedbackFunction {
     }
 }
 
+/// Why an `IssueResolved` event was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The event is not an `IssueResolved` event we can read.
+    #[error(transparent)]
+    Invalid(#[from] aftercare_journey::event::InvalidEvent),
+    /// DynamoDB failed; EventBridge retries the invocation.
+    #[error(transparent)]
+    Store(#[from] aftercare_adapters::store::StoreError),
+    /// The profile kept changing.
+    #[error("the customer's journey kept changing; try again")]
+    Contention,
+}
+
+impl FeedbackFunction {
+    /// Applies a helpdesk's `IssueResolved` event: closes the customer's open issue, recording
+    /// the time to resolution, so promotions resume. Returns the resolution, or `None` when no
+    /// issue was open (a repeat of the event, or a customer without one).
+    pub async fn resolve(
+        &self,
+        event: aws_lambda_events::event::eventbridge::EventBridgeEvent<serde_json::Value>,
+    ) -> Result<Option<aftercare_journey::feedback::ResolvedIssue>, ResolveError> {
+        if event.detail_type != aftercare_journey::feedback::ISSUE_RESOLVED {
+            return Err(aftercare_journey::event::InvalidEvent {
+                field: "detail-type".into(),
+                problem: format!(
+                    "is {:?}; this function takes {:?}",
+                    event.detail_type,
+                    aftercare_journey::feedback::ISSUE_RESOLVED
+                ),
+            }
+            .into());
+        }
+        let detail = aftercare_journey::feedback::parse_issue_resolved(&event.detail)?;
+        let at = detail
+            .resolved_at
+            .or(event.time)
+            .unwrap_or_else(|| self.clock.now());
+        for _ in 0..3 {
+            let loaded = self
+                .store
+                .load_profile_and_order(&detail.customer_id, None)
+                .await?;
+            let Some(profile) = loaded.profile else {
+                tracing::warn!(customer_id = %detail.customer_id, "IssueResolved for an unknown customer");
+                return Ok(None);
+            };
+            let Some((after, resolved)) =
+                aftercare_journey::feedback::resolve_issue(&profile.value, at)
+            else {
+                return Ok(None);
+            };
+            match self
+                .store
+                .commit_profile_with_messages(&after, profile.version, &[])
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(customer_id = %detail.customer_id, order_id = %resolved.order_id, seconds = resolved.seconds_to_resolution, "issue resolved");
+                    return Ok(Some(resolved));
+                }
+                Err(CommitError::Conflict | CommitError::Duplicate) => continue,
+                Err(CommitError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(ResolveError::Contention)
+    }
+}
+
 /// Russian for browsers that ask for it first, English otherwise.
 fn language_hint(request: &Request) -> Language {
     let accept = request

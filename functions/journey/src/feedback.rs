@@ -415,6 +415,37 @@ pub fn add_comment(
     Ok((profile, messages))
 }
 
+/// The EventBridge `detail-type` a helpdesk sends when a person resolved a customer's issue.
+pub const ISSUE_RESOLVED: &str = "IssueResolved";
+
+/// The detail of an `IssueResolved` event: `{"customer_id": "...", "resolved_at": "..."}`;
+/// `resolved_at` defaults to the event's time, and other fields are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct IssueResolvedDetail {
+    /// Whose issue.
+    pub customer_id: CustomerId,
+    /// When it was resolved.
+    #[serde(default)]
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// Parses an `IssueResolved` detail, naming the field at fault.
+pub fn parse_issue_resolved(
+    detail: &serde_json::Value,
+) -> Result<IssueResolvedDetail, crate::event::InvalidEvent> {
+    serde_path_to_error::deserialize(detail.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        crate::event::InvalidEvent {
+            field: if path == "." {
+                "detail".into()
+            } else {
+                format!("detail.{path}")
+            },
+            problem: e.inner().to_string(),
+        }
+    })
+}
+
 /// Closes the open issue (a helpdesk's `IssueResolved`), recording the time to resolution.
 /// Returns `None` if no issue was open.
 pub fn resolve_issue(profile: &Profile, now: DateTime<Utc>) -> Option<(Profile, ResolvedIssue)> {

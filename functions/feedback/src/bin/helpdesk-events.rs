@@ -1,0 +1,27 @@
+//! The helpdesk-events Lambda function: an EventBridge rule delivers `IssueResolved` events from
+//! a helpdesk; each closes the customer's open issue so promotions resume.
+
+use std::sync::Arc;
+
+use aftercare_adapters::aws::AwsClients;
+use aftercare_adapters::clock::SystemClock;
+use aftercare_adapters::config::Config;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use feedback::FeedbackFunction;
+use lambda_http::lambda_runtime::{self, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    aftercare_adapters::logging::init();
+    let config = Config::from_environment()?;
+    let clients = AwsClients::from_environment().await;
+    let function = FeedbackFunction::new(&clients, &config, Arc::new(SystemClock));
+    let function = &function;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
+            let resolved = function.resolve(event.payload).await?;
+            Ok::<serde_json::Value, Error>(serde_json::json!({ "resolved": resolved.is_some() }))
+        },
+    ))
+    .await
+}
