@@ -235,7 +235,10 @@ async fn issue_resolved_from_the_helpdesk_closes_the_issue_and_promotions_resume
     let world = World::new("fb-resolved").await;
     world.replay(&delivered(&world, "R-fb")).await;
     world.clock.set(at("2026-11-07T10:00:00Z"));
-    assert_eq!(click(&world, &token(&world, "R-fb", None), "2").await.0, 200);
+    assert_eq!(
+        click(&world, &token(&world, "R-fb", None), "2").await.0,
+        200
+    );
 
     let event: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> = serde_json::from_value(json!({
         "version": "0", "id": "hd-1", "detail-type": "IssueResolved", "source": "helpdesk.zendesk",
@@ -243,19 +246,85 @@ async fn issue_resolved_from_the_helpdesk_closes_the_issue_and_promotions_resume
         "detail": {"customer_id": "cus-1", "ticket": "ZD-77"}
     }))
     .unwrap();
-    let resolved = world.feedback.resolve(event.clone()).await.unwrap().expect("an issue was open");
+    let resolved = world
+        .feedback
+        .resolve(event.clone())
+        .await
+        .unwrap()
+        .expect("an issue was open");
     assert_eq!(resolved.seconds_to_resolution, 30 * 3600);
-    assert!(world.feedback.resolve(event).await.unwrap().is_none(), "a repeat changes nothing");
+    assert!(
+        world.feedback.resolve(event).await.unwrap().is_none(),
+        "a repeat changes nothing"
+    );
 
     // The repurchase reminder now goes out.
     let report = world.sweep("2026-11-26T18:05:00Z").await;
-    let repurchase: Vec<_> = report.decisions.iter().filter(|d| d.key == "repurchase#TEA-1").collect();
-    assert_eq!(repurchase.first().map(|d| d.decision.as_str()), Some("sent"), "{report:?}");
+    let repurchase: Vec<_> = report
+        .decisions
+        .iter()
+        .filter(|d| d.key == "repurchase#TEA-1")
+        .collect();
+    assert_eq!(
+        repurchase.first().map(|d| d.decision.as_str()),
+        Some("sent"),
+        "{report:?}"
+    );
 
-    let bad: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> = serde_json::from_value(json!({
-        "detail-type": "IssueResolved", "source": "helpdesk", "detail": {"ticket": "ZD-78"}
-    }))
-    .unwrap();
+    let bad: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> =
+        serde_json::from_value(json!({
+            "detail-type": "IssueResolved", "source": "helpdesk", "detail": {"ticket": "ZD-78"}
+        }))
+        .unwrap();
     let error = world.feedback.resolve(bad).await.unwrap_err();
     assert!(error.to_string().contains("customer_id"), "{error}");
+}
+
+#[tokio::test]
+async fn rating_link_keys_are_read_from_the_secret_the_template_creates() {
+    let world = World::new("fb-secret").await;
+    let json = format!(r#"{{"key_id": "k9", "secret": "{}"}}"#, "0f".repeat(32));
+    world
+        .clients
+        .secrets
+        .create_secret()
+        .name("fb-secret-keys")
+        .secret_string(json)
+        .send()
+        .await
+        .unwrap();
+    let pairs = [
+        ("FEEDBACK_URL", "https://shop.example/rate"),
+        ("RATING_LINK_KEYS_SECRET", "fb-secret-keys"),
+    ];
+    let mut config = aftercare_adapters::config::Config::from_lookup(|name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+            .or_else(|| match name {
+                "JOURNEY_TABLE" => Some("t".into()),
+                "SENDER_EMAIL" => Some("orders@shop.example".into()),
+                "SHOP_NAME" => Some("Shop".into()),
+                "SUPPORT_EMAIL" => Some("help@shop.example".into()),
+                _ => None,
+            })
+    })
+    .unwrap();
+    assert!(
+        config
+            .settings
+            .rating_links
+            .as_ref()
+            .unwrap()
+            .keys
+            .is_empty(),
+        "nothing read before the cold start"
+    );
+    config.load_secrets(&world.clients).await.unwrap();
+    let keys = &config.settings.rating_links.as_ref().unwrap().keys;
+    assert_eq!(
+        keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+        ["k9"]
+    );
 }

@@ -105,6 +105,7 @@ impl World {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             sesv2: aws_sdk_sesv2::Client::from_conf(ses),
             eventbridge: aws_sdk_eventbridge::Client::new(&sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
         };
         OrderEventsFunction::new(&clients, &self.config, Arc::new(self.clock.clone()))
     }

@@ -27,6 +27,8 @@ pub struct AwsClients {
     pub sesv2: aws_sdk_sesv2::Client,
     /// EventBridge, for handoffs.
     pub eventbridge: aws_sdk_eventbridge::Client,
+    /// Secrets Manager, for the rating-link keys.
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl AwsClients {
@@ -44,6 +46,7 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             sesv2: aws_sdk_sesv2::Client::from_conf(ses_config(config)),
             eventbridge: aws_sdk_eventbridge::Client::new(config),
+            secrets: aws_sdk_secretsmanager::Client::new(config),
         }
     }
 }

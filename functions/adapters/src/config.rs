@@ -33,6 +33,8 @@ pub struct Config {
     /// `EVENT_BUS_NAME`: the EventBridge bus handoffs are published on (the schedule function
     /// needs it).
     pub event_bus: Option<String>,
+    /// `RATING_LINK_KEYS_SECRET`: the Secrets Manager secret holding the rating-link keys.
+    pub rating_keys_secret: Option<String>,
     /// `OUTBOX_LEASE_SECONDS` (default 120): how long a sender holds a message before the
     /// relay may take it over. Keep it below the SQS visibility timeout.
     pub outbox_lease: chrono::Duration,
@@ -105,6 +107,7 @@ impl Config {
             sender,
             configuration_set: get("SES_CONFIGURATION_SET"),
             event_bus: get("EVENT_BUS_NAME"),
+            rating_keys_secret: get("RATING_LINK_KEYS_SECRET"),
             outbox_lease: chrono::Duration::seconds(lease_seconds),
             settings: Settings {
                 brand: Brand {
@@ -327,26 +330,41 @@ fn policy(get: &Lookup<'_>) -> Result<Policy, ConfigError> {
     Ok(policy)
 }
 
-/// `FEEDBACK_URL` and `RATING_LINK_KEYS` (`id:hexsecret` pairs, newest first), together or not
-/// at all; `RATING_LINK_DAYS` (default 30) is how long a link works.
+/// Rating links: the keys that sign and verify them come from `RATING_LINK_KEYS` (`id:hexsecret`
+/// pairs, newest first; for local runs) or, in a deployed stack, from the Secrets Manager secret
+/// `RATING_LINK_KEYS_SECRET` (read by [`Config::load_secrets`]); `FEEDBACK_URL` is where links
+/// point (functions that only verify do without it); `RATING_LINK_DAYS` (default 30) is how long
+/// a link works.
 fn rating_links(get: &Lookup<'_>) -> Result<Option<RatingLinks>, ConfigError> {
-    let (url, keys) = match (get("FEEDBACK_URL"), get("RATING_LINK_KEYS")) {
-        (None, None) => return Ok(None),
-        (Some(_), None) => {
+    let base_url = get("FEEDBACK_URL")
+        .map(|url| WebLink::parse(&url).map_err(|e| invalid("FEEDBACK_URL", e.to_string())))
+        .transpose()?;
+    let keys = match (get("RATING_LINK_KEYS"), get("RATING_LINK_KEYS_SECRET")) {
+        (Some(_), Some(_)) => {
             return Err(invalid(
                 "RATING_LINK_KEYS",
-                "is not set, but FEEDBACK_URL is",
+                "is set together with RATING_LINK_KEYS_SECRET; set one",
             ))
         }
-        (None, Some(_)) => {
+        (Some(keys), None) => parse_inline_keys(&keys)?,
+        (None, Some(_)) => Vec::new(),
+        (None, None) if base_url.is_some() => {
             return Err(invalid(
-                "FEEDBACK_URL",
-                "is not set, but RATING_LINK_KEYS is",
+                "RATING_LINK_KEYS_SECRET",
+                "is not set, but FEEDBACK_URL is: links cannot be signed",
             ))
         }
-        (Some(url), Some(keys)) => (url, keys),
+        (None, None) => return Ok(None),
     };
-    let base_url = WebLink::parse(&url).map_err(|e| invalid("FEEDBACK_URL", e.to_string()))?;
+    let days = number(get, "RATING_LINK_DAYS", 30, 1..=365)?;
+    Ok(Some(RatingLinks {
+        base_url,
+        keys,
+        valid_for: chrono::Duration::days(days),
+    }))
+}
+
+fn parse_inline_keys(keys: &str) -> Result<Vec<SigningKey>, ConfigError> {
     let keys = keys
         .split(',')
         .filter(|k| !k.trim().is_empty())
@@ -370,12 +388,24 @@ fn rating_links(get: &Lookup<'_>) -> Result<Option<RatingLinks>, ConfigError> {
     if keys.is_empty() {
         return Err(invalid("RATING_LINK_KEYS", "holds no key"));
     }
-    let days = number(get, "RATING_LINK_DAYS", 30, 1..=365)?;
-    Ok(Some(RatingLinks {
-        base_url,
-        keys,
-        valid_for: chrono::Duration::days(days),
-    }))
+    Ok(keys)
+}
+
+impl Config {
+    /// Reads what lives in secrets (the rating-link keys named by `RATING_LINK_KEYS_SECRET`),
+    /// once per cold start. Does nothing when no secret is configured.
+    pub async fn load_secrets(
+        &mut self,
+        clients: &crate::aws::AwsClients,
+    ) -> Result<(), crate::secrets::SecretError> {
+        if let (Some(secret), Some(links)) = (
+            &self.rating_keys_secret,
+            self.settings.rating_links.as_mut(),
+        ) {
+            links.keys = crate::secrets::load_keys(&clients.secrets, secret).await?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

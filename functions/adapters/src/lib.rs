@@ -13,5 +13,6 @@ pub mod follow_up_store;
 pub mod logging;
 pub mod mailer;
 pub mod outbox;
+pub mod secrets;
 pub mod store;
 pub mod sweep;

@@ -130,9 +130,14 @@ impl FeedbackFunction {
     }
 
     fn claims(&self, token: Option<&String>, hint: Language) -> Result<LinkClaims, Answer> {
-        let Some(links) = &self.settings.rating_links else {
+        let Some(links) = self
+            .settings
+            .rating_links
+            .as_ref()
+            .filter(|links| !links.keys.is_empty())
+        else {
             tracing::error!(
-                "a rating arrived but FEEDBACK_URL and RATING_LINK_KEYS are not configured"
+                "a rating arrived but no rating-link keys are configured (RATING_LINK_KEYS_SECRET)"
             );
             return Err(Answer::error(Page::Internal, hint));
         };

@@ -12,8 +12,9 @@ use lambda_http::{service_fn, Error, Request};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     aftercare_adapters::logging::init();
-    let config = Config::from_environment()?;
+    let mut config = Config::from_environment()?;
     let clients = AwsClients::from_environment().await;
+    config.load_secrets(&clients).await?;
     let function = FeedbackFunction::new(&clients, &config, Arc::new(SystemClock));
     let function = &function;
     lambda_http::run(service_fn(move |request: Request| async move {

@@ -107,44 +107,49 @@ pub fn compose(
             }
         }
         FollowUpKind::ReviewRequest => {
-            let one_click = settings.rating_links.is_some() && order.is_some();
+            let signing = settings.rating_links.as_ref().and_then(|links| {
+                Some((
+                    links.base_url.as_ref()?,
+                    links.keys.first()?,
+                    links.valid_for,
+                ))
+            });
+            let one_click = signing.is_some() && order.is_some();
             paragraphs.push(match (language, one_click) {
                 (Language::En, true) => format!("Your order {id} arrived a few days ago. How is it? One click below tells us, and every answer is read by a person at {shop}."),
                 (Language::En, false) => format!("Your order {id} arrived a few days ago. How is it? Reply to this email and tell us: every answer is read by a person at {shop}."),
                 (Language::Ru, true) => format!("Ваш заказ {id} пришёл несколько дней назад. Как он вам? Один клик ниже — и мы узнаем; каждый ответ читает сотрудник {shop}."),
                 (Language::Ru, false) => format!("Ваш заказ {id} пришёл несколько дней назад. Как он вам? Ответьте на это письмо — каждый ответ читает сотрудник {shop}."),
             });
-            if let (Some(links), Some(order)) = (&settings.rating_links, order) {
-                if let Some(key) = links.keys.first() {
-                    let claims = LinkClaims {
-                        customer: profile.customer_id.clone(),
-                        order: order.order_id.clone(),
-                        kind: MessageKind::ReviewRequest,
-                        expires_at: now + links.valid_for,
+            if let (Some((base_url, key, valid_for)), Some(order)) = (signing, order) {
+                let claims = LinkClaims {
+                    customer: profile.customer_id.clone(),
+                    order: order.order_id.clone(),
+                    kind: MessageKind::ReviewRequest,
+                    expires_at: now + valid_for,
+                };
+                let token = sign(key, &claims);
+                for score in 1..=5u8 {
+                    let stars = "★".repeat(usize::from(score));
+                    let label = match (language, score) {
+                        (Language::En, 1) => format!("{stars} Poor"),
+                        (Language::En, 5) => format!("{stars} Excellent"),
+                        (Language::Ru, 1) => format!("{stars} Плохо"),
+                        (Language::Ru, 5) => format!("{stars} Отлично"),
+                        _ => stars,
                     };
-                    let token = sign(key, &claims);
-                    for score in 1..=5u8 {
-                        let stars = "★".repeat(usize::from(score));
-                        let label = match (language, score) {
-                            (Language::En, 1) => format!("{stars} Poor"),
-                            (Language::En, 5) => format!("{stars} Excellent"),
-                            (Language::Ru, 1) => format!("{stars} Плохо"),
-                            (Language::Ru, 5) => format!("{stars} Отлично"),
-                            _ => stars,
-                        };
-                        let separator = if links.base_url.as_str().contains('?') {
-                            '&'
-                        } else {
-                            '?'
-                        };
-                        choices.push(Action {
-                            label,
-                            url: format!(
-                                "{}{separator}token={token}&score={score}",
-                                links.base_url.as_str()
-                            ),
-                        });
-                    }
+                    let separator = if base_url.as_str().contains('?') {
+                        '&'
+                    } else {
+                        '?'
+                    };
+                    choices.push(Action {
+                        label,
+                        url: format!(
+                            "{}{separator}token={token}&score={score}",
+                            base_url.as_str()
+                        ),
+                    });
                 }
             }
             paragraphs.push(if en {

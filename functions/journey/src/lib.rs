@@ -49,7 +49,9 @@ pub(crate) mod fixtures {
             disabled_kinds: Default::default(),
             policy: Policy::default(),
             rating_links: Some(RatingLinks {
-                base_url: WebLink::parse("https://feedback.leafandkettle.example/rate").unwrap(),
+                base_url: Some(
+                    WebLink::parse("https://feedback.leafandkettle.example/rate").unwrap(),
+                ),
                 keys: vec![SigningKey::new("k1", vec![7u8; 32]).unwrap()],
                 valid_for: chrono::Duration::days(30),
             }),

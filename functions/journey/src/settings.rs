@@ -44,8 +44,9 @@ pub struct Settings {
 /// Where one-click rating links go and how they are signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RatingLinks {
-    /// The feedback endpoint; links are `<base>?token=...&score=N`.
-    pub base_url: WebLink,
+    /// The feedback endpoint; links are `<base>?token=...&score=N`. Only functions that
+    /// sign links need it; the endpoint itself only verifies.
+    pub base_url: Option<WebLink>,
     /// The keys: the first signs new links, all of them verify.
     pub keys: Vec<SigningKey>,
     /// How long a link works.
