@@ -17,6 +17,7 @@ use aftercare_journey::ids::CustomerId;
 use aftercare_localstack::{LocalStack, SentMail};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
+use feedback::FeedbackFunction;
 use order_events::{OrderEventsFunction, RecordOutcome};
 use schedule::ScheduleFunction;
 
@@ -39,7 +40,13 @@ async fn main() -> Result<()> {
     let table = "aftercare-demo-journeys";
     stack.create_table(&clients.dynamodb, table).await?;
     stack.verify_identity(&clients.sesv2, SENDER_DOMAIN).await?;
-    let config = aftercare_localstack::local_shop_config(table)?;
+    let config = aftercare_localstack::local_shop_config_with(
+        table,
+        &[(
+            "REFERRAL_BONUS",
+            "10% off the next order for you and your friend",
+        )],
+    )?;
     stack
         .route_handoffs(
             &clients.eventbridge,
@@ -53,6 +60,7 @@ async fn main() -> Result<()> {
     let clock = ManualClock::new(start);
     let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
     let schedule = ScheduleFunction::new(&clients, &config, Arc::new(clock.clone()))?;
+    let feedback = FeedbackFunction::new(&clients, &config, Arc::new(clock.clone()));
     println!("Table {table} created from template.yaml; sending domain {SENDER_DOMAIN} verified.");
     println!(
         "Replaying {SIMULATED_DAYS} days from {} with the schedule every {} hours...\n",
@@ -140,6 +148,81 @@ async fn main() -> Result<()> {
                     record.describe
                 )?;
             }
+            Step::Rate {
+                at,
+                customer,
+                order,
+                score,
+                comment,
+            } => {
+                let name = names.get(customer).copied().unwrap_or("?");
+                let before = stack.sent_mail()?.len();
+                let token = rating_token(&config, customer, order, at)?;
+                let request = lambda_http::http::Request::builder()
+                    .method("GET")
+                    .uri(format!("/rate?token={token}&score={score}"))
+                    .body(lambda_http::Body::Empty)?;
+                let response = feedback.handle(request).await;
+                let mut what = format!(
+                    "clicks {score} of 5 on the review request of order {order}: page {}",
+                    response.status().as_u16()
+                );
+                if let Some(comment) = comment {
+                    let body = format!("token={token}&comment={}", comment.replace(' ', "+"));
+                    let request = lambda_http::http::Request::builder()
+                        .method("POST")
+                        .uri("/rate/comment")
+                        .body(lambda_http::Body::Text(body))?;
+                    let response = feedback.handle(request).await;
+                    what.push_str(&format!(
+                        "; adds a comment: page {}",
+                        response.status().as_u16()
+                    ));
+                }
+                writeln!(
+                    timeline,
+                    "{:<17} {name:<22} {:<40}  {what}",
+                    at.format("%Y-%m-%d %H:%M"),
+                    "feedback: rating"
+                )?;
+                for mail in stack.sent_mail()?.into_iter().skip(before) {
+                    writeln!(
+                        timeline,
+                        "{:<17} {:<22} {:<40}  SENT \u{201c}{}\u{201d} to {}",
+                        "", "", "", mail.subject, mail.to
+                    )?;
+                }
+                let handoffs = stack
+                    .handoffs()?
+                    .into_iter()
+                    .filter(|h| h["reason"].as_str().is_some_and(|r| r.contains("rated")))
+                    .count();
+                if handoffs > 0 {
+                    writeln!(timeline, "{:<17} {:<22} {:<40}  HandoffRequested events so far for unhappy ratings: {handoffs}", "", "", "")?;
+                }
+            }
+            Step::Resolve { at, customer } => {
+                let name = names.get(customer).copied().unwrap_or("?");
+                let event = serde_json::from_value(serde_json::json!({
+                    "version": "0", "id": format!("demo-{customer}"), "detail-type": "IssueResolved",
+                    "source": "helpdesk.demo", "account": "123456789012", "time": at, "region": "us-east-1",
+                    "resources": [], "detail": {"customer_id": customer}
+                }))?;
+                let outcome = match feedback.resolve(event).await? {
+                    Some(resolved) => format!(
+                        "issue about order {} closed after {} hours; promotions resume",
+                        resolved.order_id,
+                        resolved.seconds_to_resolution / 3600
+                    ),
+                    None => "no open issue".to_owned(),
+                };
+                writeln!(
+                    timeline,
+                    "{:<17} {name:<22} {:<40}  {outcome}",
+                    at.format("%Y-%m-%d %H:%M"),
+                    "helpdesk: IssueResolved"
+                )?;
+            }
         }
     }
     print!("{timeline}");
@@ -160,6 +243,28 @@ async fn main() -> Result<()> {
     println!("Stopping the emulator.");
     drop(stack);
     Ok(())
+}
+
+/// A rating link's token for `customer` and `order`, as the review request carried it.
+fn rating_token(
+    config: &aftercare_adapters::config::Config,
+    customer: &str,
+    order: &str,
+    at: DateTime<Utc>,
+) -> Result<String> {
+    let key = config
+        .settings
+        .rating_links
+        .as_ref()
+        .and_then(|links| links.keys.first())
+        .context("the local shop has rating-link keys")?;
+    let claims = aftercare_journey::links::LinkClaims {
+        customer: CustomerId::parse(customer)?,
+        order: aftercare_journey::ids::OrderId::parse(order)?,
+        kind: aftercare_journey::message::MessageKind::ReviewRequest,
+        expires_at: at + Duration::days(30),
+    };
+    Ok(aftercare_journey::links::sign(key, &claims))
 }
 
 fn output_dir() -> Result<PathBuf> {

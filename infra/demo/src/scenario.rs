@@ -57,13 +57,36 @@ pub enum Step {
         /// The event.
         record: Record,
     },
+    /// A customer clicks a rating link of their review request.
+    Rate {
+        /// When.
+        at: DateTime<Utc>,
+        /// Who.
+        customer: &'static str,
+        /// Which order.
+        order: &'static str,
+        /// The score clicked.
+        score: u8,
+        /// A comment they add on the page, if any.
+        comment: Option<&'static str>,
+    },
+    /// A helpdesk sends `IssueResolved` for a customer.
+    Resolve {
+        /// When.
+        at: DateTime<Utc>,
+        /// Whose issue.
+        customer: &'static str,
+    },
 }
 
 impl Step {
     /// When the step happens.
     pub fn at(&self) -> DateTime<Utc> {
         match self {
-            Step::Batch { at, .. } | Step::Crash { at, .. } => *at,
+            Step::Batch { at, .. }
+            | Step::Crash { at, .. }
+            | Step::Rate { at, .. }
+            | Step::Resolve { at, .. } => *at,
         }
     }
 }
@@ -287,6 +310,27 @@ pub fn steps() -> Vec<Step> {
         at: time_of(&crash_record),
         title: "Emily's next order: the invocation dies between its write and its send".into(),
         record: crash_record,
+    });
+    let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap_or_default();
+    // Oliver is unhappy with his beans; a person sorts it out two weeks later.
+    steps.push(Step::Rate {
+        at: at("2026-09-18T19:30:00Z"),
+        customer: "cus-4001",
+        order: "O-77",
+        score: 2,
+        comment: Some("The bag arrived torn and half the beans were stale."),
+    });
+    steps.push(Step::Resolve {
+        at: at("2026-10-02T11:00:00Z"),
+        customer: "cus-4001",
+    });
+    // Emily loves her tea.
+    steps.push(Step::Rate {
+        at: at("2026-10-31T20:10:00Z"),
+        customer: "cus-1001",
+        order: "1042",
+        score: 5,
+        comment: None,
     });
     steps.sort_by_key(Step::at);
     steps
