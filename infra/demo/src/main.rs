@@ -157,6 +157,7 @@ async fn main() -> Result<()> {
             } => {
                 let name = names.get(customer).copied().unwrap_or("?");
                 let before = stack.sent_mail()?.len();
+                let handoffs_before = stack.handoffs()?.len();
                 let token = rating_token(&config, customer, order, at)?;
                 let request = lambda_http::http::Request::builder()
                     .method("GET")
@@ -192,13 +193,9 @@ async fn main() -> Result<()> {
                         "", "", "", mail.subject, mail.to
                     )?;
                 }
-                let handoffs = stack
-                    .handoffs()?
-                    .into_iter()
-                    .filter(|h| h["reason"].as_str().is_some_and(|r| r.contains("rated")))
-                    .count();
+                let handoffs = stack.handoffs()?.len() - handoffs_before;
                 if handoffs > 0 {
-                    writeln!(timeline, "{:<17} {:<22} {:<40}  HandoffRequested events so far for unhappy ratings: {handoffs}", "", "", "")?;
+                    writeln!(timeline, "{:<17} {:<22} {:<40}  PUBLISHED {handoffs} HandoffRequested event: a person is called", "", "", "")?;
                 }
             }
             Step::Resolve { at, customer } => {
