@@ -203,8 +203,11 @@ impl FeedbackFunction {
                 .commit_profile_with_messages(&decision.profile, profile.version, &items)
                 .await
             {
-                Ok(()) | Err(CommitError::Duplicate) => {
-                    self.deliver(&items, owner).await;
+                result @ (Ok(()) | Err(CommitError::Duplicate)) => {
+                    // Only what this request wrote is ours to send; a duplicate was written by another.
+                    if result.is_ok() {
+                        self.deliver(&items, owner).await;
+                    }
                     tracing::info!(customer_id = %claims.customer, order_id = %claims.order, score = score.get(), first = decision.first_answer, "rating recorded");
                     let page = if decision.page == AnswerPage::Apology {
                         Page::Apology
@@ -281,8 +284,11 @@ impl FeedbackFunction {
                 .commit_profile_with_messages(&after, profile.version, &items)
                 .await
             {
-                Ok(()) | Err(CommitError::Duplicate) => {
-                    self.deliver(&items, owner).await;
+                result @ (Ok(()) | Err(CommitError::Duplicate)) => {
+                    // Only what this request wrote is ours to send; a duplicate was written by another.
+                    if result.is_ok() {
+                        self.deliver(&items, owner).await;
+                    }
                     return Answer::error(Page::CommentReceived, language);
                 }
                 Err(CommitError::Conflict) => continue,
