@@ -641,9 +641,18 @@ fn compose(
     let rendered = render(&copy, shop, language)?;
     let alert = kind == MessageKind::SupportAlert;
     Ok(OutgoingMessage {
+        // The comment is part of the cause: the alert for a rating and the alert for a comment
+        // added in the same second are different messages; an identical repeat is the same one.
         id: MessageId::derive(
             &profile.customer_id,
-            &format!("rating#{id}#{}", now.timestamp()),
+            &format!(
+                "rating#{id}#{}#{}",
+                now.timestamp(),
+                comment.map_or_else(
+                    || "-".to_owned(),
+                    |c| hex::encode(&Sha256::digest(c.as_str().as_bytes())[..8])
+                )
+            ),
             kind,
         ),
         kind,
@@ -960,6 +969,36 @@ mod tests {
         assert!(
             messages[0].text.contains("half empty") && !messages[0].html.contains("<b>and</b>")
         );
+    }
+
+    #[test]
+    fn a_comment_in_the_same_second_as_its_rating_is_a_message_of_its_own() {
+        let (profile, order, settings) = delivered(None);
+        let now = at("2026-11-23T10:00:00Z");
+        let rated = decide_rating(
+            &profile,
+            &order,
+            &claims(&order),
+            Score::new(1).unwrap(),
+            now,
+            &settings,
+        )
+        .unwrap();
+        let (_, comment_alerts) = add_comment(
+            &rated.profile,
+            &order,
+            &claims(&order),
+            Comment::parse("dented").unwrap(),
+            now,
+            &settings,
+        )
+        .unwrap();
+        let rating_alert = rated
+            .messages
+            .iter()
+            .find(|m| m.kind == MessageKind::SupportAlert)
+            .unwrap();
+        assert_ne!(rating_alert.id, comment_alerts[0].id);
     }
 
     #[test]
