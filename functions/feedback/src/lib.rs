@@ -167,19 +167,9 @@ impl FeedbackFunction {
         };
         let token = query.get("token").cloned();
         for _ in 0..3 {
-            let loaded = match self
-                .store
-                .load_profile_and_order(&claims.customer, Some(&claims.order))
-                .await
-            {
-                Ok(loaded) => loaded,
-                Err(error) => {
-                    tracing::error!(customer_id = %claims.customer, %error, "reading the journey failed");
-                    return Answer::error(Page::Internal, hint);
-                }
-            };
-            let (Some(profile), Some(order)) = (loaded.profile, loaded.order) else {
-                return Answer::error(Page::UnknownOrder, hint);
+            let (profile, order) = match self.journey(&claims, hint).await {
+                Ok(journey) => journey,
+                Err(answer) => return answer,
             };
             let language = profile.value.locale.language();
             let decision = match decide_rating(
@@ -247,19 +237,9 @@ impl FeedbackFunction {
                 }
             };
         for _ in 0..3 {
-            let loaded = match self
-                .store
-                .load_profile_and_order(&claims.customer, Some(&claims.order))
-                .await
-            {
-                Ok(loaded) => loaded,
-                Err(error) => {
-                    tracing::error!(customer_id = %claims.customer, %error, "reading the journey failed");
-                    return Answer::error(Page::Internal, hint);
-                }
-            };
-            let (Some(profile), Some(order)) = (loaded.profile, loaded.order) else {
-                return Answer::error(Page::UnknownOrder, hint);
+            let (profile, order) = match self.journey(&claims, hint).await {
+                Ok(journey) => journey,
+                Err(answer) => return answer,
             };
             let language = profile.value.locale.language();
             let (after, messages) = match add_comment(
@@ -299,6 +279,33 @@ impl FeedbackFunction {
             }
         }
         Answer::error(Page::Internal, hint)
+    }
+
+    /// The profile and order a link is about, in one read; an error page if they cannot be read
+    /// or do not exist.
+    async fn journey(
+        &self,
+        claims: &LinkClaims,
+        hint: Language,
+    ) -> Result<
+        (
+            aftercare_adapters::store::Versioned<aftercare_journey::journey::Profile>,
+            aftercare_adapters::store::Versioned<aftercare_journey::journey::Order>,
+        ),
+        Answer,
+    > {
+        let loaded = self
+            .store
+            .load_profile_and_order(&claims.customer, Some(&claims.order))
+            .await
+            .map_err(|error| {
+                tracing::error!(customer_id = %claims.customer, %error, "reading the journey failed");
+                Answer::error(Page::Internal, hint)
+            })?;
+        match (loaded.profile, loaded.order) {
+            (Some(profile), Some(order)) => Ok((profile, order)),
+            _ => Err(Answer::error(Page::UnknownOrder, hint)),
+        }
     }
 
     /// Outbox entries for `messages`, held by `owner`; the handoff rides with the alert to support.
