@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Retry;
 use crate::store::{
-    decision_sk, follow_up_item, from_item, is_condition_failure, key, pending_message_item, s,
-    sortable_time, to_item, CommitError, DecisionRecord, FollowUpItem, JourneyStore, Lease,
-    MessageItem, StoreError, DUE_INDEX, MESSAGE_LOG_TTL,
+    cancellation_codes, decision_sk, follow_up_item, from_item, is_condition_failure, key,
+    pending_message_item, s, sortable_time, to_item, CommitError, DecisionRecord, FollowUpItem,
+    JourneyStore, Lease, MessageItem, StoreError, DUE_INDEX, MESSAGE_LOG_TTL,
 };
 
 /// Something the due index says needs doing now.
@@ -288,11 +288,7 @@ impl JourneyStore {
             Ok(_) => Ok(message),
             Err(error) => Err(match error.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let codes: Vec<&str> = cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code().unwrap_or("None"))
-                        .collect();
+                    let codes = cancellation_codes(cancelled);
                     match codes.iter().position(|c| *c == "ConditionalCheckFailed") {
                         // Someone else took the follow-up meanwhile, or the message exists.
                         Some(1) => CommitError::Duplicate,
@@ -372,11 +368,7 @@ impl JourneyStore {
             Ok(_) => Ok(()),
             Err(error) => Err(match error.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let codes: Vec<&str> = cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code().unwrap_or("None"))
-                        .collect();
+                    let codes = cancellation_codes(cancelled);
                     match codes.iter().position(|c| *c == "ConditionalCheckFailed") {
                         Some(0) => CommitError::Conflict,
                         Some(_) => CommitError::Duplicate,

@@ -623,11 +623,7 @@ impl JourneyStore {
             Ok(_) => Ok(message_item),
             Err(error) => Err(match error.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let codes: Vec<&str> = cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code().unwrap_or("None"))
-                        .collect();
+                    let codes = cancellation_codes(cancelled);
                     if codes.first() == Some(&"ConditionalCheckFailed") {
                         CommitError::Duplicate
                     } else if codes.contains(&"ConditionalCheckFailed")
@@ -959,6 +955,18 @@ pub fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> Message
         handoff_published: false,
         expires_at: None,
     }
+}
+
+/// The reason code of each item of a cancelled transaction, in the order the items were
+/// written (`"None"` for items that did not fail).
+pub(crate) fn cancellation_codes(
+    cancelled: &aws_sdk_dynamodb::types::error::TransactionCanceledException,
+) -> Vec<&str> {
+    cancelled
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code().unwrap_or("None"))
+        .collect()
 }
 
 pub(crate) fn version_condition<T>(loaded: &Option<Versioned<T>>) -> &'static str {
