@@ -29,8 +29,7 @@ fn delivered(world: &World, order: &str) -> [Value; 2] {
 }
 
 fn token(world: &World, order: &str, key: Option<SigningKey>) -> String {
-    let key =
-        key.unwrap_or_else(|| world.config.settings.rating_links.as_ref().unwrap().keys[0].clone());
+    let key = key.unwrap_or_else(|| world.config.settings.links.as_ref().unwrap().keys[0].clone());
     sign(
         &key,
         &LinkClaims {
@@ -295,7 +294,7 @@ async fn rating_link_keys_are_read_from_the_secret_the_template_creates() {
         .unwrap();
     let pairs = [
         ("FEEDBACK_URL", "https://shop.example/rate"),
-        ("RATING_LINK_KEYS_SECRET", "fb-secret-keys"),
+        ("LINK_SIGNING_KEYS_SECRET", "fb-secret-keys"),
     ];
     let mut config = aftercare_adapters::config::Config::from_lookup(|name| {
         pairs
@@ -312,19 +311,149 @@ async fn rating_link_keys_are_read_from_the_secret_the_template_creates() {
     })
     .unwrap();
     assert!(
-        config
-            .settings
-            .rating_links
-            .as_ref()
-            .unwrap()
-            .keys
-            .is_empty(),
+        config.settings.links.as_ref().unwrap().keys.is_empty(),
         "nothing read before the cold start"
     );
     config.load_secrets(&world.clients).await.unwrap();
-    let keys = &config.settings.rating_links.as_ref().unwrap().keys;
+    let keys = &config.settings.links.as_ref().unwrap().keys;
     assert_eq!(
         keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
         ["k9"]
     );
+}
+
+/// Sends a request to the feedback function; returns the status and the page.
+async fn request(world: &World, method: &str, uri: &str, body: &str) -> (u16, String) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(if body.is_empty() {
+            Body::Empty
+        } else {
+            Body::Text(body.to_owned())
+        })
+        .unwrap();
+    let response = world.feedback.handle(request).await;
+    let page = match response.body() {
+        Body::Text(text) => text.clone(),
+        _ => String::new(),
+    };
+    (response.status().as_u16(), page)
+}
+
+/// The path and query of the https link in a `List-Unsubscribe` header.
+fn one_click_path(header: &str) -> String {
+    let https = header
+        .split(['<', '>'])
+        .find(|part| part.starts_with("https://"))
+        .expect("an https link");
+    let url = url::Url::parse(https).unwrap();
+    format!("{}?{}", url.path(), url.query().unwrap())
+}
+
+#[tokio::test]
+async fn a_one_click_unsubscribe_stops_later_review_requests_while_order_updates_continue() {
+    let world = World::new("fb-unsubscribe").await;
+    world.replay(&delivered(&world, "A-1")).await;
+    world.sweep("2026-11-06T18:05:00Z").await;
+    let review = world
+        .sent()
+        .into_iter()
+        .find(|m| m.kind == "review_request")
+        .expect("a review request");
+    let path = one_click_path(review.list_unsubscribe.as_deref().unwrap());
+
+    // The mailbox provider's one-click POST (RFC 8058).
+    world.clock.set(at("2026-11-07T08:00:00Z"));
+    let (status, page) = request(&world, "POST", &path, "List-Unsubscribe=One-Click").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("You are unsubscribed from “Review requests”"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"value="review_requests">"#),
+        "unticked: {page}"
+    );
+    assert!(page.contains(r#"value="order_updates" checked>"#));
+
+    // A second order: its status news still arrives, its review request does not.
+    let mut second = delivered(&world, "A-2");
+    second[0]["occurred_at"] = json!("2026-11-10T09:00:00Z");
+    second[1]["occurred_at"] = json!("2026-11-12T15:00:00Z");
+    let before = world.sent().len();
+    world.replay(&second).await;
+    let news: Vec<String> = world.sent()[before..]
+        .iter()
+        .map(|m| m.kind.clone())
+        .collect();
+    assert_eq!(news, ["order_placed", "order_delivered"]);
+    let report = world.sweep("2026-11-15T18:05:00Z").await;
+    let review = report
+        .decisions
+        .iter()
+        .find(|d| d.key == "review#A-2")
+        .expect("the second review request was decided");
+    assert_eq!(review.decision, "withheld", "{review:?}");
+    assert!(
+        review
+            .detail
+            .contains("unsubscribed from review_requests with one click on 2026-11-07"),
+        "{review:?}"
+    );
+    assert_eq!(world.sent().len(), before + 2, "nothing else was sent");
+
+    // The link's GET shows the page; the form switches review requests back on.
+    let (status, page) = request(&world, "GET", &path, "").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Your email preferences"));
+    let token = path.split("token=").nth(1).unwrap();
+    let token = url::form_urlencoded::parse(format!("t={token}").as_bytes())
+        .next()
+        .unwrap()
+        .1
+        .into_owned();
+    let form: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", &token)
+        .append_pair("topic", "order_updates")
+        .append_pair("topic", "review_requests")
+        .finish();
+    let (status, page) = request(&world, "POST", "/preferences", &form).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Saved."), "{page}");
+    let saved = profile(&world).await;
+    let off: Vec<&str> = saved.unsubscribed.keys().map(|t| t.as_str()).collect();
+    assert_eq!(off, ["reminders", "offers"]);
+
+    // Links that are not ours change nothing.
+    let (status, _) = request(
+        &world,
+        "POST",
+        "/unsubscribe?token=p1.local-1.Y3VzLTE.AAAA",
+        "List-Unsubscribe=One-Click",
+    )
+    .await;
+    assert_eq!(status, 403);
+    let bad_topic: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", &token)
+        .append_pair("topic", "everything")
+        .finish();
+    assert_eq!(
+        request(&world, "POST", "/preferences", &bad_topic).await.0,
+        400
+    );
+    assert_eq!(profile(&world).await.unsubscribed, saved.unsubscribed);
+}
+
+async fn profile(world: &World) -> aftercare_journey::journey::Profile {
+    world
+        .journey(1)
+        .await
+        .into_iter()
+        .find_map(|i| match i {
+            JourneyItem::Profile(p) => Some(p.value),
+            _ => None,
+        })
+        .unwrap()
 }

@@ -65,10 +65,28 @@ async fn a_review_request_goes_out_when_its_time_comes_and_only_once() {
         .find(|m| m.subject.contains("How is your order"))
         .expect("review request");
     assert_eq!(
-        review.text.matches("token=").count(),
+        review.text.matches("/rate?token=").count(),
         5,
         "five rating links"
     );
+    // Not transactional: the one-click unsubscribe headers of RFC 8058, and the link in the footer.
+    let unsubscribe = review
+        .list_unsubscribe
+        .as_deref()
+        .expect("List-Unsubscribe");
+    assert!(
+        unsubscribe.starts_with("<https://") && unsubscribe.contains("/unsubscribe?token=p1."),
+        "{unsubscribe}"
+    );
+    assert!(unsubscribe
+        .contains("<mailto:help@leafandkettle.example?subject=unsubscribe%20review_requests>"));
+    assert_eq!(
+        review.list_unsubscribe_post.as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert!(review
+        .text
+        .contains("Unsubscribe or choose which emails you get"));
 
     let again = world.sweep("2026-11-06T18:10:00Z").await;
     assert_eq!((again.due, again.sent), (0, 0));

@@ -8,7 +8,7 @@ use aftercare_journey::event::WebLink;
 use aftercare_journey::guardrails::{ConsentPolicy, QuietHours};
 use aftercare_journey::links::SigningKey;
 use aftercare_journey::message::MessageKind;
-use aftercare_journey::settings::{Brand, Policy, RatingLinks, Settings};
+use aftercare_journey::settings::{Brand, Policy, Settings, SignedLinks};
 use aftercare_journey::text::Text;
 
 /// A configuration variable that is missing or malformed.
@@ -33,7 +33,7 @@ pub struct Config {
     /// `EVENT_BUS_NAME`: the EventBridge bus handoffs are published on (the schedule function
     /// needs it).
     pub event_bus: Option<String>,
-    /// `RATING_LINK_KEYS_SECRET`: the Secrets Manager secret holding the rating-link keys.
+    /// `LINK_SIGNING_KEYS_SECRET`: the Secrets Manager secret holding the rating-link keys.
     pub rating_keys_secret: Option<String>,
     /// `OUTBOX_LEASE_SECONDS` (default 120): how long a sender holds a message before the
     /// relay may take it over. Keep it below the SQS visibility timeout.
@@ -107,7 +107,7 @@ impl Config {
             sender,
             configuration_set: get("SES_CONFIGURATION_SET"),
             event_bus: get("EVENT_BUS_NAME"),
-            rating_keys_secret: get("RATING_LINK_KEYS_SECRET"),
+            rating_keys_secret: get("LINK_SIGNING_KEYS_SECRET"),
             outbox_lease: chrono::Duration::seconds(lease_seconds),
             settings: Settings {
                 brand: Brand {
@@ -118,7 +118,7 @@ impl Config {
                 },
                 disabled_kinds,
                 policy: policy(&get)?,
-                rating_links: rating_links(&get)?,
+                links: links(&get)?,
                 referral_bonus: get("REFERRAL_BONUS")
                     .map(|b| Text::parse(b).map_err(|e| invalid("REFERRAL_BONUS", e.to_string())))
                     .transpose()?,
@@ -330,34 +330,34 @@ fn policy(get: &Lookup<'_>) -> Result<Policy, ConfigError> {
     Ok(policy)
 }
 
-/// Rating links: the keys that sign and verify them come from `RATING_LINK_KEYS` (`id:hexsecret`
+/// Rating links: the keys that sign and verify them come from `LINK_SIGNING_KEYS` (`id:hexsecret`
 /// pairs, newest first; for local runs) or, in a deployed stack, from the Secrets Manager secret
-/// `RATING_LINK_KEYS_SECRET` (read by [`Config::load_secrets`]); `FEEDBACK_URL` is where links
+/// `LINK_SIGNING_KEYS_SECRET` (read by [`Config::load_secrets`]); `FEEDBACK_URL` is where links
 /// point (functions that only verify do without it); `RATING_LINK_DAYS` (default 30) is how long
 /// a link works.
-fn rating_links(get: &Lookup<'_>) -> Result<Option<RatingLinks>, ConfigError> {
+fn links(get: &Lookup<'_>) -> Result<Option<SignedLinks>, ConfigError> {
     let base_url = get("FEEDBACK_URL")
         .map(|url| WebLink::parse(&url).map_err(|e| invalid("FEEDBACK_URL", e.to_string())))
         .transpose()?;
-    let keys = match (get("RATING_LINK_KEYS"), get("RATING_LINK_KEYS_SECRET")) {
+    let keys = match (get("LINK_SIGNING_KEYS"), get("LINK_SIGNING_KEYS_SECRET")) {
         (Some(_), Some(_)) => {
             return Err(invalid(
-                "RATING_LINK_KEYS",
-                "is set together with RATING_LINK_KEYS_SECRET; set one",
+                "LINK_SIGNING_KEYS",
+                "is set together with LINK_SIGNING_KEYS_SECRET; set one",
             ))
         }
         (Some(keys), None) => parse_inline_keys(&keys)?,
         (None, Some(_)) => Vec::new(),
         (None, None) if base_url.is_some() => {
             return Err(invalid(
-                "RATING_LINK_KEYS_SECRET",
+                "LINK_SIGNING_KEYS_SECRET",
                 "is not set, but FEEDBACK_URL is: links cannot be signed",
             ))
         }
         (None, None) => return Ok(None),
     };
     let days = number(get, "RATING_LINK_DAYS", 30, 1..=365)?;
-    Ok(Some(RatingLinks {
+    Ok(Some(SignedLinks {
         base_url,
         keys,
         valid_for: chrono::Duration::days(days),
@@ -371,37 +371,36 @@ fn parse_inline_keys(keys: &str) -> Result<Vec<SigningKey>, ConfigError> {
         .map(|pair| {
             let (id, secret) = pair.trim().split_once(':').ok_or_else(|| {
                 invalid(
-                    "RATING_LINK_KEYS",
+                    "LINK_SIGNING_KEYS",
                     "expected id:hexsecret pairs separated by commas",
                 )
             })?;
             let secret = hex::decode(secret).map_err(|_| {
                 invalid(
-                    "RATING_LINK_KEYS",
+                    "LINK_SIGNING_KEYS",
                     format!("the secret of key {id:?} is not hex"),
                 )
             })?;
             SigningKey::new(id, secret)
-                .map_err(|e| invalid("RATING_LINK_KEYS", format!("key {id:?}: {e}")))
+                .map_err(|e| invalid("LINK_SIGNING_KEYS", format!("key {id:?}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if keys.is_empty() {
-        return Err(invalid("RATING_LINK_KEYS", "holds no key"));
+        return Err(invalid("LINK_SIGNING_KEYS", "holds no key"));
     }
     Ok(keys)
 }
 
 impl Config {
-    /// Reads what lives in secrets (the rating-link keys named by `RATING_LINK_KEYS_SECRET`),
+    /// Reads what lives in secrets (the rating-link keys named by `LINK_SIGNING_KEYS_SECRET`),
     /// once per cold start. Does nothing when no secret is configured.
     pub async fn load_secrets(
         &mut self,
         clients: &crate::aws::AwsClients,
     ) -> Result<(), crate::secrets::SecretError> {
-        if let (Some(secret), Some(links)) = (
-            &self.rating_keys_secret,
-            self.settings.rating_links.as_mut(),
-        ) {
+        if let (Some(secret), Some(links)) =
+            (&self.rating_keys_secret, self.settings.links.as_mut())
+        {
             links.keys = crate::secrets::load_keys(&clients.secrets, secret).await?;
         }
         Ok(())
@@ -446,9 +445,9 @@ mod tests {
             ("HOLDOUT_PERCENT", "review_request=10"),
             ("CATEGORY_CYCLE_DAYS", "tea=30"),
             ("WATCHDOG_LIMITS", "packed=3d,awaiting_packing=12h"),
-            ("FEEDBACK_URL", "https://shop.example/rate"),
+            ("FEEDBACK_URL", "https://feedback.shop.example"),
             (
-                "RATING_LINK_KEYS",
+                "LINK_SIGNING_KEYS",
                 "k2:0000000000000000000000000000000000000000000000000000000000000000",
             ),
         ]);
@@ -466,15 +465,15 @@ mod tests {
             ("QUIET_HOURS", "late"),
             ("FREQUENCY_CAP", "1/month"),
             ("HOLDOUT_PERCENT", "review_request=101"),
-            ("RATING_LINK_KEYS", "k2:abcd"),
+            ("LINK_SIGNING_KEYS", "k2:abcd"),
             ("REVIEW_AFTER_DAYS", "-1"),
             ("WATCHDOG_LIMITS", "packed=soon"),
         ] {
             let mut bad = BASE.to_vec();
             bad.extend([
-                ("FEEDBACK_URL", "https://shop.example/rate"),
+                ("FEEDBACK_URL", "https://feedback.shop.example"),
                 (
-                    "RATING_LINK_KEYS",
+                    "LINK_SIGNING_KEYS",
                     "k1:0000000000000000000000000000000000000000000000000000000000000000",
                 ),
             ]);

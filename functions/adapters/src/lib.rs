@@ -13,6 +13,7 @@ pub mod follow_up_store;
 pub mod logging;
 pub mod mailer;
 pub mod outbox;
+pub mod reference;
 pub mod secrets;
 pub mod store;
 pub mod sweep;

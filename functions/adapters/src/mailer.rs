@@ -13,6 +13,7 @@ use mail_builder::MessageBuilder;
 
 use crate::config::Config;
 use crate::error::{classify, describe, Retry};
+use crate::reference::{MessageReference, CUSTOMER_TAG, MESSAGE_TAG, REFERENCE_HEADER};
 
 /// Why SES did not take a message.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +56,7 @@ impl SesMailer {
             Some(name) => (name.as_str().to_owned(), message.to.as_str().to_owned()),
             None => (String::new(), message.to.as_str().to_owned()),
         };
-        MessageBuilder::new()
+        let mut builder = MessageBuilder::new()
             .from((self.sender_name.clone(), self.sender.as_str().to_owned()))
             .to(to)
             .reply_to(self.reply_to.as_str())
@@ -64,6 +65,23 @@ impl SesMailer {
             .date(message.decided_at.timestamp())
             .header("Content-Language", Raw::new(message.language.tag()))
             .header("X-Aftercare-Kind", Raw::new(message.kind.as_str()))
+            .header(
+                REFERENCE_HEADER,
+                Raw::new(MessageReference::of(message).header_value()),
+            );
+        if let Some(unsubscribe) = &message.list_unsubscribe {
+            // RFC 2369 and RFC 8058: the https link takes the one-click POST.
+            builder = builder
+                .header(
+                    "List-Unsubscribe",
+                    Raw::new(format!("<{}>, <{}>", unsubscribe.https, unsubscribe.mailto)),
+                )
+                .header(
+                    "List-Unsubscribe-Post",
+                    Raw::new("List-Unsubscribe=One-Click"),
+                );
+        }
+        builder
             .text_body(message.text.as_str())
             .html_body(message.html.as_str())
             .write_to_vec()
@@ -78,9 +96,16 @@ impl SesMailer {
             .data(Blob::new(mime))
             .build()
             .map_err(|e| SendError::Rejected(e.to_string()))?;
-        let mut tags = vec![tag("kind", message.kind.as_str())?];
+        let reference = MessageReference::of(message);
+        let mut tags = vec![
+            tag("kind", message.kind.as_str())?,
+            tag(MESSAGE_TAG, &reference.message_tag())?,
+        ];
         if let Some(order) = &message.order_id {
             tags.push(tag("order", order.as_str())?);
+        }
+        if let Some(customer) = reference.customer_tag() {
+            tags.push(tag(CUSTOMER_TAG, &customer)?);
         }
         let output = self
             .client

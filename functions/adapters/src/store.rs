@@ -234,11 +234,7 @@ pub fn customer_pk(customer: &CustomerId) -> String {
 
 /// The sort key of a message.
 pub fn message_sk(message: &OutgoingMessage) -> String {
-    format!(
-        "MSG#{}#{}",
-        message.decided_at.format("%Y%m%dT%H%M%SZ"),
-        message.id
-    )
+    crate::reference::MessageReference::of(message).sort_key()
 }
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
@@ -390,6 +386,9 @@ pub enum CommitError {
 }
 
 /// One item of a customer's journey, as [`JourneyStore::journey`] returns it.
+// A read model for tests, the demo and operators: one profile per journey, so the profile
+// variant's size costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum JourneyItem {
     /// The profile.

@@ -138,5 +138,6 @@ fn sample_message() -> aftercare_journey::message::OutgoingMessage {
         trigger: "event:e-1".into(),
         decided_at: "2026-11-20T10:00:00Z".parse().unwrap(),
         reason: "test".into(),
+        list_unsubscribe: None,
     }
 }

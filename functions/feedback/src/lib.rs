@@ -3,6 +3,11 @@
 //! small page in the customer's language. A forged, altered, expired or foreign link gets a
 //! clear 4xx page and records nothing; our own failures get an opaque 500 and a full log.
 //!
+//! `GET /unsubscribe?token=…` (the link in every message's footer and `List-Unsubscribe`
+//! header) shows the customer's email preferences; `POST /unsubscribe?token=…` is the
+//! one-click unsubscribe of RFC 8058 from the topic of the message the link came in;
+//! `POST /preferences` saves the preferences form.
+//!
 //! Decode → verify the link → read the journey (one BatchGetItem) → decide (pure) → write the
 //! profile and the replies in one transaction → send → answer.
 
@@ -17,12 +22,17 @@ use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::Outbox;
 use aftercare_adapters::store::{pending_message_item, CommitError, JourneyStore, MessageItem};
 use aftercare_journey::contact::Language;
+use aftercare_journey::event::WebLink;
 use aftercare_journey::feedback::{
     add_comment, decide_rating, AnswerPage, Comment, FeedbackError, Score,
 };
-use aftercare_journey::links::{verify, LinkClaims, TokenError};
+use aftercare_journey::links::{verify, verify_preferences, LinkClaims, TokenError};
 use aftercare_journey::message::{MessageKind, OutgoingMessage};
 use aftercare_journey::pages::{render_page, Page};
+use aftercare_journey::pages::{render_preferences, PreferencesNotice};
+use aftercare_journey::preferences::{
+    active_suppression, choose_topics, is_subscribed, unsubscribe, MailTopic, OptOutSource,
+};
 use aftercare_journey::settings::Settings;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -31,6 +41,10 @@ use lambda_http::{Body, Request, RequestExt, Response};
 pub const RATE_PATH: &str = "/rate";
 /// Where the comment form posts.
 pub const COMMENT_PATH: &str = "/rate/comment";
+/// Where preferences links point: GET shows the page, POST unsubscribes in one click.
+pub const UNSUBSCRIBE_PATH: &str = aftercare_journey::preferences::UNSUBSCRIBE_PATH;
+/// Where the preferences form posts.
+pub const PREFERENCES_PATH: &str = "/preferences";
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -50,6 +64,8 @@ struct Answer {
     language: Language,
     form_token: Option<String>,
     detail: Option<String>,
+    /// The preferences page's own HTML, when the answer is that page.
+    html: Option<String>,
 }
 
 impl Answer {
@@ -59,6 +75,7 @@ impl Answer {
             language,
             form_token: None,
             detail: None,
+            html: None,
         }
     }
 }
@@ -91,10 +108,57 @@ impl FeedbackFunction {
                     self.clock.now().timestamp_nanos_opt().unwrap_or_default()
                 )
             });
-        let answer = match (request.method(), request.uri().path()) {
-            (&Method::GET, RATE_PATH) => self.rate(&query(&request), hint, &owner).await,
+        let settings = self.settings_for(&request);
+        let settings = settings.as_ref();
+        let path = request.uri().path();
+        let known = [RATE_PATH, COMMENT_PATH, UNSUBSCRIBE_PATH, PREFERENCES_PATH].contains(&path);
+        let answer = match (request.method(), path) {
+            (&Method::GET, RATE_PATH) => self.rate(&query(&request), hint, &owner, settings).await,
             (&Method::POST, COMMENT_PATH) => match body_text(&request) {
-                Ok(body) => self.comment(&form(&body), hint, &owner).await,
+                Ok(body) => self.comment(&form(&body), hint, &owner, settings).await,
+                Err(answer) => answer,
+            },
+            (&Method::GET, UNSUBSCRIBE_PATH) => {
+                self.preferences(query(&request).get("token"), Change::None, hint)
+                    .await
+            }
+            (&Method::POST, UNSUBSCRIBE_PATH) => match body_text(&request) {
+                Ok(_) => {
+                    self.preferences(query(&request).get("token"), Change::OneClick, hint)
+                        .await
+                }
+                Err(answer) => answer,
+            },
+            (&Method::POST, PREFERENCES_PATH) => match body_text(&request) {
+                Ok(body) => {
+                    let fields: Vec<(String, String)> =
+                        url::form_urlencoded::parse(body.as_bytes())
+                            .into_owned()
+                            .collect();
+                    let token = fields
+                        .iter()
+                        .find(|(k, _)| k == "token")
+                        .map(|(_, v)| v.clone());
+                    let mut wanted = std::collections::BTreeSet::new();
+                    let mut unknown = false;
+                    for (_, value) in fields.iter().filter(|(k, _)| k == "topic") {
+                        match MailTopic::parse(value) {
+                            Ok(topic) => {
+                                wanted.insert(topic);
+                            }
+                            Err(_) => unknown = true,
+                        }
+                    }
+                    if unknown {
+                        Answer {
+                            detail: Some("Unknown email topic.".into()),
+                            ..Answer::error(Page::BadRequest, hint)
+                        }
+                    } else {
+                        self.preferences(token.as_ref(), Change::Choose(wanted), hint)
+                            .await
+                    }
+                }
                 Err(answer) => answer,
             },
             _ => Answer::error(Page::UnknownOrder, hint),
@@ -103,14 +167,16 @@ impl FeedbackFunction {
             .form_token
             .as_deref()
             .map(|token| (COMMENT_PATH, token));
-        let html = render_page(
-            answer.page,
-            &self.settings.brand,
-            answer.language,
-            form,
-            answer.detail.as_deref(),
-        );
-        let status = if request.uri().path() != RATE_PATH && request.uri().path() != COMMENT_PATH {
+        let html = answer.html.clone().unwrap_or_else(|| {
+            render_page(
+                answer.page,
+                &self.settings.brand,
+                answer.language,
+                form,
+                answer.detail.as_deref(),
+            )
+        });
+        let status = if !known {
             StatusCode::NOT_FOUND
         } else {
             StatusCode::from_u16(answer.page.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -132,12 +198,12 @@ impl FeedbackFunction {
     fn claims(&self, token: Option<&String>, hint: Language) -> Result<LinkClaims, Answer> {
         let Some(links) = self
             .settings
-            .rating_links
+            .links
             .as_ref()
             .filter(|links| !links.keys.is_empty())
         else {
             tracing::error!(
-                "a rating arrived but no rating-link keys are configured (RATING_LINK_KEYS_SECRET)"
+                "a rating arrived but no rating-link keys are configured (LINK_SIGNING_KEYS_SECRET)"
             );
             return Err(Answer::error(Page::Internal, hint));
         };
@@ -148,7 +214,13 @@ impl FeedbackFunction {
         })
     }
 
-    async fn rate(&self, query: &HashMap<String, String>, hint: Language, owner: &str) -> Answer {
+    async fn rate(
+        &self,
+        query: &HashMap<String, String>,
+        hint: Language,
+        owner: &str,
+        settings: &Settings,
+    ) -> Answer {
         let claims = match self.claims(query.get("token"), hint) {
             Ok(claims) => claims,
             Err(answer) => return answer,
@@ -178,7 +250,7 @@ impl FeedbackFunction {
                 &claims,
                 score,
                 self.clock.now(),
-                &self.settings,
+                settings,
             ) {
                 Ok(decision) => decision,
                 Err(FeedbackError::Render(error)) => {
@@ -209,6 +281,7 @@ impl FeedbackFunction {
                         language,
                         form_token: token,
                         detail: None,
+                        html: None,
                     };
                 }
                 Err(CommitError::Conflict) => continue,
@@ -221,7 +294,13 @@ impl FeedbackFunction {
         Answer::error(Page::Internal, hint)
     }
 
-    async fn comment(&self, form: &HashMap<String, String>, hint: Language, owner: &str) -> Answer {
+    async fn comment(
+        &self,
+        form: &HashMap<String, String>,
+        hint: Language,
+        owner: &str,
+        settings: &Settings,
+    ) -> Answer {
         let claims = match self.claims(form.get("token"), hint) {
             Ok(claims) => claims,
             Err(answer) => return answer,
@@ -248,7 +327,7 @@ impl FeedbackFunction {
                 &claims,
                 comment.clone(),
                 self.clock.now(),
-                &self.settings,
+                settings,
             ) {
                 Ok(result) => result,
                 Err(FeedbackError::NotRated) => return Answer::error(Page::BadRequest, language),
@@ -279,6 +358,128 @@ impl FeedbackFunction {
             }
         }
         Answer::error(Page::Internal, hint)
+    }
+
+    /// Shows the preferences page for a preferences link, after applying `change`: nothing
+    /// (a GET), the one-click unsubscribe from the link's topic, or the form's choice.
+    async fn preferences(&self, token: Option<&String>, change: Change, hint: Language) -> Answer {
+        let Some(keys) = self
+            .settings
+            .links
+            .as_ref()
+            .map(|links| links.keys.as_slice())
+            .filter(|keys| !keys.is_empty())
+        else {
+            tracing::error!("a preferences link arrived but no link keys are configured (LINK_SIGNING_KEYS_SECRET)");
+            return Answer::error(Page::Internal, hint);
+        };
+        let Some(token) = token else {
+            return Answer::error(Page::InvalidLink, hint);
+        };
+        let Ok(claims) = verify_preferences(keys, token) else {
+            return Answer::error(Page::InvalidLink, hint);
+        };
+        let now = self.clock.now();
+        for _ in 0..3 {
+            let loaded = match self
+                .store
+                .load_profile_and_order(&claims.customer, None)
+                .await
+            {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    tracing::error!(customer_id = %claims.customer, %error, "reading the journey failed");
+                    return Answer::error(Page::Internal, hint);
+                }
+            };
+            let Some(profile) = loaded.profile else {
+                return Answer::error(Page::UnknownOrder, hint);
+            };
+            let language = profile.value.locale.language();
+            let (after, changed, notice) = match &change {
+                Change::None => (profile.value.clone(), false, PreferencesNotice::None),
+                Change::OneClick => match claims.topic {
+                    Some(topic) => {
+                        let (after, changed) =
+                            unsubscribe(&profile.value, &[topic], OptOutSource::OneClick, now);
+                        (after, changed, PreferencesNotice::Unsubscribed(topic))
+                    }
+                    None => (profile.value.clone(), false, PreferencesNotice::None),
+                },
+                Change::Choose(wanted) => {
+                    let (after, changed) = choose_topics(&profile.value, wanted, now);
+                    (after, changed, PreferencesNotice::Saved)
+                }
+            };
+            if changed {
+                match self
+                    .store
+                    .commit_profile_with_messages(&after, profile.version, &[])
+                    .await
+                {
+                    Ok(()) | Err(CommitError::Duplicate) => {}
+                    Err(CommitError::Conflict) => continue,
+                    Err(CommitError::Store(error)) => {
+                        tracing::error!(customer_id = %claims.customer, %error, "writing the preferences failed");
+                        return Answer::error(Page::Internal, language);
+                    }
+                }
+                let off: Vec<&str> = after.unsubscribed.keys().map(|t| t.as_str()).collect();
+                tracing::info!(customer_id = %claims.customer, unsubscribed = ?off, "preferences changed");
+            }
+            let subscribed: Vec<(MailTopic, bool)> = MailTopic::ALL
+                .into_iter()
+                .map(|topic| (topic, is_subscribed(&after, topic)))
+                .collect();
+            let html = render_preferences(
+                &self.settings.brand,
+                language,
+                (PREFERENCES_PATH, token),
+                &subscribed,
+                notice,
+                active_suppression(&after).is_some(),
+            );
+            return Answer {
+                html: Some(html),
+                ..Answer::error(Page::Preferences, language)
+            };
+        }
+        Answer::error(Page::Internal, hint)
+    }
+
+    /// The settings for this request: when `FEEDBACK_URL` is not configured (the function
+    /// cannot be told its own address without a circular template), links in the replies it
+    /// sends point at the address the request came to.
+    fn settings_for(&self, request: &Request) -> std::borrow::Cow<'_, Settings> {
+        let Some(links) = self.settings.links.as_ref() else {
+            return std::borrow::Cow::Borrowed(&self.settings);
+        };
+        if links.base_url.is_some() {
+            return std::borrow::Cow::Borrowed(&self.settings);
+        }
+        let (domain, stage) = match request.request_context_ref() {
+            Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => (
+                context.domain_name.clone(),
+                context.stage.clone().filter(|s| s != "$default"),
+            ),
+            _ => (None, None),
+        };
+        let domain = domain.or_else(|| {
+            request
+                .headers()
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        });
+        let base = domain.and_then(|domain| {
+            let stage = stage.map(|s| format!("/{s}")).unwrap_or_default();
+            WebLink::parse(&format!("https://{domain}{stage}")).ok()
+        });
+        let mut settings = self.settings.clone();
+        if let Some(links) = settings.links.as_mut() {
+            links.base_url = base;
+        }
+        std::borrow::Cow::Owned(settings)
     }
 
     /// The profile and order a link is about, in one read; an error page if they cannot be read
@@ -344,6 +545,16 @@ impl FeedbackFunction {
             }
         }
     }
+}
+
+/// What a preferences request changes.
+enum Change {
+    /// Nothing: show the page.
+    None,
+    /// Unsubscribe from the link's topic (RFC 8058 one-click).
+    OneClick,
+    /// Receive exactly these topics.
+    Choose(std::collections::BTreeSet<MailTopic>),
 }
 
 /// Why an `IssueResolved` event was not applied.

@@ -33,6 +33,8 @@ pub struct Copy {
     pub support: Support,
     /// Why the customer receives this.
     pub footer: String,
+    /// The link to the customer's email preferences, where there is one.
+    pub preferences: Option<Action>,
 }
 
 /// A label and a value.
@@ -592,5 +594,6 @@ pub fn order_status_copy(
         choices: Vec::new(),
         support: support(brand, language),
         footer: footer(brand, language),
+        preferences: None,
     }
 }

@@ -343,7 +343,9 @@ pub fn decide_rating(
                         .policy
                         .consent
                         .allows_marketing(profile.marketing_consent)
-                    && profile.open_issue.is_none();
+                    && profile.open_issue.is_none()
+                    && crate::preferences::held_back(&profile, MessageKind::ReferralInvitation)
+                        .is_none();
                 if referral_allowed {
                     MessageKind::ReferralInvitation
                 } else {
@@ -351,7 +353,7 @@ pub fn decide_rating(
                 }
             }
         };
-        if settings.is_enabled(kind) {
+        if settings.is_enabled(kind) && crate::preferences::held_back(&profile, kind).is_none() {
             messages.insert(
                 0,
                 compose(kind, &profile, order, score, None, now, settings)?,
@@ -637,6 +639,12 @@ fn compose(
         choices: Vec::new(),
         support: support(brand, language),
         footer: footer(brand, language),
+        preferences: crate::preferences::preferences_action(
+            settings,
+            &profile.customer_id,
+            kind,
+            language,
+        ),
     };
     let rendered = render(&copy, shop, language)?;
     let alert = kind == MessageKind::SupportAlert;
@@ -671,6 +679,11 @@ fn compose(
         trigger: format!("rating:{id}"),
         decided_at: now,
         reason: format!("order {id} rated {n}/5"),
+        list_unsubscribe: crate::preferences::list_unsubscribe(
+            settings,
+            &profile.customer_id,
+            kind,
+        ),
     })
 }
 

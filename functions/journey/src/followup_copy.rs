@@ -15,12 +15,15 @@ use crate::message::{MessageKind, OutgoingMessage};
 use crate::render::RenderError;
 use crate::settings::Settings;
 
-/// The footer of messages the customer did not ask for: why they get it and how to stop it.
-fn engagement_footer(settings: &Settings, language: Language) -> String {
+/// The footer of messages the customer did not ask for: why they get it and how to stop it
+/// (the preferences link when there is one, a reply to a person otherwise).
+fn engagement_footer(settings: &Settings, language: Language, has_link: bool) -> String {
     let shop = settings.brand.shop_name.as_str();
-    match language {
-        Language::En => format!("You receive this because you bought from {shop}. Don't want these emails? Reply to this one and a person will take you off the list."),
-        Language::Ru => format!("Вы получили это письмо, потому что покупали в {shop}. Не хотите получать такие письма? Ответьте на это — сотрудник исключит вас из рассылки."),
+    match (language, has_link) {
+        (Language::En, true) => format!("You receive this because you bought from {shop}."),
+        (Language::En, false) => format!("You receive this because you bought from {shop}. Don't want these emails? Reply to this one and a person will take you off the list."),
+        (Language::Ru, true) => format!("Вы получили это письмо, потому что покупали в {shop}."),
+        (Language::Ru, false) => format!("Вы получили это письмо, потому что покупали в {shop}. Не хотите получать такие письма? Ответьте на это — сотрудник исключит вас из рассылки."),
     }
 }
 
@@ -107,12 +110,9 @@ pub fn compose(
             }
         }
         FollowUpKind::ReviewRequest => {
-            let signing = settings.rating_links.as_ref().and_then(|links| {
-                Some((
-                    links.base_url.as_ref()?,
-                    links.keys.first()?,
-                    links.valid_for,
-                ))
+            let signing = settings.links.as_ref().and_then(|links| {
+                links.base_url.as_ref()?;
+                Some((links, links.signing_key()?, links.valid_for))
             });
             let one_click = signing.is_some() && order.is_some();
             paragraphs.push(match (language, one_click) {
@@ -121,7 +121,7 @@ pub fn compose(
                 (Language::Ru, true) => format!("Ваш заказ {id} пришёл несколько дней назад. Как он вам? Один клик ниже — и мы узнаем; каждый ответ читает сотрудник {shop}."),
                 (Language::Ru, false) => format!("Ваш заказ {id} пришёл несколько дней назад. Как он вам? Ответьте на это письмо — каждый ответ читает сотрудник {shop}."),
             });
-            if let (Some((base_url, key, valid_for)), Some(order)) = (signing, order) {
+            if let (Some((links, key, valid_for)), Some(order)) = (signing, order) {
                 let claims = LinkClaims {
                     customer: profile.customer_id.clone(),
                     order: order.order_id.clone(),
@@ -138,17 +138,14 @@ pub fn compose(
                         (Language::Ru, 5) => format!("{stars} Отлично"),
                         _ => stars,
                     };
-                    let separator = if base_url.as_str().contains('?') {
-                        '&'
-                    } else {
-                        '?'
-                    };
                     choices.push(Action {
                         label,
-                        url: format!(
-                            "{}{separator}token={token}&score={score}",
-                            base_url.as_str()
-                        ),
+                        url: links
+                            .url(
+                                "/rate",
+                                &[("token", token.as_str()), ("score", &score.to_string())],
+                            )
+                            .unwrap_or_default(),
                     });
                 }
             }
@@ -340,6 +337,8 @@ pub fn compose(
         }
     };
 
+    let preferences =
+        crate::preferences::preferences_action(settings, &profile.customer_id, kind, language);
     let copy = Copy {
         subject,
         preheader,
@@ -353,8 +352,9 @@ pub fn compose(
         footer: if kind.is_transactional() {
             footer(brand, language)
         } else {
-            engagement_footer(settings, language)
+            engagement_footer(settings, language, preferences.is_some())
         },
+        preferences,
     };
     let rendered = rendered(&copy, settings, language)?;
     Ok(OutgoingMessage {
@@ -371,5 +371,10 @@ pub fn compose(
         trigger: format!("follow-up:{}#{}", task.key, task.attempt),
         decided_at: now,
         reason: format!("{} due {}", task.key, task.due_at.to_rfc3339()),
+        list_unsubscribe: crate::preferences::list_unsubscribe(
+            settings,
+            &profile.customer_id,
+            kind,
+        ),
     })
 }

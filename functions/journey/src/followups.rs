@@ -533,6 +533,8 @@ pub fn decide_follow_up(
     }
     let withheld = if !settings.is_enabled(kind) {
         Some(format!("{kind} is switched off"))
+    } else if let Some(reason) = crate::preferences::held_back(&profile, kind) {
+        Some(reason)
     } else if kind.is_marketing() && !policy.consent.allows_marketing(profile.marketing_consent) {
         Some("the customer has not agreed to marketing".to_owned())
     } else if let (true, Some(issue)) = (kind.is_marketing(), &profile.open_issue) {
@@ -1189,7 +1191,7 @@ mod tests {
     }
 
     #[test]
-    fn a_review_request_carries_five_signed_rating_links_for_this_customer_and_order() {
+    fn a_review_request_carries_five_signed_links_for_this_customer_and_order() {
         let mut shop = Shop::new("UTC");
         let review = delivered_review(&mut shop);
         let outcome = shop.decide(&review, "2026-11-23T12:00:00Z");
@@ -1199,7 +1201,7 @@ mod tests {
         let links: Vec<&str> = message
             .text
             .lines()
-            .filter(|l| l.contains("token="))
+            .filter(|l| l.contains("/rate?token="))
             .collect();
         assert_eq!(links.len(), 5, "{}", message.text);
         let token = links[4]
@@ -1209,7 +1211,7 @@ mod tests {
             .split('&')
             .next()
             .unwrap();
-        let keys = &shop.settings.rating_links.as_ref().unwrap().keys;
+        let keys = &shop.settings.links.as_ref().unwrap().keys;
         let claims = verify(keys, token, at("2026-11-24T00:00:00Z")).unwrap();
         assert_eq!(
             (claims.customer.as_str(), claims.order.as_str()),
@@ -1217,8 +1219,61 @@ mod tests {
         );
         assert!(links[4].ends_with("score=5"));
         assert!(
-            message.text.contains("take you off the list"),
+            message
+                .text
+                .contains("Unsubscribe or choose which emails you get: https://feedback.leafandkettle.example/unsubscribe?token=p1."),
             "a way out in non-transactional mail"
+        );
+        let headers = message.list_unsubscribe.as_ref().unwrap();
+        assert!(message.text.contains(&headers.https));
+        let mut unsigned = shop.settings.clone();
+        unsigned.links = None;
+        shop.settings = unsigned;
+        let FollowUpDecision::Send { message, .. } =
+            shop.decide(&review, "2026-11-23T12:00:00Z").decision
+        else {
+            panic!()
+        };
+        assert!(
+            message.text.contains("take you off the list") && message.list_unsubscribe.is_none(),
+            "without signed links a reply to a person is the way out"
+        );
+    }
+
+    #[test]
+    fn an_unsubscribed_or_suppressed_customer_gets_no_follow_up_and_the_reason_is_recorded() {
+        let mut shop = Shop::new("UTC");
+        let review = delivered_review(&mut shop);
+        let profile = shop.journey.profile.clone().unwrap();
+        let (unsubscribed, _) = crate::preferences::unsubscribe(
+            &profile,
+            &[crate::preferences::MailTopic::ReviewRequests],
+            crate::preferences::OptOutSource::OneClick,
+            at("2026-11-21T08:00:00Z"),
+        );
+        shop.journey.profile = Some(unsubscribed);
+        let outcome = shop.decide(&review, "2026-11-23T12:00:00Z");
+        assert!(
+            matches!(outcome.decision, FollowUpDecision::Withhold { ref reason } if reason.contains("unsubscribed from review_requests with one click")),
+            "{:?}",
+            outcome.decision
+        );
+        let (suppressed, _) = crate::preferences::apply_bounce(
+            &profile,
+            &crate::preferences::Bounce {
+                address: profile.email.clone(),
+                permanent: true,
+                subtype: "NoEmail".into(),
+                feedback_id: "f-1".into(),
+                at: at("2026-11-21T08:00:00Z"),
+            },
+        );
+        shop.journey.profile = Some(suppressed);
+        let outcome = shop.decide(&review, "2026-11-23T12:00:00Z");
+        assert!(
+            matches!(outcome.decision, FollowUpDecision::Withhold { ref reason } if reason.contains("suppressed")),
+            "{:?}",
+            outcome.decision
         );
     }
 

@@ -66,6 +66,18 @@ pub struct Profile {
     /// Issues resolved, newest last (at most 10), with their time to resolution.
     #[serde(default)]
     pub resolved_issues: Vec<crate::feedback::ResolvedIssue>,
+    /// Topics the customer switched off, and how.
+    #[serde(default)]
+    pub unsubscribed: BTreeMap<crate::preferences::MailTopic, crate::preferences::OptOut>,
+    /// An address that bounced for good: nothing is sent to it.
+    #[serde(default)]
+    pub suppression: Option<crate::preferences::Suppression>,
+    /// Transient bounces, newest last (at most 10).
+    #[serde(default)]
+    pub soft_bounces: Vec<crate::preferences::SoftBounce>,
+    /// Messages the customer marked as spam, newest last (at most 10).
+    #[serde(default)]
+    pub complaints: Vec<crate::preferences::ComplaintRecord>,
 }
 
 impl Profile {
@@ -92,6 +104,10 @@ impl Profile {
             ratings: BTreeMap::new(),
             open_issue: None,
             resolved_issues: Vec::new(),
+            unsubscribed: BTreeMap::new(),
+            suppression: None,
+            soft_bounces: Vec::new(),
+            complaints: Vec::new(),
         }
     }
 

@@ -22,6 +22,7 @@ pub mod message;
 pub mod money;
 pub mod order_events;
 pub mod pages;
+pub mod preferences;
 pub mod render;
 pub mod settings;
 pub mod status;
@@ -34,7 +35,7 @@ pub(crate) mod fixtures {
     use crate::contact::EmailAddress;
     use crate::event::WebLink;
     use crate::links::SigningKey;
-    use crate::settings::{Brand, Policy, RatingLinks, Settings};
+    use crate::settings::{Brand, Policy, Settings, SignedLinks};
     use crate::text::Text;
 
     /// The test shop: Leaf & Kettle, with a help page, a front page and rating links.
@@ -48,10 +49,8 @@ pub(crate) mod fixtures {
             },
             disabled_kinds: Default::default(),
             policy: Policy::default(),
-            rating_links: Some(RatingLinks {
-                base_url: Some(
-                    WebLink::parse("https://feedback.leafandkettle.example/rate").unwrap(),
-                ),
+            links: Some(SignedLinks {
+                base_url: Some(WebLink::parse("https://feedback.leafandkettle.example/").unwrap()),
                 keys: vec![SigningKey::new("k1", vec![7u8; 32]).unwrap()],
                 valid_for: chrono::Duration::days(30),
             }),

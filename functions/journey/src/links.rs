@@ -5,6 +5,9 @@
 //! `customer \n order \n kind \n expiry`, and the mac is HMAC-SHA256 over `v1.<key id>.<payload>`
 //! with the key named by the key id, so keys can be rotated: new links are signed with the
 //! newest key while links signed with an older one keep working as long as it is kept.
+//!
+//! The same keys sign preferences links (`p1.<key id>.<payload>.<mac>`, the payload
+//! `customer \n topic`), which the unsubscribe headers and footers of messages carry.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -14,6 +17,7 @@ use sha2::Sha256;
 
 use crate::ids::{CustomerId, OrderId};
 use crate::message::MessageKind;
+use crate::preferences::MailTopic;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -119,9 +123,7 @@ pub fn sign(key: &SigningKey, claims: &LinkClaims) -> String {
         claims.kind.as_str(),
         claims.expires_at.timestamp()
     );
-    let signed = format!("v1.{}.{}", key.id, URL_SAFE_NO_PAD.encode(payload));
-    let tag = URL_SAFE_NO_PAD.encode(key.mac(&signed).finalize().into_bytes());
-    format!("{signed}.{tag}")
+    seal(key, RATING_VERSION, &payload)
 }
 
 /// Verifies a token against the keys kept (any of them may have signed it) at `now`. The
@@ -131,30 +133,7 @@ pub fn verify(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<LinkClaims, TokenError> {
-    let mut parts = token.split('.');
-    let (Some("v1"), Some(key_id), Some(payload), Some(tag), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return Err(TokenError::Malformed);
-    };
-    let key = keys
-        .iter()
-        .find(|k| k.id == key_id)
-        .ok_or(TokenError::UnknownKey)?;
-    let tag = URL_SAFE_NO_PAD
-        .decode(tag)
-        .map_err(|_| TokenError::Malformed)?;
-    key.mac(&format!("v1.{key_id}.{payload}"))
-        .verify_slice(&tag)
-        .map_err(|_| TokenError::BadSignature)?;
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| TokenError::Malformed)?;
-    let payload = String::from_utf8(payload).map_err(|_| TokenError::Malformed)?;
+    let payload = open(keys, RATING_VERSION, token)?;
     let fields: Vec<&str> = payload.split('\n').collect();
     let [customer, order, kind, expiry] = fields[..] else {
         return Err(TokenError::Malformed);
@@ -173,6 +152,87 @@ pub fn verify(
         kind: MessageKind::parse(kind).map_err(|_| TokenError::Malformed)?,
         expires_at,
     })
+}
+
+/// What a preferences link vouches for: whose preferences, and the topic of the message it
+/// came in (the one a one-click unsubscribe switches off). Preference links do not expire: an
+/// unsubscribe link must work for as long as the message can be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreferenceClaims {
+    /// The customer.
+    pub customer: CustomerId,
+    /// The topic of the message, if it has one.
+    pub topic: Option<MailTopic>,
+}
+
+/// Signs a preferences link. Its tokens start `p1.`, so a rating token can never pass for one
+/// (the version is part of what is signed).
+pub fn sign_preferences(key: &SigningKey, claims: &PreferenceClaims) -> String {
+    let topic = claims.topic.map(MailTopic::as_str).unwrap_or_default();
+    seal(
+        key,
+        PREFERENCES_VERSION,
+        &format!("{}\n{topic}", claims.customer),
+    )
+}
+
+/// Verifies a preferences link against the keys kept.
+pub fn verify_preferences(
+    keys: &[SigningKey],
+    token: &str,
+) -> Result<PreferenceClaims, TokenError> {
+    let payload = open(keys, PREFERENCES_VERSION, token)?;
+    let Some((customer, topic)) = payload.split_once('\n') else {
+        return Err(TokenError::Malformed);
+    };
+    Ok(PreferenceClaims {
+        customer: CustomerId::parse(customer).map_err(|_| TokenError::Malformed)?,
+        topic: match topic {
+            "" => None,
+            name => Some(MailTopic::parse(name).map_err(|_| TokenError::Malformed)?),
+        },
+    })
+}
+
+const RATING_VERSION: &str = "v1";
+const PREFERENCES_VERSION: &str = "p1";
+
+/// `<version>.<key id>.<payload>.<mac>`.
+fn seal(key: &SigningKey, version: &str, payload: &str) -> String {
+    let signed = format!("{version}.{}.{}", key.id, URL_SAFE_NO_PAD.encode(payload));
+    let tag = URL_SAFE_NO_PAD.encode(key.mac(&signed).finalize().into_bytes());
+    format!("{signed}.{tag}")
+}
+
+/// The payload of a token of `version`, once its signature checks out.
+fn open(keys: &[SigningKey], version: &str, token: &str) -> Result<String, TokenError> {
+    let mut parts = token.split('.');
+    let (Some(got), Some(key_id), Some(payload), Some(tag), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(TokenError::Malformed);
+    };
+    if got != version {
+        return Err(TokenError::Malformed);
+    }
+    let key = keys
+        .iter()
+        .find(|k| k.id == key_id)
+        .ok_or(TokenError::UnknownKey)?;
+    let tag = URL_SAFE_NO_PAD
+        .decode(tag)
+        .map_err(|_| TokenError::Malformed)?;
+    key.mac(&format!("{version}.{key_id}.{payload}"))
+        .verify_slice(&tag)
+        .map_err(|_| TokenError::BadSignature)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| TokenError::Malformed)?;
+    String::from_utf8(payload).map_err(|_| TokenError::Malformed)
 }
 
 #[cfg(test)]
@@ -264,6 +324,42 @@ mod tests {
         ] {
             assert!(verify(&[key("k1", 1)], token, now()).is_err(), "{token}");
         }
+    }
+
+    #[test]
+    fn a_preferences_link_verifies_and_cannot_be_swapped_with_a_rating_link() {
+        let offers = PreferenceClaims {
+            customer: CustomerId::parse("c-1").unwrap(),
+            topic: Some(MailTopic::Offers),
+        };
+        let token = sign_preferences(&key("k1", 1), &offers);
+        assert!(token.starts_with("p1.k1."));
+        assert_eq!(verify_preferences(&[key("k1", 1)], &token), Ok(offers));
+        let page_only = PreferenceClaims {
+            customer: CustomerId::parse("c-1").unwrap(),
+            topic: None,
+        };
+        let token2 = sign_preferences(&key("k1", 1), &page_only);
+        assert_eq!(verify_preferences(&[key("k1", 1)], &token2), Ok(page_only));
+        let rating = sign(&key("k1", 1), &claims());
+        assert_eq!(
+            verify_preferences(&[key("k1", 1)], &rating),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            verify(&[key("k1", 1)], &token, now()),
+            Err(TokenError::Malformed)
+        );
+        let relabelled = token.replacen("p1.", "v1.", 1);
+        assert_eq!(
+            verify(&[key("k1", 1)], &relabelled, now()),
+            Err(TokenError::BadSignature),
+            "the version is signed"
+        );
+        assert_eq!(
+            verify_preferences(&[key("k1", 2)], &token),
+            Err(TokenError::BadSignature)
+        );
     }
 
     #[test]

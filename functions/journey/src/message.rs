@@ -205,6 +205,12 @@ impl MessageId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// An id as written by [`MessageId::as_str`]: 32 hex digits, lowercased; `None` otherwise.
+    pub fn from_hex(value: &str) -> Option<Self> {
+        (value.len() == 32 && value.chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| Self(value.to_ascii_lowercase()))
+    }
 }
 
 impl fmt::Display for MessageId {
@@ -243,6 +249,9 @@ pub struct OutgoingMessage {
     pub decided_at: DateTime<Utc>,
     /// Why it is sent, in words, for the journey log.
     pub reason: String,
+    /// The unsubscribe headers, on every message that is not transactional.
+    #[serde(default)]
+    pub list_unsubscribe: Option<crate::preferences::ListUnsubscribe>,
 }
 
 #[cfg(test)]

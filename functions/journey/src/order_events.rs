@@ -103,6 +103,14 @@ pub fn decide_order_event(
             format!("applied; {kind} not sent: switched off"),
             None,
         ),
+        None if crate::preferences::held_back(&profile, kind).is_some() => (
+            true,
+            format!(
+                "applied; {kind} not sent: {}",
+                crate::preferences::held_back(&profile, kind).unwrap_or_default()
+            ),
+            None,
+        ),
         None => {
             let message = compose(kind, &profile, &order, event, settings, now)?;
             (true, format!("applied; {kind} queued"), Some(message))
@@ -262,7 +270,9 @@ fn compose(
         profile,
         order,
     };
-    let copy = order_status_copy(event.status, &ctx, language);
+    let mut copy = order_status_copy(event.status, &ctx, language);
+    copy.preferences =
+        crate::preferences::preferences_action(settings, &profile.customer_id, kind, language);
     let rendered = render(&copy, settings.brand.shop_name.as_str(), language)?;
     Ok(OutgoingMessage {
         id: MessageId::derive(&profile.customer_id, event.event_id.as_str(), kind),
@@ -281,6 +291,7 @@ fn compose(
             "order {} is {} (event {})",
             order.order_id, event.status, event.event_id
         ),
+        list_unsubscribe: None,
     })
 }
 

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::contact::Language;
+use crate::preferences::MailTopic;
 use crate::settings::Brand;
 
 /// Which page.
@@ -25,13 +26,15 @@ pub enum Page {
     BadRequest,
     /// Our fault.
     Internal,
+    /// The customer's email preferences.
+    Preferences,
 }
 
 impl Page {
     /// The HTTP status that goes with it.
     pub fn status(self) -> u16 {
         match self {
-            Page::Thanks | Page::Apology | Page::CommentReceived => 200,
+            Page::Thanks | Page::Apology | Page::CommentReceived | Page::Preferences => 200,
             Page::InvalidLink => 403,
             Page::ExpiredLink => 410,
             Page::UnknownOrder => 404,
@@ -59,7 +62,110 @@ struct PageCopy {
     title: String,
     paragraphs: Vec<String>,
     form: Option<CommentForm>,
+    preferences: Option<PreferencesForm>,
     support: String,
+}
+
+/// The preferences form: one checkbox per topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct PreferencesForm {
+    action: String,
+    token: String,
+    topics: Vec<TopicChoice>,
+    button: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct TopicChoice {
+    name: &'static str,
+    label: &'static str,
+    description: &'static str,
+    checked: bool,
+}
+
+/// What the preferences page says above the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreferencesNotice {
+    /// Just the form (a GET of the link).
+    None,
+    /// The one-click unsubscribe took effect for this topic.
+    Unsubscribed(MailTopic),
+    /// The form was saved.
+    Saved,
+}
+
+/// Renders the preferences page: a checkbox per topic, checked when the customer receives it,
+/// posting to `action` with `token`. `suppressed` adds that mail to the address bounced.
+pub fn render_preferences(
+    brand: &Brand,
+    language: Language,
+    (action, token): (&str, &str),
+    subscribed: &[(MailTopic, bool)],
+    notice: PreferencesNotice,
+    suppressed: bool,
+) -> String {
+    let en = language == Language::En;
+    let mut paragraphs = Vec::new();
+    match (notice, en) {
+        (PreferencesNotice::Unsubscribed(topic), true) => paragraphs.push(format!(
+            "You are unsubscribed from “{}”. You can change it back below at any time.",
+            topic.label(language)
+        )),
+        (PreferencesNotice::Unsubscribed(topic), false) => paragraphs.push(format!(
+            "Вы отписались от рассылки «{}». Это можно изменить ниже в любой момент.",
+            topic.label(language)
+        )),
+        (PreferencesNotice::Saved, true) => {
+            paragraphs.push("Saved. We will only send what is ticked.".to_owned())
+        }
+        (PreferencesNotice::Saved, false) => {
+            paragraphs.push("Сохранено. Мы будем присылать только отмеченное.".to_owned())
+        }
+        (PreferencesNotice::None, true) => {
+            paragraphs.push("Tick what you would like to receive from us.".to_owned())
+        }
+        (PreferencesNotice::None, false) => {
+            paragraphs.push("Отметьте, какие письма вы хотите получать.".to_owned())
+        }
+    }
+    if suppressed {
+        paragraphs.push(if en {
+            "We have stopped sending to your address because mail to it was returned. Write to us if it works again.".to_owned()
+        } else {
+            "Мы перестали отправлять письма на ваш адрес: они возвращались. Напишите нам, если адрес снова работает.".to_owned()
+        });
+    }
+    let preferences = PreferencesForm {
+        action: action.to_owned(),
+        token: token.to_owned(),
+        topics: subscribed
+            .iter()
+            .map(|(topic, checked)| TopicChoice {
+                name: topic.as_str(),
+                label: topic.label(language),
+                description: topic.description(language),
+                checked: *checked,
+            })
+            .collect(),
+        button: if en { "Save" } else { "Сохранить" }.to_owned(),
+    };
+    let title = if en {
+        "Your email preferences"
+    } else {
+        "Какие письма вы получаете"
+    };
+    render(
+        Page::Preferences,
+        brand,
+        language,
+        PageCopy {
+            title: title.to_owned(),
+            paragraphs,
+            form: None,
+            preferences: Some(preferences),
+            support: support_line(brand, language),
+        },
+    )
 }
 
 /// Renders `page` for `brand` in `language`; `form` is `(action, token)` for pages that take a
@@ -90,6 +196,8 @@ pub fn render_page(
         (Page::BadRequest, false) => ("Не удалось принять ответ", vec![]),
         (Page::Internal, true) => ("Something went wrong on our side", vec!["Please try again in a few minutes, or reply to our email.".to_owned()]),
         (Page::Internal, false) => ("Что-то пошло не так на нашей стороне", vec!["Попробуйте ещё раз через несколько минут или ответьте на наше письмо.".to_owned()]),
+        (Page::Preferences, true) => ("Your email preferences", vec![]),
+        (Page::Preferences, false) => ("Какие письма вы получаете", vec![]),
     };
     if let Some(detail) = detail {
         paragraphs.push(detail.to_owned());
@@ -105,7 +213,19 @@ pub fn render_page(
         .to_owned(),
         button: if en { "Send" } else { "Отправить" }.to_owned(),
     });
-    let support = if en {
+    let copy = PageCopy {
+        title: title.to_owned(),
+        paragraphs,
+        form,
+        preferences: None,
+        support: support_line(brand, language),
+    };
+    render(page, brand, language, copy)
+}
+
+fn support_line(brand: &Brand, language: Language) -> String {
+    let shop = brand.shop_name.as_str();
+    if language == Language::En {
         format!(
             "To reach a person at {shop}, write to {}.",
             brand.support_email
@@ -115,13 +235,11 @@ pub fn render_page(
             "Чтобы связаться с сотрудником {shop}, напишите на {}.",
             brand.support_email
         )
-    };
-    let copy = PageCopy {
-        title: title.to_owned(),
-        paragraphs,
-        form,
-        support,
-    };
+    }
+}
+
+fn render(page: Page, brand: &Brand, language: Language, copy: PageCopy) -> String {
+    let shop = brand.shop_name.as_str();
     crate::render::render_named(
         "page.html",
         minijinja::context! { page => copy, shop => shop, lang => language.tag() },
@@ -161,5 +279,39 @@ mod tests {
         );
         assert!(!html.contains("<script>"));
         assert_eq!(Page::ExpiredLink.status(), 410);
+    }
+
+    #[test]
+    fn the_preferences_page_shows_each_topic_checked_as_chosen_and_escapes_the_token() {
+        let brand = crate::fixtures::settings().brand;
+        let html = render_preferences(
+            &brand,
+            Language::En,
+            ("/preferences", "p1.k1.a\"b.c"),
+            &[
+                (MailTopic::OrderUpdates, true),
+                (MailTopic::ReviewRequests, true),
+                (MailTopic::Reminders, false),
+                (MailTopic::Offers, true),
+            ],
+            PreferencesNotice::Unsubscribed(MailTopic::Reminders),
+            false,
+        );
+        assert!(html.contains("You are unsubscribed from “Reorder reminders”"));
+        assert!(
+            html.contains(r#"name="topic" value="reminders">"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"name="topic" value="offers" checked>"#));
+        assert!(!html.contains("a\"b"));
+        let ru = render_preferences(
+            &brand,
+            Language::Ru,
+            ("/preferences", "t"),
+            &[(MailTopic::Offers, false)],
+            PreferencesNotice::Saved,
+            true,
+        );
+        assert!(ru.contains("Сохранено") && ru.contains("возвращались"));
     }
 }

@@ -35,22 +35,44 @@ pub struct Settings {
     /// When follow-ups fall due and which guardrails they pass.
     pub policy: Policy,
     /// Where rating links point and the keys that sign them; review requests need it.
-    pub rating_links: Option<RatingLinks>,
+    pub links: Option<SignedLinks>,
     /// What a referral gives, in words ("€10 off for you and your friend"); without it, happy
     /// customers get thanks and no referral invitation.
     pub referral_bonus: Option<Text>,
 }
 
-/// Where one-click rating links go and how they are signed.
+/// Where signed links (rating, preferences, unsubscribe) go and how they are signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RatingLinks {
-    /// The feedback endpoint; links are `<base>?token=...&score=N`. Only functions that
-    /// sign links need it; the endpoint itself only verifies.
+pub struct SignedLinks {
+    /// The feedback endpoint's root; rating links are `<base>/rate?token=...&score=N`,
+    /// preferences links `<base>/unsubscribe?token=...`. Only functions that sign links need
+    /// it; the endpoint itself only verifies.
     pub base_url: Option<WebLink>,
     /// The keys: the first signs new links, all of them verify.
     pub keys: Vec<SigningKey>,
     /// How long a link works.
     pub valid_for: Duration,
+}
+
+impl SignedLinks {
+    /// `<base><path>?<query>`, the query form-encoded, keeping any path the base has (an API
+    /// stage such as `/prod`). `None` without a base.
+    pub fn url(&self, path: &str, query: &[(&str, &str)]) -> Option<String> {
+        let base = self.base_url.as_ref()?;
+        let mut url = url::Url::parse(base.as_str()).ok()?;
+        let joined = format!("{}{path}", url.path().trim_end_matches('/'));
+        url.set_path(&joined);
+        url.set_query(None);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Some(url.into())
+    }
+
+    /// The key new links are signed with: the first.
+    pub fn signing_key(&self) -> Option<&SigningKey> {
+        self.keys.first()
+    }
 }
 
 /// How long an order may stay in one status before the watchdog speaks up.

@@ -13,8 +13,9 @@ use order_events::OrderEventsFunction;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     aftercare_adapters::logging::init();
-    let config = Config::from_environment()?;
+    let mut config = Config::from_environment()?;
     let clients = AwsClients::from_environment().await;
+    config.load_secrets(&clients).await?;
     let function = OrderEventsFunction::new(&clients, &config, Arc::new(SystemClock));
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

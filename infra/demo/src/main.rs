@@ -251,7 +251,7 @@ fn rating_token(
 ) -> Result<String> {
     let key = config
         .settings
-        .rating_links
+        .links
         .as_ref()
         .and_then(|links| links.keys.first())
         .context("the local shop has rating-link keys")?;

@@ -44,10 +44,10 @@ pub fn local_shop_config_with(
         ("SUPPORT_EMAIL", format!("help@{SENDER_DOMAIN}")),
         ("SUPPORT_URL", format!("https://{SENDER_DOMAIN}/help")),
         ("EVENT_BUS_NAME", format!("{table}-bus")),
-        ("FEEDBACK_URL", format!("https://{SENDER_DOMAIN}/rate")),
+        ("FEEDBACK_URL", format!("https://{SENDER_DOMAIN}")),
         // A key for the local stack only; deployed stacks keep theirs in a secret.
         (
-            "RATING_LINK_KEYS",
+            "LINK_SIGNING_KEYS",
             format!("local-1:{}", "6c6f63616c2d6f6e6c792d7261".repeat(3)),
         ),
     ];
@@ -385,6 +385,12 @@ pub struct SentMail {
     pub text: String,
     /// The decoded HTML part.
     pub html: String,
+    /// The `List-Unsubscribe` header, when there is one.
+    pub list_unsubscribe: Option<String>,
+    /// The `List-Unsubscribe-Post` header, when there is one.
+    pub list_unsubscribe_post: Option<String>,
+    /// The `X-Aftercare-Ref` header: which journey message this is.
+    pub reference: String,
 }
 
 impl SentMail {
@@ -401,6 +407,7 @@ impl SentMail {
                 .unwrap_or_default()
                 .to_owned()
         };
+        let header = |name: &str| message.header_raw(name).map(|v| v.trim().to_owned());
         Ok(Self {
             ses_message_id: ses_message_id.to_owned(),
             raw: raw.to_owned(),
@@ -422,6 +429,9 @@ impl SentMail {
                 .body_html(0)
                 .map(|t| t.into_owned())
                 .unwrap_or_default(),
+            list_unsubscribe: header("List-Unsubscribe"),
+            list_unsubscribe_post: header("List-Unsubscribe-Post"),
+            reference: header("X-Aftercare-Ref").unwrap_or_default(),
         })
     }
 }
