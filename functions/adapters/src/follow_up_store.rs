@@ -63,6 +63,7 @@ fn handoff_only_item(
         handoff: Some(handoff.clone()),
         handoff_published: false,
         expires_at: None,
+        delivery: Default::default(),
     }
 }
 

@@ -197,6 +197,75 @@ pub struct MessageItem {
     pub handoff_published: bool,
     /// When DynamoDB may delete the log entry (epoch seconds).
     pub expires_at: Option<i64>,
+    /// What SES reported after sending, each at its first report.
+    #[serde(flatten)]
+    pub delivery: DeliveryReport,
+}
+
+/// What SES reported about a sent message: the first time of each event. Out-of-order or
+/// repeated events leave the first time in place.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryReport {
+    /// The receiving server accepted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Delivery is delayed (SES keeps trying).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delayed_at: Option<DateTime<Utc>>,
+    /// It bounced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounced_at: Option<DateTime<Utc>>,
+    /// The recipient marked it as spam.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complained_at: Option<DateTime<Utc>>,
+    /// SES rejected it (a virus found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_at: Option<DateTime<Utc>>,
+    /// It was opened (as far as a tracking pixel can tell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<DateTime<Utc>>,
+    /// A link in it was followed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clicked_at: Option<DateTime<Utc>>,
+    /// The customer answered it: followed one of its rating links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responded_at: Option<DateTime<Utc>>,
+}
+
+/// One thing SES reported about a message, for [`JourneyStore::record_delivery`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryEvent {
+    /// Accepted by the receiving server.
+    Delivered,
+    /// Delayed.
+    Delayed,
+    /// Bounced.
+    Bounced,
+    /// Marked as spam.
+    Complained,
+    /// Rejected by SES.
+    Rejected,
+    /// Opened.
+    Opened,
+    /// A link followed.
+    Clicked,
+    /// A rating link followed: clicked, and answered.
+    Responded,
+}
+
+impl DeliveryEvent {
+    fn attributes(self) -> &'static [&'static str] {
+        match self {
+            DeliveryEvent::Delivered => &["delivered_at"],
+            DeliveryEvent::Delayed => &["delayed_at"],
+            DeliveryEvent::Bounced => &["bounced_at"],
+            DeliveryEvent::Complained => &["complained_at"],
+            DeliveryEvent::Rejected => &["rejected_at"],
+            DeliveryEvent::Opened => &["opened_at"],
+            DeliveryEvent::Clicked => &["clicked_at"],
+            DeliveryEvent::Responded => &["clicked_at", "responded_at"],
+        }
+    }
 }
 
 /// A fixed-width UTC timestamp (`2026-11-23T10:05:00.000Z`) that sorts as it compares.
@@ -868,6 +937,39 @@ impl JourneyStore {
         }
     }
 
+    /// Records what SES reported about the message at `sort_key` of `customer`: one UpdateItem
+    /// that keeps the first time of each event, so redelivered and out-of-order events are
+    /// harmless. Returns `false` when there is no such message (never ours, or expired).
+    pub async fn record_delivery(
+        &self,
+        customer: &CustomerId,
+        sort_key: &str,
+        event: DeliveryEvent,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let update = event
+            .attributes()
+            .iter()
+            .map(|name| format!("{name} = if_not_exists({name}, :at)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&customer_pk(customer), sort_key)))
+            .update_expression(format!("SET {update}"))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::sdk_error("UpdateItem", &e)),
+        }
+    }
+
     /// A customer's whole journey in one (paginated) Query: profile, orders, messages, events.
     pub async fn journey(&self, customer: &CustomerId) -> Result<Vec<JourneyItem>, StoreError> {
         let mut items = Vec::new();
@@ -953,6 +1055,7 @@ pub fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> Message
         handoff: None,
         handoff_published: false,
         expires_at: None,
+        delivery: Default::default(),
     }
 }
 

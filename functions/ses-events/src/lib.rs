@@ -1,0 +1,299 @@
+//! The SES events function: the configuration set publishes every sending event to
+//! EventBridge, a rule queues them in SQS, and this function applies each to the journey of
+//! the customer it is about.
+//!
+//! - A permanent bounce suppresses the address: nothing more is sent to it, and every decision
+//!   that would have says why. Transient bounces are counted; several in a short time suppress
+//!   it too.
+//! - A complaint unsubscribes the customer from everything but order updates, and is recorded.
+//! - Deliveries, delays, rejections, opens and clicks are recorded on the message; a click on a
+//!   rating link records that the customer answered.
+//!
+//! Every update keeps the first record of each event, so redelivered and out-of-order events
+//! are harmless. Per record: one UpdateItem for a status; a read, a conditional write and an
+//! UpdateItem for a bounce or complaint.
+
+pub mod ses_event;
+
+use std::sync::Arc;
+
+use aftercare_adapters::aws::AwsClients;
+use aftercare_adapters::clock::Clock;
+use aftercare_adapters::config::Config;
+use aftercare_adapters::reference::MessageReference;
+use aftercare_adapters::store::{CommitError, DeliveryEvent, JourneyStore, StoreError};
+use aftercare_journey::event::InvalidEvent;
+use aftercare_journey::journey::Profile;
+use aftercare_journey::preferences::{
+    apply_bounce, apply_complaint, Bounce, BounceOutcome, ComplaintRecord,
+};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
+pub use ses_event::{parse_ses_event, SesEvent, SesReport};
+
+/// How many times a bounce or complaint is applied again when the profile changed under it.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// Everything the function needs, built once per cold start.
+pub struct SesEventsFunction {
+    store: JourneyStore,
+    clock: Arc<dyn Clock>,
+}
+
+/// What came of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// About mail aftercare did not send (no reference): nothing to do.
+    NotOurs,
+    /// About a message we no longer keep (or a customer we do not know): nothing to do.
+    Unknown,
+    /// An event SES publishes that the journey does not record (`Send`, rendering failures).
+    Ignored,
+    /// Recorded on the message.
+    Recorded(&'static str),
+    /// The address is suppressed now.
+    Suppressed,
+    /// A transient bounce counted; this many in the window.
+    BounceCounted(usize),
+    /// The customer is unsubscribed from all marketing.
+    Unsubscribed,
+    /// A bounce or complaint that changed nothing (a redelivery, an old address).
+    Unchanged,
+}
+
+/// Why a record failed; SQS retries it, then moves it to the dead-letter queue.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// Not an SES event we can read.
+    #[error(transparent)]
+    Invalid(#[from] InvalidEvent),
+    /// DynamoDB failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The profile kept changing.
+    #[error("the journey of customer {0} kept changing; gave up after {MAX_ATTEMPTS} attempts")]
+    Contention(String),
+}
+
+/// One record's result.
+#[derive(Debug)]
+pub struct RecordReport {
+    /// The SQS message id.
+    pub message_id: String,
+    /// What came of it.
+    pub result: Result<Outcome, RecordError>,
+}
+
+/// A batch's results, and the response that reports the failed records to SQS.
+#[derive(Debug)]
+pub struct BatchReport {
+    /// Per record, in order.
+    pub records: Vec<RecordReport>,
+    /// For `ReportBatchItemFailures`.
+    pub response: SqsBatchResponse,
+}
+
+impl SesEventsFunction {
+    /// Wires the function from its clients and configuration.
+    pub fn new(clients: &AwsClients, config: &Config, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
+            clock,
+        }
+    }
+
+    /// Handles one SQS batch, record by record; failures are reported alone.
+    pub async fn handle_batch(&self, event: SqsEvent) -> BatchReport {
+        let mut records = Vec::with_capacity(event.records.len());
+        let mut response = SqsBatchResponse::default();
+        for (index, record) in event.records.into_iter().enumerate() {
+            let message_id = record
+                .message_id
+                .clone()
+                .unwrap_or_else(|| format!("record-{index}"));
+            let result = match record.body.as_deref() {
+                Some(body) => Box::pin(self.process_body(body)).await,
+                None => Err(RecordError::Invalid(InvalidEvent {
+                    field: "body".into(),
+                    problem: "is missing".into(),
+                })),
+            };
+            match &result {
+                Ok(outcome) => {
+                    tracing::info!(sqs_message_id = %message_id, ?outcome, "SES event applied")
+                }
+                Err(error @ RecordError::Invalid(invalid)) => {
+                    tracing::error!(sqs_message_id = %message_id, field = %invalid.field, %error, "SES event rejected")
+                }
+                Err(error) => {
+                    tracing::warn!(sqs_message_id = %message_id, %error, "SES event failed; SQS will retry it")
+                }
+            }
+            if result.is_err() {
+                response.add_failure(message_id.clone());
+            }
+            records.push(RecordReport { message_id, result });
+        }
+        BatchReport { records, response }
+    }
+
+    /// Applies one SQS message body.
+    pub async fn process_body(&self, body: &str) -> Result<Outcome, RecordError> {
+        let event = parse_ses_event(body)?;
+        self.apply(&event).await
+    }
+
+    /// Applies one parsed event.
+    pub async fn apply(&self, event: &SesEvent) -> Result<Outcome, RecordError> {
+        let Some(reference) = &event.reference else {
+            return Ok(Outcome::NotOurs);
+        };
+        tracing::debug!(customer_id = %reference.customer, ses_event = event.type_name(), "SES event");
+        let (delivery, outcome) = match &event.report {
+            SesReport::Send | SesReport::Other(_) => return Ok(Outcome::Ignored),
+            SesReport::Delivery => (DeliveryEvent::Delivered, None),
+            SesReport::DeliveryDelay => (DeliveryEvent::Delayed, None),
+            SesReport::Reject => (DeliveryEvent::Rejected, None),
+            SesReport::Open => (DeliveryEvent::Opened, None),
+            SesReport::Click { link } if is_rating_link(link) => (DeliveryEvent::Responded, None),
+            SesReport::Click { .. } => (DeliveryEvent::Clicked, None),
+            SesReport::Bounce {
+                permanent,
+                subtype,
+                recipients,
+                feedback_id,
+            } => {
+                let outcome = self
+                    .change_profile(reference, |profile| {
+                        let mut profile = profile.clone();
+                        let mut outcome = Outcome::Unchanged;
+                        for address in recipients {
+                            let (after, result) = apply_bounce(
+                                &profile,
+                                &Bounce {
+                                    address: address.clone(),
+                                    permanent: *permanent,
+                                    subtype: subtype.clone(),
+                                    feedback_id: feedback_id.clone(),
+                                    at: event.at,
+                                },
+                            );
+                            profile = after;
+                            match result {
+                                BounceOutcome::Suppressed => outcome = Outcome::Suppressed,
+                                BounceOutcome::Counted(n) if outcome == Outcome::Unchanged => {
+                                    outcome = Outcome::BounceCounted(n)
+                                }
+                                _ => {}
+                            }
+                        }
+                        (profile, outcome)
+                    })
+                    .await?;
+                (DeliveryEvent::Bounced, Some(outcome))
+            }
+            SesReport::Complaint {
+                recipients,
+                feedback_id,
+                feedback_type,
+            } => {
+                let outcome = self
+                    .change_profile(reference, |profile| {
+                        if !recipients.is_empty() && !recipients.contains(&profile.email) {
+                            return (profile.clone(), Outcome::Unchanged);
+                        }
+                        let (after, changed) = apply_complaint(
+                            profile,
+                            &ComplaintRecord {
+                                at: event.at,
+                                feedback_id: feedback_id.clone(),
+                                kind: event.kind,
+                                feedback_type: feedback_type.clone(),
+                            },
+                        );
+                        let outcome = if changed {
+                            Outcome::Unsubscribed
+                        } else {
+                            Outcome::Unchanged
+                        };
+                        (after, outcome)
+                    })
+                    .await?;
+                (DeliveryEvent::Complained, Some(outcome))
+            }
+        };
+        let recorded = self
+            .store
+            .record_delivery(
+                &reference.customer,
+                &reference.sort_key(),
+                delivery,
+                event.at,
+            )
+            .await?;
+        Ok(match outcome {
+            Some(outcome) => outcome,
+            None if recorded => Outcome::Recorded(event.type_name_static()),
+            None => Outcome::Unknown,
+        })
+    }
+
+    /// Reads the profile, applies `change`, and writes it back if it changed, at the version
+    /// read; tries again when another writer got there first.
+    async fn change_profile(
+        &self,
+        reference: &MessageReference,
+        change: impl Fn(&Profile) -> (Profile, Outcome),
+    ) -> Result<Outcome, RecordError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let loaded = self
+                .store
+                .load_profile_and_order(&reference.customer, None)
+                .await?;
+            let Some(profile) = loaded.profile else {
+                return Ok(Outcome::Unknown);
+            };
+            let (after, outcome) = change(&profile.value);
+            if after == profile.value {
+                return Ok(outcome);
+            }
+            match self
+                .store
+                .commit_profile_with_messages(&after, profile.version, &[])
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(customer_id = %reference.customer, ?outcome, at = %self.clock.now().to_rfc3339(), "deliverability changed the journey");
+                    return Ok(outcome);
+                }
+                Err(CommitError::Conflict | CommitError::Duplicate) => continue,
+                Err(CommitError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(RecordError::Contention(reference.customer.to_string()))
+    }
+}
+
+impl SesEvent {
+    fn type_name_static(&self) -> &'static str {
+        match &self.report {
+            SesReport::Delivery => "delivered",
+            SesReport::DeliveryDelay => "delayed",
+            SesReport::Reject => "rejected",
+            SesReport::Open => "opened",
+            SesReport::Click { link } if is_rating_link(link) => "responded",
+            SesReport::Click { .. } => "clicked",
+            SesReport::Bounce { .. } => "bounced",
+            SesReport::Complaint { .. } => "complained",
+            SesReport::Send | SesReport::Other(_) => "ignored",
+        }
+    }
+}
+
+/// Whether a clicked link is one of a review request's rating links (`…/rate?token=…`).
+fn is_rating_link(link: &str) -> bool {
+    link.split('?')
+        .next()
+        .is_some_and(|path| path.ends_with("/rate"))
+        && link.contains("token=")
+}

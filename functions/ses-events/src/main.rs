@@ -1,0 +1,25 @@
+//! The ses-events Lambda function: configuration and clients once per cold start, then one
+//! SQS batch of SES sending events per invocation. Everything else is in the library.
+
+use std::sync::Arc;
+
+use aftercare_adapters::aws::AwsClients;
+use aftercare_adapters::clock::SystemClock;
+use aftercare_adapters::config::Config;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use ses_events::SesEventsFunction;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    aftercare_adapters::logging::init();
+    let config = Config::from_environment()?;
+    let clients = AwsClients::from_environment().await;
+    let function = SesEventsFunction::new(&clients, &config, Arc::new(SystemClock));
+    let function = &function;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let report = function.handle_batch(event.payload).await;
+        Ok::<SqsBatchResponse, Error>(report.response)
+    }))
+    .await
+}

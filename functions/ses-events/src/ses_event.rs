@@ -1,0 +1,362 @@
+//! The SES sending event as it arrives: an EventBridge envelope (the configuration set's
+//! EventBridge destination), an SNS notification (an SNS destination subscribed by SQS), or
+//! the bare event record. Parsed once, naming the field at fault.
+
+use std::collections::HashMap;
+
+use aftercare_adapters::reference::{
+    MessageReference, CUSTOMER_TAG, MESSAGE_TAG, REFERENCE_HEADER,
+};
+use aftercare_journey::contact::EmailAddress;
+use aftercare_journey::event::InvalidEvent;
+use aftercare_journey::message::MessageKind;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// What SES reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SesReport {
+    /// SES accepted the message for sending.
+    Send,
+    /// The receiving server accepted it.
+    Delivery,
+    /// Delivery is delayed; SES keeps trying.
+    DeliveryDelay,
+    /// SES refused it (a virus).
+    Reject,
+    /// It bounced.
+    Bounce {
+        /// `Permanent`: never again. `Transient` and `Undetermined` are counted.
+        permanent: bool,
+        /// SES's subtype.
+        subtype: String,
+        /// The addresses that bounced (those that parse).
+        recipients: Vec<EmailAddress>,
+        /// SES's id for the bounce.
+        feedback_id: String,
+    },
+    /// The recipient marked it as spam.
+    Complaint {
+        /// The addresses that complained (those that parse).
+        recipients: Vec<EmailAddress>,
+        /// SES's id for the complaint.
+        feedback_id: String,
+        /// What the mailbox provider called it, if it said.
+        feedback_type: Option<String>,
+    },
+    /// It was opened.
+    Open,
+    /// A link in it was followed.
+    Click {
+        /// The link, as written in the message.
+        link: String,
+    },
+    /// Anything else SES publishes (rendering failures, subscriptions): recorded nowhere.
+    Other(String),
+}
+
+/// One SES event about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SesEvent {
+    /// What happened.
+    pub report: SesReport,
+    /// When it happened (the report's own time, or the send time if it has none).
+    pub at: DateTime<Utc>,
+    /// Which of our messages it is about; `None` for mail aftercare did not send.
+    pub reference: Option<MessageReference>,
+    /// The kind of that message, from its tag.
+    pub kind: Option<MessageKind>,
+    /// SES's message id.
+    pub ses_message_id: String,
+}
+
+impl SesEvent {
+    /// The event's type in SES's words (`Bounce`), for logs.
+    pub fn type_name(&self) -> &str {
+        match &self.report {
+            SesReport::Send => "Send",
+            SesReport::Delivery => "Delivery",
+            SesReport::DeliveryDelay => "DeliveryDelay",
+            SesReport::Reject => "Reject",
+            SesReport::Bounce { .. } => "Bounce",
+            SesReport::Complaint { .. } => "Complaint",
+            SesReport::Open => "Open",
+            SesReport::Click { .. } => "Click",
+            SesReport::Other(name) => name,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    #[serde(alias = "notificationType")]
+    event_type: String,
+    mail: Mail,
+    bounce: Option<Bounce>,
+    complaint: Option<Complaint>,
+    delivery: Option<Stamped>,
+    open: Option<Stamped>,
+    click: Option<Click>,
+    delivery_delay: Option<Stamped>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Mail {
+    timestamp: DateTime<Utc>,
+    message_id: String,
+    #[serde(default)]
+    headers: Vec<Header>,
+    #[serde(default)]
+    tags: HashMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    name: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Bounce {
+    bounce_type: String,
+    #[serde(default)]
+    bounce_sub_type: String,
+    bounced_recipients: Vec<Recipient>,
+    timestamp: Option<DateTime<Utc>>,
+    feedback_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Complaint {
+    complained_recipients: Vec<Recipient>,
+    timestamp: Option<DateTime<Utc>>,
+    feedback_id: String,
+    complaint_feedback_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Recipient {
+    email_address: String,
+}
+
+#[derive(Deserialize)]
+struct Stamped {
+    timestamp: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+struct Click {
+    timestamp: Option<DateTime<Utc>>,
+    link: String,
+}
+
+/// Parses an SQS message body holding an SES event, in any of the three shapes.
+pub fn parse_ses_event(body: &str) -> Result<SesEvent, InvalidEvent> {
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| InvalidEvent {
+        field: "body".into(),
+        problem: format!("is not JSON: {e}"),
+    })?;
+    let (record, prefix) = if value.get("detail-type").is_some() {
+        (value.get("detail").cloned().unwrap_or_default(), "detail.")
+    } else if value.get("Type").and_then(|t| t.as_str()) == Some("Notification") {
+        let message = value
+            .get("Message")
+            .and_then(|m| m.as_str())
+            .ok_or_else(|| InvalidEvent {
+                field: "Message".into(),
+                problem: "is missing from the SNS notification".into(),
+            })?;
+        let inner = serde_json::from_str(message).map_err(|e| InvalidEvent {
+            field: "Message".into(),
+            problem: format!("is not JSON: {e}"),
+        })?;
+        (inner, "Message.")
+    } else {
+        (value, "")
+    };
+    let record: Record = serde_path_to_error::deserialize(record).map_err(|e| {
+        let path = e.path().to_string();
+        InvalidEvent {
+            field: if path == "." {
+                prefix.trim_end_matches('.').to_owned()
+            } else {
+                format!("{prefix}{path}")
+            },
+            problem: e.inner().to_string(),
+        }
+    })?;
+    let tag = |name: &str| {
+        record
+            .mail
+            .tags
+            .get(name)
+            .and_then(|values| values.first())
+            .map(String::as_str)
+    };
+    let header = record
+        .mail
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(REFERENCE_HEADER))
+        .map(|h| h.value.as_str());
+    let reference = MessageReference::parse(tag(MESSAGE_TAG), tag(CUSTOMER_TAG), header);
+    let kind = tag("kind").and_then(|k| MessageKind::parse(k).ok());
+    let sent = record.mail.timestamp;
+    let addresses = |recipients: &[Recipient]| {
+        recipients
+            .iter()
+            .filter_map(|r| EmailAddress::parse(&r.email_address).ok())
+            .collect::<Vec<_>>()
+    };
+    let missing = |what: &str| InvalidEvent {
+        field: format!("{prefix}{what}"),
+        problem: format!("is missing from a {} event", record.event_type),
+    };
+    let (report, at) = match record.event_type.as_str() {
+        "Send" => (SesReport::Send, sent),
+        "Delivery" => (
+            SesReport::Delivery,
+            record.delivery.and_then(|d| d.timestamp).unwrap_or(sent),
+        ),
+        "DeliveryDelay" => (
+            SesReport::DeliveryDelay,
+            record
+                .delivery_delay
+                .and_then(|d| d.timestamp)
+                .unwrap_or(sent),
+        ),
+        "Reject" => (SesReport::Reject, sent),
+        "Open" => (
+            SesReport::Open,
+            record.open.and_then(|o| o.timestamp).unwrap_or(sent),
+        ),
+        "Click" => {
+            let click = record.click.ok_or_else(|| missing("click"))?;
+            (
+                SesReport::Click { link: click.link },
+                click.timestamp.unwrap_or(sent),
+            )
+        }
+        "Bounce" => {
+            let bounce = record.bounce.ok_or_else(|| missing("bounce"))?;
+            (
+                SesReport::Bounce {
+                    permanent: bounce.bounce_type == "Permanent",
+                    subtype: bounce.bounce_sub_type,
+                    recipients: addresses(&bounce.bounced_recipients),
+                    feedback_id: bounce.feedback_id,
+                },
+                bounce.timestamp.unwrap_or(sent),
+            )
+        }
+        "Complaint" => {
+            let complaint = record.complaint.ok_or_else(|| missing("complaint"))?;
+            (
+                SesReport::Complaint {
+                    recipients: addresses(&complaint.complained_recipients),
+                    feedback_id: complaint.feedback_id,
+                    feedback_type: complaint.complaint_feedback_type,
+                },
+                complaint.timestamp.unwrap_or(sent),
+            )
+        }
+        other => (SesReport::Other(other.to_owned()), sent),
+    };
+    Ok(SesEvent {
+        report,
+        at,
+        reference,
+        kind,
+        ses_message_id: record.mail.message_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(event_type: &str, extra: serde_json::Value) -> serde_json::Value {
+        let mut record = json!({
+            "eventType": event_type,
+            "mail": {
+                "timestamp": "2026-11-06T18:05:00.000Z",
+                "messageId": "0100-ses-1",
+                "destination": ["anna@example.com"],
+                "headers": [{"name": "X-Aftercare-Ref", "value": "Y3VzLTE.20261106T180500Z-0123456789abcdef0123456789abcdef"}],
+                "tags": {"kind": ["review_request"], "message": ["20261106T180500Z-0123456789abcdef0123456789abcdef"], "customer": ["Y3VzLTE"], "ses:configuration-set": ["aftercare"]}
+            }
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            record[k] = v.clone();
+        }
+        record
+    }
+
+    #[test]
+    fn a_permanent_bounce_in_an_eventbridge_envelope_names_our_message() {
+        let detail = record(
+            "Bounce",
+            json!({"bounce": {"bounceType": "Permanent", "bounceSubType": "General",
+                "bouncedRecipients": [{"emailAddress": "anna@example.com"}],
+                "timestamp": "2026-11-06T18:05:02.000Z", "feedbackId": "fb-1"}}),
+        );
+        let body = json!({"version": "0", "source": "aws.ses", "detail-type": "Email Bounced", "detail": detail});
+        let event = parse_ses_event(&body.to_string()).unwrap();
+        let reference = event.reference.unwrap();
+        assert_eq!(reference.customer.as_str(), "cus-1");
+        assert_eq!(event.kind, Some(MessageKind::ReviewRequest));
+        assert_eq!(event.at.to_rfc3339(), "2026-11-06T18:05:02+00:00");
+        assert!(matches!(
+            event.report,
+            SesReport::Bounce { permanent: true, ref recipients, .. } if recipients.len() == 1
+        ));
+    }
+
+    #[test]
+    fn an_sns_notification_and_a_bare_record_parse_the_same() {
+        let detail = record(
+            "Open",
+            json!({"open": {"timestamp": "2026-11-07T08:00:00Z"}}),
+        );
+        let sns = json!({"Type": "Notification", "Message": detail.to_string()});
+        let a = parse_ses_event(&sns.to_string()).unwrap();
+        let b = parse_ses_event(&detail.to_string()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.report, SesReport::Open);
+    }
+
+    #[test]
+    fn mail_we_did_not_send_has_no_reference() {
+        let mut detail = record("Delivery", json!({}));
+        detail["mail"]["tags"] = json!({});
+        detail["mail"]["headers"] = json!([]);
+        let event = parse_ses_event(&detail.to_string()).unwrap();
+        assert_eq!(event.reference, None);
+    }
+
+    #[test]
+    fn bad_input_names_the_field_at_fault() {
+        let error = parse_ses_event("{").unwrap_err();
+        assert_eq!(error.field, "body");
+        let no_mail = json!({"detail-type": "Email Bounced", "detail": {"eventType": "Bounce"}});
+        let error = parse_ses_event(&no_mail.to_string()).unwrap_err();
+        assert_eq!(error.field, "detail", "{error:?}");
+        assert!(error.problem.contains("mail"), "{error:?}");
+        let no_bounce =
+            json!({"detail-type": "Email Bounced", "detail": record("Bounce", json!({}))});
+        let error = parse_ses_event(&no_bounce.to_string()).unwrap_err();
+        assert_eq!(error.field, "detail.bounce");
+        let bad_time = record(
+            "Click",
+            json!({"click": {"link": "https://x", "timestamp": "yesterday"}}),
+        );
+        let error = parse_ses_event(&bad_time.to_string()).unwrap_err();
+        assert_eq!(error.field, "click.timestamp", "{error:?}");
+    }
+}
