@@ -799,6 +799,48 @@ mod tests {
     }
 
     #[test]
+    fn a_happy_customer_who_switched_off_offers_gets_thanks_and_a_bounced_one_gets_nothing() {
+        let (profile, order, settings) = delivered(None);
+        let (no_offers, _) = crate::preferences::unsubscribe(
+            &profile,
+            &[crate::preferences::MailTopic::Offers],
+            crate::preferences::OptOutSource::PreferencesPage,
+            at("2026-11-21T10:00:00Z"),
+        );
+        let rate = |profile: &Profile, score: u8| {
+            decide_rating(
+                profile,
+                &order,
+                &claims(&order),
+                Score::new(score).unwrap(),
+                at("2026-11-23T10:00:00Z"),
+                &settings,
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            kinds(&rate(&no_offers, 5).messages),
+            [MessageKind::ReviewThanks]
+        );
+        let (bounced, _) = crate::preferences::apply_bounce(
+            &profile,
+            &crate::preferences::Bounce {
+                address: profile.email.clone(),
+                permanent: true,
+                subtype: "General".into(),
+                feedback_id: "f-1".into(),
+                at: at("2026-11-21T10:00:00Z"),
+            },
+        );
+        assert!(rate(&bounced, 5).messages.is_empty());
+        assert_eq!(
+            kinds(&rate(&bounced, 1).messages),
+            [MessageKind::SupportAlert],
+            "support still hears of an unhappy customer"
+        );
+    }
+
+    #[test]
     fn a_neutral_answer_gets_thanks_that_asks_what_could_be_better() {
         let (profile, order, settings) = delivered(None);
         let d = decide_rating(

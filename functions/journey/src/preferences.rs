@@ -710,4 +710,60 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn order_updates_switched_off_silence_status_news_but_never_a_cancellation() {
+        use crate::order_events::{decide_order_event, OrderJourney};
+        let settings = crate::fixtures::settings();
+        let event = |status: &str, id: &str, when: &str| {
+            parse_order_event(
+                &json!({
+                    "event_id": id, "order_id": "1042", "status": status, "occurred_at": when,
+                    "customer": {"id": "c-1", "email": "anna@example.com", "locale": "en", "time_zone": "Europe/Berlin"},
+                    "cancellation": {"reason": "out of stock"}
+                })
+                .to_string(),
+            )
+            .unwrap()
+        };
+        let placed = decide_order_event(
+            &OrderJourney::default(),
+            &event("placed", "e-1", "2026-11-01T10:00:00Z"),
+            &settings,
+        )
+        .unwrap();
+        let (quiet, _) = unsubscribe(
+            &placed.profile,
+            &[MailTopic::OrderUpdates],
+            OptOutSource::PreferencesPage,
+            at("2026-11-01T11:00:00Z"),
+        );
+        let journey = OrderJourney {
+            profile: Some(quiet),
+            order: Some(placed.order),
+        };
+        let confirmed = decide_order_event(
+            &journey,
+            &event("confirmed", "e-2", "2026-11-01T12:00:00Z"),
+            &settings,
+        )
+        .unwrap();
+        assert!(confirmed.message.is_none());
+        assert!(
+            confirmed
+                .note
+                .contains("order_confirmed not sent: the customer unsubscribed from order_updates"),
+            "{}",
+            confirmed.note
+        );
+        let cancelled = decide_order_event(
+            &journey,
+            &event("cancelled", "e-3", "2026-11-01T12:00:00Z"),
+            &settings,
+        )
+        .unwrap();
+        let message = cancelled.message.expect("a cancellation always goes");
+        assert!(message.text.contains("Choose which emails you get"));
+        assert_eq!(message.list_unsubscribe, None, "transactional");
+    }
 }
