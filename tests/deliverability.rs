@@ -49,7 +49,7 @@ async fn message(world: &World, mail: &SentMail) -> MessageItem {
 async fn apply(world: &World, mail: &SentMail, event_type: &str, report: Value) -> Outcome {
     world
         .ses_events
-        .process_body(&ses_event_body(mail, event_type, report))
+        .process_body(&ses_event_body(mail, event_type, report).unwrap())
         .await
         .unwrap()
 }
@@ -337,7 +337,7 @@ async fn deliveries_opens_and_clicks_are_recorded_on_the_message_once_and_a_rati
 
     // Mail we did not send, a message we no longer keep, and bad input.
     let mut foreign: Value =
-        serde_json::from_str(&ses_event_body(&review, "Delivery", json!({}))).unwrap();
+        serde_json::from_str(&ses_event_body(&review, "Delivery", json!({})).unwrap()).unwrap();
     foreign["detail"]["mail"]["tags"] = json!({});
     foreign["detail"]["mail"]["headers"] = json!([]);
     let mut gone = review.clone();
@@ -349,7 +349,10 @@ async fn deliveries_opens_and_clicks_are_recorded_on_the_message_once_and_a_rati
         .ses_events
         .handle_batch(sqs_event(&[
             ("foreign", foreign.to_string()),
-            ("gone", ses_event_body(&gone, "Delivery", json!({}))),
+            (
+                "gone",
+                ses_event_body(&gone, "Delivery", json!({})).unwrap(),
+            ),
             (
                 "broken",
                 r#"{"detail-type": "Email Bounced", "detail": {"eventType": "Bounce"}}"#.to_owned(),

@@ -61,6 +61,7 @@ async fn main() -> Result<()> {
     let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
     let schedule = ScheduleFunction::new(&clients, &config, Arc::new(clock.clone()))?;
     let feedback = FeedbackFunction::new(&clients, &config, Arc::new(clock.clone()));
+    let ses_events = ses_events::SesEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
     println!("Table {table} created from template.yaml; sending domain {SENDER_DOMAIN} verified.");
     println!(
         "Replaying {SIMULATED_DAYS} days from {} with the schedule every {} hours...\n",
@@ -220,6 +221,70 @@ async fn main() -> Result<()> {
                     "helpdesk: IssueResolved"
                 )?;
             }
+            Step::Unsubscribe {
+                at,
+                customer,
+                email,
+                kind,
+            } => {
+                let name = names.get(customer).copied().unwrap_or("?");
+                let mail = last_mail(&stack, email, kind)?;
+                let header = mail
+                    .list_unsubscribe
+                    .clone()
+                    .context("a non-transactional message carries List-Unsubscribe")?;
+                let link = header
+                    .split(['<', '>'])
+                    .find(|part| part.starts_with("https://"))
+                    .context("List-Unsubscribe has an https link")?;
+                let url = url::Url::parse(link)?;
+                let request = lambda_http::http::Request::builder()
+                    .method("POST")
+                    .uri(format!(
+                        "{}?{}",
+                        url.path(),
+                        url.query().unwrap_or_default()
+                    ))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(lambda_http::Body::Text("List-Unsubscribe=One-Click".into()))?;
+                let response = feedback.handle(request).await;
+                let page = format!("preferences-{customer}.html");
+                if let lambda_http::Body::Text(html) = response.body() {
+                    std::fs::write(out.join("outbox").join(&page), html)?;
+                }
+                writeln!(
+                    timeline,
+                    "{:<17} {name:<22} {:<40}  presses Unsubscribe on \u{201c}{}\u{201d}: one-click POST, {}; the page is outbox/{page}",
+                    at.format("%Y-%m-%d %H:%M"),
+                    "mail app: List-Unsubscribe",
+                    mail.subject,
+                    response.status().as_u16()
+                )?;
+            }
+            Step::Bounce {
+                at,
+                customer,
+                email,
+                kind,
+            } => {
+                let name = names.get(customer).copied().unwrap_or("?");
+                let mail = last_mail(&stack, email, kind)?;
+                let report = serde_json::json!({
+                    "bounceType": "Permanent", "bounceSubType": "General",
+                    "bouncedRecipients": [{"emailAddress": email, "action": "failed", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 mailbox does not exist"}],
+                    "timestamp": at, "feedbackId": format!("demo-bounce-{customer}"), "reportingMTA": "dsn; mx.example.ru"
+                });
+                let body = aftercare_localstack::ses_event_body(&mail, "Bounce", report)
+                    .context("our mail carries its reference")?;
+                let outcome = ses_events.process_body(&body).await?;
+                writeln!(
+                    timeline,
+                    "{:<17} {name:<22} {:<40}  \u{201c}{}\u{201d} bounced for good: {outcome:?}; nothing more is sent to the address",
+                    at.format("%Y-%m-%d %H:%M"),
+                    "SES: Bounce (Permanent)",
+                    mail.subject
+                )?;
+            }
         }
     }
     print!("{timeline}");
@@ -240,6 +305,16 @@ async fn main() -> Result<()> {
     println!("Stopping the emulator.");
     drop(stack);
     Ok(())
+}
+
+/// The last message of `kind` sent to `email`.
+fn last_mail(stack: &LocalStack, email: &str, kind: &str) -> Result<SentMail> {
+    stack
+        .sent_mail()?
+        .into_iter()
+        .filter(|m| m.to == email && m.kind == kind)
+        .last()
+        .with_context(|| format!("no {kind} message was sent to {email}"))
 }
 
 /// A rating link's token for `customer` and `order`, as the review request carried it.
@@ -401,9 +476,14 @@ fn write_outbox(out: &Path, mail: &[SentMail]) -> Result<PathBuf> {
         std::fs::write(dir.join(format!("{base}.eml")), &message.raw)?;
         writeln!(
             rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{base}.html\" target=\"view\">{}</a></td><td><a href=\"{base}.text.html\" target=\"view\">text</a> · <a href=\"{base}.eml\">raw MIME</a></td></tr>",
+            "<tr><td>{}</td><td>{}{}</td><td>{}</td><td><a href=\"{base}.html\" target=\"view\">{}</a></td><td><a href=\"{base}.text.html\" target=\"view\">text</a> · <a href=\"{base}.eml\">raw MIME</a></td></tr>",
             n + 1,
             escape(&message.kind),
+            if message.list_unsubscribe_post.is_some() {
+                "<br><small>one-click unsubscribe</small>"
+            } else {
+                ""
+            },
             escape(&message.to),
             escape(&message.subject),
         )?;

@@ -77,6 +77,29 @@ pub enum Step {
         /// Whose issue.
         customer: &'static str,
     },
+    /// A customer presses their mail app's unsubscribe button on the last message of `kind`
+    /// they got: the app makes the one-click POST of RFC 8058 to its `List-Unsubscribe` link.
+    Unsubscribe {
+        /// When.
+        at: DateTime<Utc>,
+        /// Who.
+        customer: &'static str,
+        /// Their address, to find the message.
+        email: &'static str,
+        /// The kind of message they unsubscribe from.
+        kind: &'static str,
+    },
+    /// SES reports that the last message of `kind` to `email` bounced for good.
+    Bounce {
+        /// When.
+        at: DateTime<Utc>,
+        /// Whose address.
+        customer: &'static str,
+        /// The address.
+        email: &'static str,
+        /// The kind of message that bounced.
+        kind: &'static str,
+    },
 }
 
 impl Step {
@@ -86,7 +109,9 @@ impl Step {
             Step::Batch { at, .. }
             | Step::Crash { at, .. }
             | Step::Rate { at, .. }
-            | Step::Resolve { at, .. } => *at,
+            | Step::Resolve { at, .. }
+            | Step::Unsubscribe { at, .. }
+            | Step::Bounce { at, .. } => *at,
         }
     }
 }
@@ -331,6 +356,20 @@ pub fn steps() -> Vec<Step> {
         order: "1042",
         score: 5,
         comment: None,
+    });
+    // Anna's mailbox is closed: her order confirmation bounces, and nothing more is sent to it.
+    steps.push(Step::Bounce {
+        at: at("2026-10-21T16:22:00Z"),
+        customer: "cus-2001",
+        email: "anna.petrova@example.ru",
+        kind: "order_placed",
+    });
+    // Oliver has had enough of "we miss you" and presses Unsubscribe in his mail app.
+    steps.push(Step::Unsubscribe {
+        at: at("2026-12-11T12:00:00Z"),
+        customer: "cus-4001",
+        email: "oliver.hughes@example.co.uk",
+        kind: "reactivation",
     });
     steps.sort_by_key(Step::at);
     steps

@@ -538,3 +538,58 @@ mod tests {
         assert_eq!(definition.billing, BillingMode::PayPerRequest);
     }
 }
+
+/// What SES would publish (through its EventBridge destination, as the SQS body the rule
+/// queues) for `event_type` (`Bounce`, `Delivery`, ...) about `mail`, with `report` as the
+/// event's own object (`bounce`, `delivery`, ...). The tags and the reference header are those
+/// the mailer set on the message; `None` if the mail carries no `X-Aftercare-Ref`.
+pub fn ses_event_body(
+    mail: &SentMail,
+    event_type: &str,
+    report: serde_json::Value,
+) -> Option<String> {
+    let (customer, message) = mail.reference.split_once('.')?;
+    let mut detail = serde_json::json!({
+        "eventType": event_type,
+        "mail": {
+            "timestamp": "2026-11-06T18:05:00.000Z",
+            "source": format!("orders@{SENDER_DOMAIN}"),
+            "messageId": mail.ses_message_id,
+            "destination": [mail.to],
+            "headersTruncated": false,
+            "headers": [
+                {"name": "X-Aftercare-Ref", "value": mail.reference},
+                {"name": "X-Aftercare-Kind", "value": mail.kind},
+            ],
+            "tags": {
+                "kind": [mail.kind],
+                "message": [message],
+                "customer": [customer],
+                "ses:configuration-set": ["aftercare-local"],
+            },
+        },
+    });
+    let key = match event_type {
+        "DeliveryDelay" => "deliveryDelay".to_owned(),
+        other => other.to_lowercase(),
+    };
+    detail[key] = report;
+    let detail_type = match event_type {
+        "Bounce" => "Email Bounced",
+        "Complaint" => "Email Complaint Received",
+        "Delivery" => "Email Delivered",
+        "Open" => "Email Opened",
+        "Click" => "Email Clicked",
+        "Send" => "Email Sent",
+        _ => "Email Event",
+    };
+    Some(
+        serde_json::json!({
+            "version": "0", "id": format!("ses-{event_type}-{}", mail.ses_message_id),
+            "detail-type": detail_type, "source": "aws.ses", "account": "123456789012",
+            "time": "2026-11-06T18:05:03Z", "region": "us-east-1", "resources": [],
+            "detail": detail,
+        })
+        .to_string(),
+    )
+}
