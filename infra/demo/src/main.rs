@@ -312,8 +312,7 @@ fn last_mail(stack: &LocalStack, email: &str, kind: &str) -> Result<SentMail> {
     stack
         .sent_mail()?
         .into_iter()
-        .filter(|m| m.to == email && m.kind == kind)
-        .last()
+        .rfind(|m| m.to == email && m.kind == kind)
         .with_context(|| format!("no {kind} message was sent to {email}"))
 }
 
