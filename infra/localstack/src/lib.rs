@@ -524,21 +524,6 @@ fn table_definition() -> Result<TableDefinition, LocalStackError> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_table_definition_is_read_from_the_template() {
-        let definition = table_definition().unwrap();
-        assert_eq!(definition.keys.len(), 2);
-        assert_eq!(definition.indexes.len(), 1);
-        assert_eq!(definition.indexes[0].index_name(), "due");
-        assert_eq!(definition.ttl_attribute.as_deref(), Some("expires_at"));
-        assert_eq!(definition.billing, BillingMode::PayPerRequest);
-    }
-}
-
 /// What SES would publish (through its EventBridge destination, as the SQS body the rule
 /// queues) for `event_type` (`Bounce`, `Delivery`, ...) about `mail`, with `report` as the
 /// event's own object (`bounce`, `delivery`, ...). The tags and the reference header are those
@@ -592,4 +577,19 @@ pub fn ses_event_body(
         })
         .to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_definition_is_read_from_the_template() {
+        let definition = table_definition().unwrap();
+        assert_eq!(definition.keys.len(), 2);
+        assert_eq!(definition.indexes.len(), 1);
+        assert_eq!(definition.indexes[0].index_name(), "due");
+        assert_eq!(definition.ttl_attribute.as_deref(), Some("expires_at"));
+        assert_eq!(definition.billing, BillingMode::PayPerRequest);
+    }
 }
