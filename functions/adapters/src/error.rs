@@ -44,8 +44,15 @@ pub fn classify<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> R
     }
 }
 
-/// The service's error code and message, or the SDK error's own description: for logs.
+/// The service's error code and message, or the SDK error's own description: for logs, with
+/// email addresses masked (SES names the recipients it refuses).
 pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: &SdkError<E, HttpResponse>,
+) -> String {
+    crate::logging::mask_emails(&describe_unmasked(error))
+}
+
+fn describe_unmasked<E: ProvideErrorMetadata + std::error::Error + 'static>(
     error: &SdkError<E, HttpResponse>,
 ) -> String {
     match error.as_service_error() {
