@@ -99,6 +99,14 @@ async fn a_happy_rating_is_recorded_once_with_thanks_and_a_referral_invitation()
         .subject
         .contains("A gift from Leaf & Kettle to share"));
     assert!(mail.last().unwrap().text.contains("£5 off"));
+    assert!(
+        mail.last()
+            .unwrap()
+            .list_unsubscribe
+            .as_deref()
+            .is_some_and(|h| h.contains("subject=unsubscribe%20offers")),
+        "a referral invitation is marketing: it carries one-click unsubscribe"
+    );
 
     let (status, _) = click(&world, &t, "4").await;
     assert_eq!(status, 200);
@@ -443,6 +451,17 @@ async fn a_one_click_unsubscribe_stops_later_review_requests_while_order_updates
         request(&world, "POST", "/preferences", &bad_topic).await.0,
         400
     );
+    let stranger = aftercare_journey::links::sign_preferences(
+        &world.config.settings.links.as_ref().unwrap().keys[0],
+        &aftercare_journey::links::PreferenceClaims {
+            customer: CustomerId::parse("cus-nobody").unwrap(),
+            topic: None,
+        },
+    );
+    let (status, page) =
+        request(&world, "GET", &format!("/unsubscribe?token={stranger}"), "").await;
+    assert_eq!(status, 404);
+    assert!(page.contains("We could not find your details"), "{page}");
     assert_eq!(profile(&world).await.unsubscribed, saved.unsubscribed);
 }
 

@@ -108,7 +108,7 @@ impl FeedbackFunction {
                     self.clock.now().timestamp_nanos_opt().unwrap_or_default()
                 )
             });
-        let settings = self.settings_for(&request);
+        let settings = settings_for(&self.settings, &request);
         let settings = settings.as_ref();
         let path = request.uri().path();
         let known = [RATE_PATH, COMMENT_PATH, UNSUBSCRIBE_PATH, PREFERENCES_PATH].contains(&path);
@@ -393,7 +393,7 @@ impl FeedbackFunction {
                 }
             };
             let Some(profile) = loaded.profile else {
-                return Answer::error(Page::UnknownOrder, hint);
+                return Answer::error(Page::UnknownCustomer, hint);
             };
             let language = profile.value.locale.language();
             let (after, changed, notice) = match &change {
@@ -445,41 +445,6 @@ impl FeedbackFunction {
             };
         }
         Answer::error(Page::Internal, hint)
-    }
-
-    /// The settings for this request: when `FEEDBACK_URL` is not configured (the function
-    /// cannot be told its own address without a circular template), links in the replies it
-    /// sends point at the address the request came to.
-    fn settings_for(&self, request: &Request) -> std::borrow::Cow<'_, Settings> {
-        let Some(links) = self.settings.links.as_ref() else {
-            return std::borrow::Cow::Borrowed(&self.settings);
-        };
-        if links.base_url.is_some() {
-            return std::borrow::Cow::Borrowed(&self.settings);
-        }
-        let (domain, stage) = match request.request_context_ref() {
-            Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => (
-                context.domain_name.clone(),
-                context.stage.clone().filter(|s| s != "$default"),
-            ),
-            _ => (None, None),
-        };
-        let domain = domain.or_else(|| {
-            request
-                .headers()
-                .get("host")
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        });
-        let base = domain.and_then(|domain| {
-            let stage = stage.map(|s| format!("/{s}")).unwrap_or_default();
-            WebLink::parse(&format!("https://{domain}{stage}")).ok()
-        });
-        let mut settings = self.settings.clone();
-        if let Some(links) = settings.links.as_mut() {
-            links.base_url = base;
-        }
-        std::borrow::Cow::Owned(settings)
     }
 
     /// The profile and order a link is about, in one read; an error page if they cannot be read
@@ -626,6 +591,41 @@ impl FeedbackFunction {
     }
 }
 
+/// The settings for this request: when `FEEDBACK_URL` is not configured (the function
+/// cannot be told its own address without a circular template), links in the replies it
+/// sends point at the address the request came to.
+fn settings_for<'a>(settings: &'a Settings, request: &Request) -> std::borrow::Cow<'a, Settings> {
+    let Some(links) = settings.links.as_ref() else {
+        return std::borrow::Cow::Borrowed(settings);
+    };
+    if links.base_url.is_some() {
+        return std::borrow::Cow::Borrowed(settings);
+    }
+    let (domain, stage) = match request.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => (
+            context.domain_name.clone(),
+            context.stage.clone().filter(|s| s != "$default"),
+        ),
+        _ => (None, None),
+    };
+    let domain = domain.or_else(|| {
+        request
+            .headers()
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+    });
+    let base = domain.and_then(|domain| {
+        let stage = stage.map(|s| format!("/{s}")).unwrap_or_default();
+        WebLink::parse(&format!("https://{domain}{stage}")).ok()
+    });
+    let mut settings = settings.clone();
+    if let Some(links) = settings.links.as_mut() {
+        links.base_url = base;
+    }
+    std::borrow::Cow::Owned(settings)
+}
+
 /// Russian for browsers that ask for it first, English otherwise.
 fn language_hint(request: &Request) -> Language {
     let accept = request
@@ -687,4 +687,58 @@ fn form(body: &str) -> HashMap<String, String> {
     url::form_urlencoded::parse(body.as_bytes())
         .into_owned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(base: Option<&str>) -> Settings {
+        let mut config = aftercare_adapters::config::Config::from_lookup(|name| match name {
+            "JOURNEY_TABLE" => Some("t".into()),
+            "SENDER_EMAIL" => Some("orders@shop.example".into()),
+            "SHOP_NAME" => Some("Shop".into()),
+            "SUPPORT_EMAIL" => Some("help@shop.example".into()),
+            "LINK_SIGNING_KEYS" => Some(format!("k1:{}", "0f".repeat(32))),
+            _ => None,
+        })
+        .unwrap();
+        if let Some(links) = config.settings.links.as_mut() {
+            links.base_url = base.map(|b| WebLink::parse(b).unwrap());
+        }
+        config.settings
+    }
+
+    fn request(host: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .uri("/rate?token=t&score=5")
+            .header("host", host)
+            .body(Body::Empty)
+            .unwrap()
+    }
+
+    #[test]
+    fn without_a_configured_address_links_in_replies_point_where_the_request_came() {
+        let plain = settings(None);
+        let derived = settings_for(
+            &plain,
+            &request("abc123.execute-api.eu-west-1.amazonaws.com"),
+        );
+        let url = derived
+            .links
+            .as_ref()
+            .unwrap()
+            .url("/unsubscribe", &[("token", "x")]);
+        assert_eq!(
+            url.as_deref(),
+            Some("https://abc123.execute-api.eu-west-1.amazonaws.com/unsubscribe?token=x")
+        );
+        let configured = settings(Some("https://feedback.shop.example/prod"));
+        let kept = settings_for(&configured, &request("elsewhere.example"));
+        let url = kept.links.as_ref().unwrap().url("/rate", &[("token", "x")]);
+        assert_eq!(
+            url.as_deref(),
+            Some("https://feedback.shop.example/prod/rate?token=x")
+        );
+    }
 }

@@ -22,6 +22,8 @@ pub enum Page {
     ExpiredLink,
     /// A link for an order we do not know.
     UnknownOrder,
+    /// A preferences link for a customer we do not know (any more).
+    UnknownCustomer,
     /// A request we cannot take (a bad score, an empty or overlong comment).
     BadRequest,
     /// Our fault.
@@ -37,7 +39,7 @@ impl Page {
             Page::Thanks | Page::Apology | Page::CommentReceived | Page::Preferences => 200,
             Page::InvalidLink => 403,
             Page::ExpiredLink => 410,
-            Page::UnknownOrder => 404,
+            Page::UnknownOrder | Page::UnknownCustomer => 404,
             Page::BadRequest => 400,
             Page::Internal => 500,
         }
@@ -192,6 +194,8 @@ pub fn render_page(
         (Page::ExpiredLink, false) => ("Срок действия ссылки истёк", vec!["Ссылки для оценки действуют ограниченное время. Ничего не записано; вы можете ответить на наше письмо.".to_owned()]),
         (Page::UnknownOrder, true) => ("We could not find this order", vec!["Nothing was recorded.".to_owned()]),
         (Page::UnknownOrder, false) => ("Заказ не найден", vec!["Ничего не записано.".to_owned()]),
+        (Page::UnknownCustomer, true) => ("We could not find your details", vec!["We hold no email preferences for this link. Nothing was changed.".to_owned()]),
+        (Page::UnknownCustomer, false) => ("Мы не нашли ваши данные", vec!["Для этой ссылки у нас нет настроек рассылки. Ничего не изменено.".to_owned()]),
         (Page::BadRequest, true) => ("We could not take this", vec![]),
         (Page::BadRequest, false) => ("Не удалось принять ответ", vec![]),
         (Page::Internal, true) => ("Something went wrong on our side", vec!["Please try again in a few minutes, or reply to our email.".to_owned()]),
