@@ -381,3 +381,51 @@ async fn deliveries_opens_and_clicks_are_recorded_on_the_message_once_and_a_rati
         .collect();
     assert_eq!(failed, ["broken"]);
 }
+
+#[tokio::test]
+async fn a_message_waiting_for_the_morning_is_not_sent_after_its_address_bounced_overnight() {
+    let world = World::with("ses-waiting", &[("QUIET_HOURS_FOR_ORDER_STATUS", "true")]).await;
+    // 10:00 in Los Angeles: the confirmation goes at once.
+    world
+        .replay(&[world.event("placed", 1, "W-1", "w1-placed", "2026-11-01T18:00:00Z")])
+        .await;
+    let placed = world.sent().pop().expect("the order confirmation");
+    // 23:00 in Los Angeles: the shipping news waits for the morning.
+    world
+        .replay(&[world.event("shipped", 1, "W-1", "w1-shipped", "2026-11-02T07:00:00Z")])
+        .await;
+    assert_eq!(world.sent().len(), 1);
+    // Overnight, SES reports that the confirmation bounced for good.
+    assert_eq!(
+        apply(
+            &world,
+            &placed,
+            "Bounce",
+            bounce(true, "fb-w", &world.email(1), "2026-11-02T08:00:00Z")
+        )
+        .await,
+        Outcome::Suppressed
+    );
+    // The morning relay asks again and holds the news back, with the reason on the message.
+    let morning = world.sweep("2026-11-02T17:05:00Z").await;
+    assert_eq!(morning.relayed, 0, "{morning:?}");
+    assert_eq!(world.sent().len(), 1, "nothing more to a bounced address");
+    let withheld = world
+        .journey(1)
+        .await
+        .into_iter()
+        .find_map(|i| match i {
+            JourneyItem::Message(m)
+                if m.kind == aftercare_journey::message::MessageKind::OrderShipped =>
+            {
+                Some(*m)
+            }
+            _ => None,
+        })
+        .expect("the shipping news");
+    let reason = withheld.last_error.unwrap_or_default();
+    assert!(
+        reason.starts_with("withheld at sending: the customer's address is suppressed"),
+        "{reason}"
+    );
+}

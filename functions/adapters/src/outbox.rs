@@ -44,6 +44,12 @@ pub enum Delivery {
         /// When it may go.
         until: chrono::DateTime<chrono::Utc>,
     },
+    /// Not sent: while it waited, the customer unsubscribed from its topic or their address
+    /// was suppressed. It is marked failed with the reason.
+    Withheld {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// An attempt that may succeed later. The message stays pending.
@@ -109,6 +115,22 @@ impl<'a> Outbox<'a> {
         if item.content.is_none() && item.handoff.is_none() {
             return Ok(Delivery::NotOurs);
         }
+        self.publish_handoff(item, owner).await?;
+        let Some(message) = &item.content else {
+            // A call for a person only: published, so done.
+            let done = "handoff published; no email";
+            self.store
+                .mark_sent(item, owner, done, self.clock.now())
+                .await?;
+            return Ok(Delivery::Sent {
+                ses_message_id: done.into(),
+            });
+        };
+        self.send_and_mark(item, message, owner).await
+    }
+
+    /// Publishes the call for a person riding with `item`, unless it was published already.
+    async fn publish_handoff(&self, item: &MessageItem, owner: &str) -> Result<(), DeliverError> {
         if let (Some(handoff), false) = (&item.handoff, item.handoff_published) {
             let published = match self.bus {
                 Some(bus) => bus.publish_handoff(handoff, &item.message_id).await,
@@ -126,16 +148,16 @@ impl<'a> Outbox<'a> {
             }
             self.store.mark_handoff_published(item, owner).await?;
         }
-        let Some(message) = &item.content else {
-            // A call for a person only: published, so done.
-            let done = "handoff published; no email";
-            self.store
-                .mark_sent(item, owner, done, self.clock.now())
-                .await?;
-            return Ok(Delivery::Sent {
-                ses_message_id: done.into(),
-            });
-        };
+        Ok(())
+    }
+
+    /// Sends `message` (the content of `item`, held by `owner`) and marks the item.
+    async fn send_and_mark(
+        &self,
+        item: &MessageItem,
+        message: &aftercare_journey::message::OutgoingMessage,
+        owner: &str,
+    ) -> Result<Delivery, DeliverError> {
         match self.mailer.send(message).await {
             Ok(ses_message_id) => {
                 if !self
@@ -189,9 +211,40 @@ impl<'a> Outbox<'a> {
             .claim_message(item, &lease, self.clock.now())
             .await?
         {
-            Some(held) => self.deliver_held(&held, owner).await,
+            Some(held) => self.deliver_after_wait(&held, owner).await,
             None => Ok(Delivery::HeldElsewhere),
         }
+    }
+
+    /// Sends a message that waited (for quiet hours, or for the relay after a failed attempt),
+    /// after asking the customer's profile again: an unsubscribe or a bounce that came in
+    /// meanwhile holds it back, and the reason is recorded on it. One read more than a fresh
+    /// send; a watchdog's call for a person still goes out.
+    async fn deliver_after_wait(
+        &self,
+        item: &MessageItem,
+        owner: &str,
+    ) -> Result<Delivery, DeliverError> {
+        let Some(message) = &item.content else {
+            return self.deliver_held(item, owner).await;
+        };
+        let profile = self
+            .store
+            .load_profile_and_order(&item.customer_id, None)
+            .await?
+            .profile;
+        let reason =
+            profile.and_then(|p| aftercare_journey::preferences::held_back(&p.value, message.kind));
+        let Some(reason) = reason else {
+            return self.deliver_held(item, owner).await;
+        };
+        self.publish_handoff(item, owner).await?;
+        let reason = format!("withheld at sending: {reason}");
+        tracing::info!(message_id = %item.message_id, customer_id = %item.customer_id, %reason, "message held back");
+        self.store
+            .mark_failed(item, owner, &reason, self.clock.now())
+            .await?;
+        Ok(Delivery::Withheld { reason })
     }
 
     /// Re-reads a message by key and, if it is still pending with its lease run out, sends it.

@@ -202,8 +202,9 @@ pub struct MessageItem {
     pub delivery: DeliveryReport,
 }
 
-/// What SES reported about a sent message: the first time of each event. Out-of-order or
-/// repeated events leave the first time in place.
+/// What SES reported about a sent message: for each event, the time of the first report
+/// processed. A repeated event leaves it in place; one processed out of order records the time
+/// of the report processed first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryReport {
     /// The receiving server accepted it.
@@ -938,8 +939,8 @@ impl JourneyStore {
     }
 
     /// Records what SES reported about the message at `sort_key` of `customer`: one UpdateItem
-    /// that keeps the first time of each event, so redelivered and out-of-order events are
-    /// harmless. Returns `false` when there is no such message (never ours, or expired).
+    /// that keeps the time of the first report of each event processed, so redelivered events
+    /// are harmless. Returns `false` when there is no such message (never ours, or expired).
     pub async fn record_delivery(
         &self,
         customer: &CustomerId,

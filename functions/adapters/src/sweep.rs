@@ -249,7 +249,7 @@ impl<'a> Sweeper<'a> {
             }
             match self.outbox.claim_and_deliver(&message, owner).await {
                 Ok(Delivery::Sent { .. }) => report.relayed += 1,
-                Ok(Delivery::Rejected { .. } | Delivery::NotOurs) => {}
+                Ok(Delivery::Rejected { .. } | Delivery::Withheld { .. } | Delivery::NotOurs) => {}
                 Ok(Delivery::HeldElsewhere | Delivery::Waiting { .. }) | Err(_) => done = false,
             }
         }

@@ -259,6 +259,9 @@ impl FeedbackFunction {
                 }
                 Err(_) => return Answer::error(Page::InvalidLink, language),
             };
+            if let Some(reason) = &decision.reply_held_back {
+                tracing::info!(customer_id = %claims.customer, order_id = %claims.order, %reason, "reply to a rating held back");
+            }
             let items = self.outbox_items(&decision.messages, decision.handoff.as_ref(), owner);
             match self
                 .store

@@ -67,6 +67,13 @@ impl EmailAddress {
         &self.0
     }
 
+    /// Whether both name the same mailbox as mail servers treat it: compared without regard to
+    /// case (domains are case-insensitive; in practice so are local parts), as SES and the
+    /// shop may spell one address differently.
+    pub fn same_mailbox(&self, other: &EmailAddress) -> bool {
+        self.0.to_lowercase() == other.0.to_lowercase()
+    }
+
     /// The domain part, after the `@`.
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()

@@ -244,6 +244,9 @@ pub struct RatingDecision {
     pub handoff: Option<Handoff>,
     /// What the customer sees.
     pub page: AnswerPage,
+    /// Why the reply to the customer was not sent, when it was held back (an unsubscribed
+    /// topic, a suppressed address); the caller records it.
+    pub reply_held_back: Option<String>,
 }
 
 /// The customer's own referral code: eight characters from an alphabet without look-alikes,
@@ -300,6 +303,7 @@ pub fn decide_rating(
     let sentiment = score.sentiment();
     let mut messages = Vec::new();
     let mut handoff = None;
+    let mut reply_held_back = None;
     let became_unhappy = sentiment == Sentiment::Unhappy
         && previous
             .as_ref()
@@ -353,7 +357,10 @@ pub fn decide_rating(
                 }
             }
         };
-        if settings.is_enabled(kind) && crate::preferences::held_back(&profile, kind).is_none() {
+        let held = crate::preferences::held_back(&profile, kind);
+        if let Some(reason) = held {
+            reply_held_back = Some(format!("{kind} not sent: {reason}"));
+        } else if settings.is_enabled(kind) {
             messages.insert(
                 0,
                 compose(kind, &profile, order, score, None, now, settings)?,
@@ -372,6 +379,7 @@ pub fn decide_rating(
         messages,
         handoff,
         page,
+        reply_held_back,
     })
 }
 
@@ -832,7 +840,12 @@ mod tests {
                 at: at("2026-11-21T10:00:00Z"),
             },
         );
-        assert!(rate(&bounced, 5).messages.is_empty());
+        let silent = rate(&bounced, 5);
+        assert!(silent.messages.is_empty());
+        assert!(silent
+            .reply_held_back
+            .as_deref()
+            .is_some_and(|r| r.contains("suppressed")));
         assert_eq!(
             kinds(&rate(&bounced, 1).messages),
             [MessageKind::SupportAlert],

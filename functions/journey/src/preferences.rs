@@ -250,7 +250,7 @@ pub fn active_suppression(profile: &Profile) -> Option<&Suppression> {
     profile
         .suppression
         .as_ref()
-        .filter(|s| s.address == profile.email)
+        .filter(|s| s.address.same_mailbox(&profile.email))
 }
 
 /// Whether the customer receives messages of `topic`.
@@ -327,7 +327,7 @@ pub enum BounceOutcome {
 /// and suppress it after [`SOFT_BOUNCE_LIMIT`] within [`SOFT_BOUNCE_WINDOW_DAYS`].
 pub fn apply_bounce(profile: &Profile, bounce: &Bounce) -> (Profile, BounceOutcome) {
     let mut profile = profile.clone();
-    if bounce.address != profile.email || active_suppression(&profile).is_some() {
+    if !bounce.address.same_mailbox(&profile.email) || active_suppression(&profile).is_some() {
         return (profile, BounceOutcome::Unchanged);
     }
     if bounce.permanent {
@@ -597,6 +597,16 @@ mod tests {
             .contains("permanent bounce (General)"));
         let (_, outcome) = apply_bounce(&p, &bounce(true, "f-2", "2026-11-04T09:00:00Z"));
         assert_eq!(outcome, BounceOutcome::Unchanged);
+    }
+
+    #[test]
+    fn an_address_spelt_in_other_case_is_the_same_mailbox() {
+        let mut shouting = bounce(true, "f-1", "2026-11-03T09:00:00Z");
+        shouting.address = EmailAddress::parse("Anna@EXAMPLE.com").unwrap();
+        let (mut p, outcome) = apply_bounce(&profile(), &shouting);
+        assert_eq!(outcome, BounceOutcome::Suppressed);
+        p.email = EmailAddress::parse("ANNA@example.COM").unwrap();
+        assert!(held_back(&p, MessageKind::OrderShipped).is_some());
     }
 
     #[test]

@@ -24,6 +24,7 @@ use aftercare_adapters::reference::MessageReference;
 use aftercare_adapters::store::{CommitError, DeliveryEvent, JourneyStore, StoreError};
 use aftercare_journey::event::InvalidEvent;
 use aftercare_journey::journey::Profile;
+use aftercare_journey::message::MessageKind;
 use aftercare_journey::preferences::{
     apply_bounce, apply_complaint, Bounce, BounceOutcome, ComplaintRecord,
 };
@@ -193,13 +194,15 @@ impl SesEventsFunction {
                 (DeliveryEvent::Bounced, Some(outcome))
             }
             SesReport::Complaint {
-                recipients,
                 feedback_id,
                 feedback_type,
+                ..
             } => {
                 let outcome = self
                     .change_profile(reference, |profile| {
-                        if !recipients.is_empty() && !recipients.contains(&profile.email) {
+                        // A complaint is about the person, whichever of their addresses it
+                        // came from; only one about the alert to the shop's own inbox is not.
+                        if event.kind == Some(MessageKind::SupportAlert) {
                             return (profile.clone(), Outcome::Unchanged);
                         }
                         let (after, changed) = apply_complaint(
