@@ -291,13 +291,23 @@ pub fn parse_order_event(body: &str) -> Result<OrderEvent, InvalidEvent> {
         let field = if prefix.is_empty() { "body" } else { prefix };
         return Err(InvalidEvent::new(field, "must be a JSON object"));
     }
-    let event: OrderEvent = serde_path_to_error::deserialize(detail).map_err(|e| {
+    let event: OrderEvent = deserialize_at(detail, prefix)?;
+    check_event(&event).map_err(|e| InvalidEvent::new(join_path(prefix, &e.field), e.problem))?;
+    Ok(event)
+}
+
+/// Deserializes `value`, found at `prefix` in the body (`"detail"`, or `""` for the body
+/// itself), into `T`. A failure names the field at fault (a missing field by its own path) and
+/// never echoes the value, which may be personal data: these errors are logged.
+pub fn deserialize_at<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    prefix: &str,
+) -> Result<T, InvalidEvent> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
         field_error(prefix, &path, &message)
-    })?;
-    check_event(&event).map_err(|e| InvalidEvent::new(join_path(prefix, &e.field), e.problem))?;
-    Ok(event)
+    })
 }
 
 fn join_path(prefix: &str, path: &str) -> String {

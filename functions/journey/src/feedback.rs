@@ -443,17 +443,7 @@ pub struct IssueResolvedDetail {
 pub fn parse_issue_resolved(
     detail: &serde_json::Value,
 ) -> Result<IssueResolvedDetail, crate::event::InvalidEvent> {
-    serde_path_to_error::deserialize(detail.clone()).map_err(|e| {
-        let path = e.path().to_string();
-        crate::event::InvalidEvent {
-            field: if path == "." {
-                "detail".into()
-            } else {
-                format!("detail.{path}")
-            },
-            problem: e.inner().to_string(),
-        }
-    })
+    crate::event::deserialize_at(detail.clone(), "detail")
 }
 
 /// Closes the open issue (a helpdesk's `IssueResolved`), recording the time to resolution.

@@ -8,7 +8,7 @@ use aftercare_adapters::reference::{
     MessageReference, CUSTOMER_TAG, MESSAGE_TAG, REFERENCE_HEADER,
 };
 use aftercare_journey::contact::EmailAddress;
-use aftercare_journey::event::InvalidEvent;
+use aftercare_journey::event::{deserialize_at, InvalidEvent};
 use aftercare_journey::message::MessageKind;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -162,7 +162,7 @@ pub fn parse_ses_event(body: &str) -> Result<SesEvent, InvalidEvent> {
         problem: format!("is not JSON: {e}"),
     })?;
     let (record, prefix) = if value.get("detail-type").is_some() {
-        (value.get("detail").cloned().unwrap_or_default(), "detail.")
+        (value.get("detail").cloned().unwrap_or_default(), "detail")
     } else if value.get("Type").and_then(|t| t.as_str()) == Some("Notification") {
         let message = value
             .get("Message")
@@ -175,21 +175,11 @@ pub fn parse_ses_event(body: &str) -> Result<SesEvent, InvalidEvent> {
             field: "Message".into(),
             problem: format!("is not JSON: {e}"),
         })?;
-        (inner, "Message.")
+        (inner, "Message")
     } else {
         (value, "")
     };
-    let record: Record = serde_path_to_error::deserialize(record).map_err(|e| {
-        let path = e.path().to_string();
-        InvalidEvent {
-            field: if path == "." {
-                prefix.trim_end_matches('.').to_owned()
-            } else {
-                format!("{prefix}{path}")
-            },
-            problem: e.inner().to_string(),
-        }
-    })?;
+    let record: Record = deserialize_at(record, prefix)?;
     let tag = |name: &str| {
         record
             .mail
@@ -214,7 +204,11 @@ pub fn parse_ses_event(body: &str) -> Result<SesEvent, InvalidEvent> {
             .collect::<Vec<_>>()
     };
     let missing = |what: &str| InvalidEvent {
-        field: format!("{prefix}{what}"),
+        field: if prefix.is_empty() {
+            what.to_owned()
+        } else {
+            format!("{prefix}.{what}")
+        },
         problem: format!("is missing from a {} event", record.event_type),
     };
     let (report, at) = match record.event_type.as_str() {
@@ -346,8 +340,16 @@ mod tests {
         assert_eq!(error.field, "body");
         let no_mail = json!({"detail-type": "Email Bounced", "detail": {"eventType": "Bounce"}});
         let error = parse_ses_event(&no_mail.to_string()).unwrap_err();
-        assert_eq!(error.field, "detail", "{error:?}");
-        assert!(error.problem.contains("mail"), "{error:?}");
+        assert_eq!(error.field, "detail.mail", "{error:?}");
+        assert_eq!(error.problem, "is required", "{error:?}");
+        let bad_address = record("Open", json!({"open": "anna@example.com"}));
+        let error = parse_ses_event(&bad_address.to_string()).unwrap_err();
+        assert_eq!(error.field, "open", "{error:?}");
+        assert!(error.problem.contains("invalid type"), "{error:?}");
+        assert!(
+            !error.problem.contains("@"),
+            "values are never echoed: {error:?}"
+        );
         let no_bounce =
             json!({"detail-type": "Email Bounced", "detail": record("Bounce", json!({}))});
         let error = parse_ses_event(&no_bounce.to_string()).unwrap_err();
