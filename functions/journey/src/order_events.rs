@@ -96,22 +96,16 @@ pub fn decide_order_event(
         Some(_) => FollowUpChanges::default(),
     };
     let kind = MessageKind::for_status(event.status);
-    let (applied, note, message) = match refusal {
-        Some(reason) => (false, format!("not applied: {reason}; nothing sent"), None),
-        None if !settings.is_enabled(kind) => (
+    let held_back = crate::preferences::held_back(&profile, kind);
+    let (applied, note, message) = match (refusal, held_back) {
+        (Some(reason), _) => (false, format!("not applied: {reason}; nothing sent"), None),
+        (None, _) if !settings.is_enabled(kind) => (
             true,
             format!("applied; {kind} not sent: switched off"),
             None,
         ),
-        None if crate::preferences::held_back(&profile, kind).is_some() => (
-            true,
-            format!(
-                "applied; {kind} not sent: {}",
-                crate::preferences::held_back(&profile, kind).unwrap_or_default()
-            ),
-            None,
-        ),
-        None => {
+        (None, Some(reason)) => (true, format!("applied; {kind} not sent: {reason}"), None),
+        (None, None) => {
             let message = compose(kind, &profile, &order, event, settings, now)?;
             (true, format!("applied; {kind} queued"), Some(message))
         }
