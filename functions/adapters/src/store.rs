@@ -255,6 +255,20 @@ pub enum DeliveryEvent {
 }
 
 impl DeliveryEvent {
+    /// In words, for reports (`delivered`, `responded`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DeliveryEvent::Delivered => "delivered",
+            DeliveryEvent::Delayed => "delayed",
+            DeliveryEvent::Bounced => "bounced",
+            DeliveryEvent::Complained => "complained",
+            DeliveryEvent::Rejected => "rejected",
+            DeliveryEvent::Opened => "opened",
+            DeliveryEvent::Clicked => "clicked",
+            DeliveryEvent::Responded => "responded",
+        }
+    }
+
     fn attributes(self) -> &'static [&'static str] {
         match self {
             DeliveryEvent::Delivered => &["delivered_at"],

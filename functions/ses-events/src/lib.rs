@@ -236,7 +236,7 @@ impl SesEventsFunction {
             .await?;
         Ok(match outcome {
             Some(outcome) => outcome,
-            None if recorded => Outcome::Recorded(event.type_name_static()),
+            None if recorded => Outcome::Recorded(delivery.name()),
             None => Outcome::Unknown,
         })
     }
@@ -274,22 +274,6 @@ impl SesEventsFunction {
             }
         }
         Err(RecordError::Contention(reference.customer.to_string()))
-    }
-}
-
-impl SesEvent {
-    fn type_name_static(&self) -> &'static str {
-        match &self.report {
-            SesReport::Delivery => "delivered",
-            SesReport::DeliveryDelay => "delayed",
-            SesReport::Reject => "rejected",
-            SesReport::Open => "opened",
-            SesReport::Click { link } if is_rating_link(link) => "responded",
-            SesReport::Click { .. } => "clicked",
-            SesReport::Bounce { .. } => "bounced",
-            SesReport::Complaint { .. } => "complained",
-            SesReport::Send | SesReport::Other(_) => "ignored",
-        }
     }
 }
 
