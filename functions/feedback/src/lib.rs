@@ -26,7 +26,7 @@ use aftercare_journey::event::WebLink;
 use aftercare_journey::feedback::{
     add_comment, decide_rating, AnswerPage, Comment, FeedbackError, Score,
 };
-use aftercare_journey::links::{verify, verify_preferences, LinkClaims, TokenError};
+use aftercare_journey::links::{verify, verify_preferences, LinkClaims, SigningKey, TokenError};
 use aftercare_journey::message::{MessageKind, OutgoingMessage};
 use aftercare_journey::pages::{render_page, Page};
 use aftercare_journey::pages::{render_preferences, PreferencesNotice};
@@ -195,20 +195,26 @@ impl FeedbackFunction {
             .unwrap_or_else(|_| Response::new(Body::Empty))
     }
 
-    fn claims(&self, token: Option<&String>, hint: Language) -> Result<LinkClaims, Answer> {
-        let Some(links) = self
-            .settings
+    /// The keys links are verified with; a 500 page (and a log line) if none are configured,
+    /// since every link would then be refused through no fault of the customer's.
+    fn keys(&self, hint: Language) -> Result<&[SigningKey], Answer> {
+        self.settings
             .links
             .as_ref()
-            .filter(|links| !links.keys.is_empty())
-        else {
-            tracing::error!(
-                "a rating arrived but no rating-link keys are configured (LINK_SIGNING_KEYS_SECRET)"
-            );
-            return Err(Answer::error(Page::Internal, hint));
-        };
+            .map(|links| links.keys.as_slice())
+            .filter(|keys| !keys.is_empty())
+            .ok_or_else(|| {
+                tracing::error!(
+                    "a signed link arrived but no link keys are configured (LINK_SIGNING_KEYS_SECRET)"
+                );
+                Answer::error(Page::Internal, hint)
+            })
+    }
+
+    fn claims(&self, token: Option<&String>, hint: Language) -> Result<LinkClaims, Answer> {
+        let keys = self.keys(hint)?;
         let token = token.ok_or_else(|| Answer::error(Page::InvalidLink, hint))?;
-        verify(&links.keys, token, self.clock.now()).map_err(|error| match error {
+        verify(keys, token, self.clock.now()).map_err(|error| match error {
             TokenError::Expired => Answer::error(Page::ExpiredLink, hint),
             _ => Answer::error(Page::InvalidLink, hint),
         })
@@ -366,15 +372,9 @@ impl FeedbackFunction {
     /// Shows the preferences page for a preferences link, after applying `change`: nothing
     /// (a GET), the one-click unsubscribe from the link's topic, or the form's choice.
     async fn preferences(&self, token: Option<&String>, change: Change, hint: Language) -> Answer {
-        let Some(keys) = self
-            .settings
-            .links
-            .as_ref()
-            .map(|links| links.keys.as_slice())
-            .filter(|keys| !keys.is_empty())
-        else {
-            tracing::error!("a preferences link arrived but no link keys are configured (LINK_SIGNING_KEYS_SECRET)");
-            return Answer::error(Page::Internal, hint);
+        let keys = match self.keys(hint) {
+            Ok(keys) => keys,
+            Err(answer) => return answer,
         };
         let Some(token) = token else {
             return Answer::error(Page::InvalidLink, hint);
