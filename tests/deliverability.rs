@@ -4,22 +4,10 @@
 
 use aftercare_adapters::store::{JourneyItem, MessageItem};
 use aftercare_integration_tests::{at, ses_event_body, sqs_event, World};
-use aftercare_journey::journey::{Order, Profile};
+use aftercare_journey::journey::Order;
 use aftercare_localstack::SentMail;
 use serde_json::{json, Value};
 use ses_events::Outcome;
-
-async fn profile(world: &World) -> Profile {
-    world
-        .journey(1)
-        .await
-        .into_iter()
-        .find_map(|i| match i {
-            JourneyItem::Profile(p) => Some(p.value),
-            _ => None,
-        })
-        .expect("a profile")
-}
 
 async fn order(world: &World, id: &str) -> Order {
     world
@@ -81,7 +69,7 @@ async fn a_permanent_bounce_suppresses_the_address_until_the_shop_sends_a_new_on
     .await;
     assert_eq!(outcome, Outcome::Suppressed);
     assert!(message(&world, &placed).await.delivery.bounced_at.is_some());
-    let suppression = profile(&world).await.suppression.expect("suppressed");
+    let suppression = world.profile(1).await.suppression.expect("suppressed");
     assert_eq!(suppression.address.as_str(), to);
 
     // Nothing more goes to the address; the timeline says why.
@@ -170,7 +158,7 @@ async fn transient_bounces_are_counted_and_suppress_the_address_at_the_third() {
         .await,
         Outcome::BounceCounted(2)
     );
-    assert!(profile(&world).await.suppression.is_none());
+    assert!(world.profile(1).await.suppression.is_none());
     assert_eq!(
         apply(
             &world,
@@ -213,7 +201,7 @@ async fn a_complaint_unsubscribes_from_all_marketing_while_order_updates_continu
         apply(&world, &review, "Complaint", complaint).await,
         Outcome::Unchanged
     );
-    let p = profile(&world).await;
+    let p = world.profile(1).await;
     let off: Vec<&str> = p.unsubscribed.keys().map(|t| t.as_str()).collect();
     assert_eq!(off, ["review_requests", "reminders", "offers"]);
     assert_eq!(p.complaints.len(), 1);

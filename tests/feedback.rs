@@ -2,7 +2,6 @@
 //! reply, an unhappy customer reaching a person with no offers until resolved, a comment, and
 //! links that are forged, expired or foreign recording nothing.
 
-use aftercare_adapters::store::JourneyItem;
 use aftercare_integration_tests::{at, stack, World};
 use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::links::{sign, LinkClaims, SigningKey};
@@ -115,17 +114,7 @@ async fn a_happy_rating_is_recorded_once_with_thanks_and_a_referral_invitation()
         before + 1,
         "a second click sends nothing"
     );
-    let journey = world.journey(1).await;
-    let profile = journey
-        .iter()
-        .find_map(|i| {
-            if let JourneyItem::Profile(p) = i {
-                Some(p.value.clone())
-            } else {
-                None
-            }
-        })
-        .unwrap();
+    let profile = world.profile(1).await;
     assert_eq!(
         profile.ratings[&OrderId::parse("F-1").unwrap()].score.get(),
         4
@@ -430,7 +419,7 @@ async fn a_one_click_unsubscribe_stops_later_review_requests_while_order_updates
     let (status, page) = request(&world, "POST", "/preferences", &form).await;
     assert_eq!(status, 200);
     assert!(page.contains("Saved."), "{page}");
-    let saved = profile(&world).await;
+    let saved = world.profile(1).await;
     let off: Vec<&str> = saved.unsubscribed.keys().map(|t| t.as_str()).collect();
     assert_eq!(off, ["reminders", "offers"]);
 
@@ -462,17 +451,5 @@ async fn a_one_click_unsubscribe_stops_later_review_requests_while_order_updates
         request(&world, "GET", &format!("/unsubscribe?token={stranger}"), "").await;
     assert_eq!(status, 404);
     assert!(page.contains("We could not find your details"), "{page}");
-    assert_eq!(profile(&world).await.unsubscribed, saved.unsubscribed);
-}
-
-async fn profile(world: &World) -> aftercare_journey::journey::Profile {
-    world
-        .journey(1)
-        .await
-        .into_iter()
-        .find_map(|i| match i {
-            JourneyItem::Profile(p) => Some(p.value),
-            _ => None,
-        })
-        .unwrap()
+    assert_eq!(world.profile(1).await.unsubscribed, saved.unsubscribed);
 }

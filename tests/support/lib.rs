@@ -169,6 +169,18 @@ impl World {
         self.store().journey(&id).await.unwrap()
     }
 
+    /// The profile of customer `n`; fails the test if there is none.
+    pub async fn profile(&self, customer: u32) -> aftercare_journey::journey::Profile {
+        self.journey(customer)
+            .await
+            .into_iter()
+            .find_map(|i| match i {
+                JourneyItem::Profile(p) => Some(p.value),
+                _ => None,
+            })
+            .expect("a profile")
+    }
+
     /// When the test began: the relay's watermark.
     pub fn clock_start(&self) -> DateTime<Utc> {
         self.start
