@@ -15,5 +15,6 @@ pub mod mailer;
 pub mod outbox;
 pub mod reference;
 pub mod secrets;
+pub mod sqs_batch;
 pub mod store;
 pub mod sweep;

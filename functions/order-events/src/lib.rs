@@ -15,12 +15,13 @@ use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::Config;
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::{DeliverError, Delivery, Outbox, SCHEDULED_HOLDER};
+use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
 use aftercare_adapters::store::{CommitError, JourneyStore, Lease, MessageItem, StoreError};
 use aftercare_journey::event::{parse_order_event, InvalidEvent, OrderEvent};
 use aftercare_journey::order_events::decide_order_event;
 use aftercare_journey::render::RenderError;
 use aftercare_journey::settings::Settings;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsEvent;
 
 /// How many times a record is decided again when its journey changed under it (another event
 /// of the same customer was applied meanwhile) before it is handed back to the queue.
@@ -111,22 +112,27 @@ pub enum RecordError {
     },
 }
 
-/// One record's id and result, in batch order.
-#[derive(Debug)]
-pub struct RecordReport {
-    /// The SQS message id.
-    pub message_id: String,
-    /// What came of it.
-    pub result: Result<RecordOutcome, RecordError>,
-}
+/// One record's SQS message id and result.
+pub type RecordReport = sqs_batch::RecordReport<RecordOutcome, RecordError>;
 
 /// A batch's results and the response for Lambda.
-#[derive(Debug)]
-pub struct BatchReport {
-    /// Per record.
-    pub records: Vec<RecordReport>,
-    /// The failed records, for `ReportBatchItemFailures`.
-    pub response: SqsBatchResponse,
+pub type BatchReport = sqs_batch::BatchReport<RecordOutcome, RecordError>;
+
+impl RecordFailure for RecordError {
+    fn missing_body(missing: InvalidEvent) -> Self {
+        RecordError::Invalid(missing)
+    }
+
+    fn out_of_time() -> Self {
+        RecordError::OutOfTime
+    }
+
+    fn rejected_field(&self) -> Option<&str> {
+        match self {
+            RecordError::Invalid(invalid) => Some(&invalid.field),
+            _ => None,
+        }
+    }
 }
 
 impl OrderEventsFunction {
@@ -168,45 +174,15 @@ impl OrderEventsFunction {
         invocation: &str,
         deadline: Option<std::time::SystemTime>,
     ) -> BatchReport {
-        let mut records = Vec::with_capacity(event.records.len());
-        let mut response = SqsBatchResponse::default();
-        for (index, record) in event.records.into_iter().enumerate() {
-            let message_id = record
-                .message_id
-                .clone()
-                .unwrap_or_else(|| format!("record-{index}"));
+        let deadline = deadline.map(|at| Deadline {
+            at,
+            record_budget: RECORD_TIME_BUDGET,
+        });
+        sqs_batch::process_batch(event, deadline, "order event", |message_id, body| {
             let owner = format!("{invocation}/{message_id}");
-            let out_of_time = deadline.is_some_and(|deadline| {
-                deadline
-                    .duration_since(std::time::SystemTime::now())
-                    .unwrap_or_default()
-                    < RECORD_TIME_BUDGET
-            });
-            let result = match record.body.as_deref() {
-                _ if out_of_time => Err(RecordError::OutOfTime),
-                Some(body) => self.process_body(body, &owner).await,
-                None => Err(RecordError::Invalid(InvalidEvent {
-                    field: "body".into(),
-                    problem: "is missing".into(),
-                })),
-            };
-            match &result {
-                Ok(outcome) => {
-                    tracing::info!(sqs_message_id = %message_id, ?outcome, "record processed")
-                }
-                Err(error @ RecordError::Invalid(invalid)) => {
-                    tracing::error!(sqs_message_id = %message_id, field = %invalid.field, %error, "record rejected")
-                }
-                Err(error) => {
-                    tracing::warn!(sqs_message_id = %message_id, %error, "record failed; SQS will retry it")
-                }
-            }
-            if result.is_err() {
-                response.add_failure(message_id.clone());
-            }
-            records.push(RecordReport { message_id, result });
-        }
-        BatchReport { records, response }
+            async move { self.process_body(&body, &owner).await }
+        })
+        .await
     }
 
     /// Applies one message body and sends what it decided.

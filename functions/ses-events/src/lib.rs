@@ -21,6 +21,7 @@ use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::Config;
 use aftercare_adapters::reference::MessageReference;
+use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
 use aftercare_adapters::store::{CommitError, DeliveryEvent, JourneyStore, StoreError};
 use aftercare_journey::event::InvalidEvent;
 use aftercare_journey::journey::Profile;
@@ -28,12 +29,17 @@ use aftercare_journey::message::MessageKind;
 use aftercare_journey::preferences::{
     apply_bounce, apply_complaint, Bounce, BounceOutcome, ComplaintRecord,
 };
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsEvent;
 
 pub use ses_event::{parse_ses_event, SesEvent, SesReport};
 
 /// How many times a bounce or complaint is applied again when the profile changed under it.
 pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The time one SES event may need in the worst ordinary case (a read, a conditional write and
+/// an update, each with its retries), which must be left before the invocation's deadline for
+/// a new record to be started.
+pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// Everything the function needs, built once per cold start.
 pub struct SesEventsFunction {
@@ -74,24 +80,32 @@ pub enum RecordError {
     /// The profile kept changing.
     #[error("the journey of customer {0} kept changing; gave up after {MAX_ATTEMPTS} attempts")]
     Contention(String),
+    /// Not started: too little of the invocation's time was left. SQS delivers it again.
+    #[error("not started: too little of the invocation's time was left")]
+    OutOfTime,
 }
 
-/// One record's result.
-#[derive(Debug)]
-pub struct RecordReport {
-    /// The SQS message id.
-    pub message_id: String,
-    /// What came of it.
-    pub result: Result<Outcome, RecordError>,
-}
+/// One record's SQS message id and result.
+pub type RecordReport = sqs_batch::RecordReport<Outcome, RecordError>;
 
 /// A batch's results, and the response that reports the failed records to SQS.
-#[derive(Debug)]
-pub struct BatchReport {
-    /// Per record, in order.
-    pub records: Vec<RecordReport>,
-    /// For `ReportBatchItemFailures`.
-    pub response: SqsBatchResponse,
+pub type BatchReport = sqs_batch::BatchReport<Outcome, RecordError>;
+
+impl RecordFailure for RecordError {
+    fn missing_body(missing: InvalidEvent) -> Self {
+        RecordError::Invalid(missing)
+    }
+
+    fn out_of_time() -> Self {
+        RecordError::OutOfTime
+    }
+
+    fn rejected_field(&self) -> Option<&str> {
+        match self {
+            RecordError::Invalid(invalid) => Some(&invalid.field),
+            _ => None,
+        }
+    }
 }
 
 impl SesEventsFunction {
@@ -103,39 +117,27 @@ impl SesEventsFunction {
         }
     }
 
-    /// Handles one SQS batch, record by record; failures are reported alone.
+    /// Handles one SQS batch with no deadline (tests, the demo, local runs).
     pub async fn handle_batch(&self, event: SqsEvent) -> BatchReport {
-        let mut records = Vec::with_capacity(event.records.len());
-        let mut response = SqsBatchResponse::default();
-        for (index, record) in event.records.into_iter().enumerate() {
-            let message_id = record
-                .message_id
-                .clone()
-                .unwrap_or_else(|| format!("record-{index}"));
-            let result = match record.body.as_deref() {
-                Some(body) => Box::pin(self.process_body(body)).await,
-                None => Err(RecordError::Invalid(InvalidEvent {
-                    field: "body".into(),
-                    problem: "is missing".into(),
-                })),
-            };
-            match &result {
-                Ok(outcome) => {
-                    tracing::info!(sqs_message_id = %message_id, ?outcome, "SES event applied")
-                }
-                Err(error @ RecordError::Invalid(invalid)) => {
-                    tracing::error!(sqs_message_id = %message_id, field = %invalid.field, %error, "SES event rejected")
-                }
-                Err(error) => {
-                    tracing::warn!(sqs_message_id = %message_id, %error, "SES event failed; SQS will retry it")
-                }
-            }
-            if result.is_err() {
-                response.add_failure(message_id.clone());
-            }
-            records.push(RecordReport { message_id, result });
-        }
-        BatchReport { records, response }
+        self.handle_batch_until(event, None).await
+    }
+
+    /// Handles one SQS batch, record by record; failures are reported alone. Once less than
+    /// [`RECORD_TIME_BUDGET`] is left before `deadline`, no new record is started and the rest
+    /// are handed back to SQS.
+    pub async fn handle_batch_until(
+        &self,
+        event: SqsEvent,
+        deadline: Option<std::time::SystemTime>,
+    ) -> BatchReport {
+        let deadline = deadline.map(|at| Deadline {
+            at,
+            record_budget: RECORD_TIME_BUDGET,
+        });
+        sqs_batch::process_batch(event, deadline, "SES event", |_, body| async move {
+            Box::pin(self.process_body(&body)).await
+        })
+        .await
     }
 
     /// Applies one SQS message body.

@@ -18,7 +18,9 @@ async fn main() -> Result<(), Error> {
     let function = SesEventsFunction::new(&clients, &config, Arc::new(SystemClock));
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let report = function.handle_batch(event.payload).await;
+        let report = function
+            .handle_batch_until(event.payload, Some(event.context.deadline()))
+            .await;
         Ok::<SqsBatchResponse, Error>(report.response)
     }))
     .await

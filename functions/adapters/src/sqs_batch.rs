@@ -1,0 +1,235 @@
+//! The SQS batch loop every queue-fed function shares: records are taken in order, one at a
+//! time, each record's result is logged, and the failed ones are listed in the batch response
+//! (`ReportBatchItemFailures`), so SQS retries only those and, after `maxReceiveCount`, moves
+//! them to the dead-letter queue.
+//!
+//! Near the invocation's deadline no new record is started: the rest are reported as failures
+//! and delivered again, instead of the invocation timing out halfway through one (a timed-out
+//! invocation fails the whole batch, and a record caught mid-send may be sent twice).
+
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use aftercare_journey::event::InvalidEvent;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
+/// A function's per-record error, as the batch loop needs to see it.
+pub trait RecordFailure: Display + Sized {
+    /// The error for a record that has no body.
+    fn missing_body(missing: InvalidEvent) -> Self;
+    /// The error for a record not started because the invocation's time was running out.
+    fn out_of_time() -> Self;
+    /// The field that made the record invalid, if this is a rejection (bad input that no retry
+    /// will mend), as opposed to a failure that a retry may heal.
+    fn rejected_field(&self) -> Option<&str>;
+}
+
+/// One record's SQS message id and what came of it.
+#[derive(Debug)]
+pub struct RecordReport<T, E> {
+    /// The SQS message id (or `record-<index>` when SQS gave none).
+    pub message_id: String,
+    /// What came of the record.
+    pub result: Result<T, E>,
+}
+
+/// A batch's results, in batch order, and the response that reports the failed records.
+#[derive(Debug)]
+pub struct BatchReport<T, E> {
+    /// Per record, in order.
+    pub records: Vec<RecordReport<T, E>>,
+    /// The failed records, for `ReportBatchItemFailures`.
+    pub response: SqsBatchResponse,
+}
+
+/// When a batch must stop taking new records.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    /// When the invocation is cut off.
+    pub at: SystemTime,
+    /// The time one record may need in the worst ordinary case; a record is only started
+    /// while at least this much is left.
+    pub record_budget: Duration,
+}
+
+impl Deadline {
+    /// Whether too little time is left to start another record.
+    fn too_close(&self) -> bool {
+        self.at
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            < self.record_budget
+    }
+}
+
+/// Runs `process(message_id, body)` for each record of `event`, in order, one at a time, and
+/// logs each result under `what` (for example "order event"). With a `deadline`, records not
+/// started in time fail with [`RecordFailure::out_of_time`].
+pub async fn process_batch<T, E, F, Fut>(
+    event: SqsEvent,
+    deadline: Option<Deadline>,
+    what: &str,
+    mut process: F,
+) -> BatchReport<T, E>
+where
+    T: Debug,
+    E: RecordFailure,
+    F: FnMut(String, String) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut records = Vec::with_capacity(event.records.len());
+    let mut response = SqsBatchResponse::default();
+    for (index, record) in event.records.into_iter().enumerate() {
+        let message_id = record
+            .message_id
+            .unwrap_or_else(|| format!("record-{index}"));
+        let result = match record.body {
+            _ if deadline.is_some_and(|deadline| deadline.too_close()) => Err(E::out_of_time()),
+            Some(body) => process(message_id.clone(), body).await,
+            None => Err(E::missing_body(InvalidEvent {
+                field: "body".into(),
+                problem: "is missing".into(),
+            })),
+        };
+        match &result {
+            Ok(outcome) => {
+                tracing::info!(sqs_message_id = %message_id, ?outcome, "{what} processed")
+            }
+            Err(error) => match error.rejected_field() {
+                Some(field) => {
+                    tracing::error!(sqs_message_id = %message_id, %field, %error, "{what} rejected")
+                }
+                None => {
+                    tracing::warn!(sqs_message_id = %message_id, %error, "{what} failed; SQS will retry it")
+                }
+            },
+        }
+        if result.is_err() {
+            response.add_failure(message_id.clone());
+        }
+        records.push(RecordReport { message_id, result });
+    }
+    BatchReport { records, response }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::event::sqs::SqsMessage;
+
+    #[derive(Debug)]
+    enum Failure {
+        Invalid(InvalidEvent),
+        Late,
+        Flaky,
+    }
+
+    impl Display for Failure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{self:?}")
+        }
+    }
+
+    impl RecordFailure for Failure {
+        fn missing_body(missing: InvalidEvent) -> Self {
+            Failure::Invalid(missing)
+        }
+        fn out_of_time() -> Self {
+            Failure::Late
+        }
+        fn rejected_field(&self) -> Option<&str> {
+            match self {
+                Failure::Invalid(invalid) => Some(&invalid.field),
+                _ => None,
+            }
+        }
+    }
+
+    fn batch(bodies: &[Option<&str>]) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        event.records = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let mut message = SqsMessage::default();
+                message.message_id = (i != 1).then(|| format!("m{i}"));
+                message.body = body.map(str::to_owned);
+                message
+            })
+            .collect();
+        event
+    }
+
+    #[tokio::test]
+    async fn only_the_failed_records_are_reported_and_in_batch_order() {
+        let report = process_batch(
+            batch(&[Some("ok"), None, Some("flaky"), Some("ok")]),
+            None,
+            "test record",
+            |id, body| async move {
+                match body.as_str() {
+                    "ok" => Ok(id),
+                    _ => Err(Failure::Flaky),
+                }
+            },
+        )
+        .await;
+        let ids: Vec<_> = report
+            .records
+            .iter()
+            .map(|r| r.message_id.as_str())
+            .collect();
+        assert_eq!(ids, ["m0", "record-1", "m2", "m3"]);
+        let failed: Vec<_> = report
+            .response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["record-1", "m2"]);
+        assert!(matches!(&report.records[1].result, Err(Failure::Invalid(i)) if i.field == "body"));
+    }
+
+    #[tokio::test]
+    async fn no_record_is_started_once_the_deadline_is_too_close() {
+        let mut started = 0;
+        let deadline = Deadline {
+            at: SystemTime::now() + Duration::from_secs(5),
+            record_budget: Duration::from_secs(10),
+        };
+        let report = process_batch(
+            batch(&[Some("a"), Some("b")]),
+            Some(deadline),
+            "test record",
+            |_, _| {
+                started += 1;
+                async { Ok::<_, Failure>(()) }
+            },
+        )
+        .await;
+        assert_eq!(started, 0);
+        assert!(report
+            .records
+            .iter()
+            .all(|r| matches!(r.result, Err(Failure::Late))));
+        assert_eq!(report.response.batch_item_failures.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn records_are_started_while_enough_time_is_left() {
+        let deadline = Deadline {
+            at: SystemTime::now() + Duration::from_secs(60),
+            record_budget: Duration::from_secs(10),
+        };
+        let report = process_batch(
+            batch(&[Some("a")]),
+            Some(deadline),
+            "test record",
+            |_, body| async move { Ok::<_, Failure>(body) },
+        )
+        .await;
+        assert!(matches!(&report.records[0].result, Ok(body) if body == "a"));
+        assert!(report.response.batch_item_failures.is_empty());
+    }
+}
