@@ -9,7 +9,7 @@ VENV_STAMP := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv lint unit integration events-check template-check events clean
+.PHONY: demo test venv lint unit integration events-check template-check events clean build invoke local-stop
 
 ## demo: run realistic customer journeys through the real handlers on a local AWS emulator
 demo: $(VENV_STAMP)
@@ -18,6 +18,18 @@ demo: $(VENV_STAMP)
 ## test: everything CI checks; the last line sums up every cargo test binary
 test: $(VENV_STAMP) lint unit-and-integration events-check template-check
 	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.log
+
+## invoke: run one function's real binary (through `cargo lambda watch`) against the local stack
+##   make invoke FN=order-events EVENT=infra/events/placed.json
+## A scheduled event is stamped with the current time, as EventBridge does (AT=<RFC 3339 time> to replay another).
+## The local stack keeps running between calls, so journeys build up; `make local-stop` ends it.
+invoke: $(VENV_STAMP)
+	@if [ -z "$(FN)" ] || [ -z "$(EVENT)" ]; then \
+		echo "usage: make invoke FN=<order-events|schedule|feedback|helpdesk-events|ses-events> EVENT=infra/events/<file>.json"; exit 2; fi
+	AFTERCARE_SCHEDULE_AT='$(AT)' cargo run --quiet --locked -p aftercare-local -- invoke $(FN) $(EVENT)
+
+local-stop:
+	cargo run --quiet --locked -p aftercare-local -- stop
 
 venv: $(VENV_STAMP)
 

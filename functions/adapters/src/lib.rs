@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod deadline;
 pub mod error;
 pub mod events;
 pub mod follow_up_store;

@@ -641,6 +641,9 @@ fn pointless(
             _ => None,
         },
         FollowUpKind::ReviewRequest => match order {
+            Some(o) if profile.ratings.contains_key(&o.order_id) => {
+                Some(format!("the customer rated order {} already", o.order_id))
+            }
             Some(o) if o.status == OrderStatus::Delivered => None,
             Some(o) => Some(format!("order {} is {}", o.order_id, o.status)),
             None => Some("the order is unknown".into()),
@@ -1106,6 +1109,30 @@ mod tests {
         shop.event("1042", "placed", "2026-11-18T09:00:00Z", json!({}));
         let changes = shop.event("1042", "delivered", "2026-11-20T10:00:00Z", json!({}));
         planned(&changes, "review#1042").clone()
+    }
+
+    #[test]
+    fn a_review_request_for_an_order_the_customer_rated_already_is_cancelled() {
+        let mut shop = Shop::new("UTC");
+        let review = delivered_review(&mut shop);
+        let mut profile = shop.profile().clone();
+        profile.ratings.insert(
+            OrderId::parse("1042").unwrap(),
+            crate::feedback::Rating {
+                score: crate::feedback::Score::new(2).unwrap(),
+                comment: None,
+                first_at: at("2026-11-21T08:00:00Z"),
+                updated_at: at("2026-11-21T08:00:00Z"),
+            },
+        );
+        shop.journey.profile = Some(profile);
+        let outcome = shop.decide(&review, "2026-11-23T10:00:00Z");
+        assert_eq!(
+            outcome.decision,
+            FollowUpDecision::Cancel {
+                reason: "the customer rated order 1042 already".into()
+            }
+        );
     }
 
     #[test]

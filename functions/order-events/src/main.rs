@@ -2,10 +2,12 @@
 //! batch per invocation. Everything else is in the library.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::SystemClock;
 use aftercare_adapters::config::Config;
+use aftercare_adapters::deadline::invocation_deadline;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use order_events::OrderEventsFunction;
@@ -19,9 +21,9 @@ async fn main() -> Result<(), Error> {
     let function = OrderEventsFunction::new(&clients, &config, Arc::new(SystemClock));
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let deadline = event.context.deadline();
+        let deadline = invocation_deadline(event.context.deadline(), SystemTime::now());
         let report = function
-            .handle_batch_until(event.payload, &event.context.request_id, Some(deadline))
+            .handle_batch_until(event.payload, &event.context.request_id, deadline)
             .await;
         Ok::<SqsBatchResponse, Error>(report.response)
     }))

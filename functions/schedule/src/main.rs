@@ -2,10 +2,12 @@
 //! per scheduled event. Everything else is in the library.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::SystemClock;
 use aftercare_adapters::config::Config;
+use aftercare_adapters::deadline::invocation_deadline;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use schedule::ScheduleFunction;
@@ -20,9 +22,9 @@ async fn main() -> Result<(), Error> {
     let function = &function;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
-            let deadline = event.context.deadline();
+            let deadline = invocation_deadline(event.context.deadline(), SystemTime::now());
             let report = function
-                .handle(event.payload, &event.context.request_id, Some(deadline))
+                .handle(event.payload, &event.context.request_id, deadline)
                 .await?;
             Ok::<serde_json::Value, Error>(serde_json::json!({
                 "due": report.due,

@@ -2,10 +2,12 @@
 //! SQS batch of SES sending events per invocation. Everything else is in the library.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::SystemClock;
 use aftercare_adapters::config::Config;
+use aftercare_adapters::deadline::invocation_deadline;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use ses_events::SesEventsFunction;
@@ -19,7 +21,10 @@ async fn main() -> Result<(), Error> {
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let report = function
-            .handle_batch_until(event.payload, Some(event.context.deadline()))
+            .handle_batch_until(
+                event.payload,
+                invocation_deadline(event.context.deadline(), SystemTime::now()),
+            )
             .await;
         Ok::<SqsBatchResponse, Error>(report.response)
     }))

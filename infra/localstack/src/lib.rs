@@ -23,9 +23,35 @@ use serde_yaml::Value;
 /// The verified sending domain of the local shop used by the demo and the tests.
 pub const SENDER_DOMAIN: &str = "leafandkettle.example";
 
-/// The configuration of the local shop ("Leaf & Kettle", sending from [`SENDER_DOMAIN`]) over
-/// the journey table `table`, with the event bus `<table>-bus`, as the functions would read it
-/// from their environment.
+/// The id and hex secret of the local stack's link-signing key. It signs the links in mail
+/// sent by the demo, the tests and `make invoke`, and the links in the sample events; deployed
+/// stacks generate their own key in a Secrets Manager secret.
+pub const LOCAL_LINK_KEY: (&str, &str) = (
+    "local-1",
+    "6c6f63616c2d6f6e6c792d72616c6f63616c2d6f6e6c792d72616c6f63616c2d6f6e6c792d7261",
+);
+
+/// The environment of the local shop's functions ("Leaf & Kettle", sending from
+/// [`SENDER_DOMAIN`]) over the journey table `table`, with the event bus `<table>-bus`: the
+/// variables `template.yaml` gives the deployed functions, with local values.
+pub fn local_shop_environment(table: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("JOURNEY_TABLE", table.to_owned()),
+        ("SENDER_EMAIL", format!("orders@{SENDER_DOMAIN}")),
+        ("SHOP_NAME", "Leaf & Kettle".to_owned()),
+        ("SUPPORT_EMAIL", format!("help@{SENDER_DOMAIN}")),
+        ("SUPPORT_URL", format!("https://{SENDER_DOMAIN}/help")),
+        ("EVENT_BUS_NAME", format!("{table}-bus")),
+        ("FEEDBACK_URL", format!("https://{SENDER_DOMAIN}")),
+        (
+            "LINK_SIGNING_KEYS",
+            format!("{}:{}", LOCAL_LINK_KEY.0, LOCAL_LINK_KEY.1),
+        ),
+    ]
+}
+
+/// The configuration of the local shop over the journey table `table`, as the functions would
+/// read it from [`local_shop_environment`].
 pub fn local_shop_config(
     table: &str,
 ) -> Result<aftercare_adapters::config::Config, aftercare_adapters::config::ConfigError> {
@@ -37,20 +63,7 @@ pub fn local_shop_config_with(
     table: &str,
     overrides: &[(&str, &str)],
 ) -> Result<aftercare_adapters::config::Config, aftercare_adapters::config::ConfigError> {
-    let pairs = [
-        ("JOURNEY_TABLE", table.to_owned()),
-        ("SENDER_EMAIL", format!("orders@{SENDER_DOMAIN}")),
-        ("SHOP_NAME", "Leaf & Kettle".to_owned()),
-        ("SUPPORT_EMAIL", format!("help@{SENDER_DOMAIN}")),
-        ("SUPPORT_URL", format!("https://{SENDER_DOMAIN}/help")),
-        ("EVENT_BUS_NAME", format!("{table}-bus")),
-        ("FEEDBACK_URL", format!("https://{SENDER_DOMAIN}")),
-        // A key for the local stack only; deployed stacks keep theirs in a secret.
-        (
-            "LINK_SIGNING_KEYS",
-            format!("local-1:{}", "6c6f63616c2d6f6e6c792d7261".repeat(3)),
-        ),
-    ];
+    let pairs = local_shop_environment(table);
     aftercare_adapters::config::Config::from_lookup(|name| {
         overrides
             .iter()
@@ -304,14 +317,49 @@ impl LocalStack {
         Ok(())
     }
 
+    /// Sets up what a deployed stack has, for the local shop over `table`: the table, the
+    /// verified sending domain, the event bus `<table>-bus` with its handoffs routed, and the
+    /// link-signing secret `<table>-link-keys` holding [`LOCAL_LINK_KEY`]. Returns the secret's
+    /// name. Safe to call again for a table that exists: nothing is created twice.
+    pub async fn provision(
+        &self,
+        clients: &aftercare_adapters::aws::AwsClients,
+        table: &str,
+    ) -> Result<String, LocalStackError> {
+        let exists = clients
+            .dynamodb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .is_ok();
+        let secret = format!("{table}-link-keys");
+        if exists {
+            return Ok(secret);
+        }
+        self.create_table(&clients.dynamodb, table).await?;
+        // Verifying twice is refused as already done; either way the domain is verified.
+        let _ = self.verify_identity(&clients.sesv2, SENDER_DOMAIN).await;
+        self.route_handoffs(&clients.eventbridge, &format!("{table}-bus"))
+            .await?;
+        let (key_id, key) = LOCAL_LINK_KEY;
+        clients
+            .secrets
+            .create_secret()
+            .name(&secret)
+            .secret_string(serde_json::json!({ "key_id": key_id, "secret": key }).to_string())
+            .send()
+            .await
+            .map_err(|e| LocalStackError::Aws {
+                operation: "CreateSecret",
+                detail: aftercare_adapters::error::describe(&e),
+            })?;
+        Ok(secret)
+    }
+
     /// What moto recorded: its `/moto-api/data.json`.
     fn recorded(&self) -> Result<serde_json::Value, LocalStackError> {
-        ureq::get(&format!("{}/moto-api/data.json", self.endpoint))
-            .call()
-            .map_err(|e| LocalStackError::Mail(e.to_string()))?
-            .body_mut()
-            .read_json()
-            .map_err(|e| LocalStackError::Mail(e.to_string()))
+        recorded_at(&self.endpoint)
     }
 
     /// The details of every `HandoffRequested` event routed so far (by any bus).
@@ -330,20 +378,36 @@ impl LocalStack {
 
     /// Every message SES was asked to send so far, oldest first.
     pub fn sent_mail(&self) -> Result<Vec<SentMail>, LocalStackError> {
-        let data = self.recorded()?;
-        let raw = data["ses"]["RawMessage"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        raw.iter()
-            .map(|m| {
-                let text = m["raw_data"]
-                    .as_str()
-                    .ok_or_else(|| LocalStackError::Mail("a message without raw_data".into()))?;
-                SentMail::parse(m["id"].as_str().unwrap_or_default(), text)
-            })
-            .collect()
+        sent_mail_at(&self.endpoint)
     }
+}
+
+/// What the emulator at `endpoint` recorded: its `/moto-api/data.json`.
+fn recorded_at(endpoint: &str) -> Result<serde_json::Value, LocalStackError> {
+    ureq::get(&format!("{endpoint}/moto-api/data.json"))
+        .call()
+        .map_err(|e| LocalStackError::Mail(e.to_string()))?
+        .body_mut()
+        .read_json()
+        .map_err(|e| LocalStackError::Mail(e.to_string()))
+}
+
+/// Every message SES was asked to send so far by the emulator at `endpoint` (one this process
+/// may not have started), oldest first.
+pub fn sent_mail_at(endpoint: &str) -> Result<Vec<SentMail>, LocalStackError> {
+    let data = recorded_at(endpoint)?;
+    let raw = data["ses"]["RawMessage"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    raw.iter()
+        .map(|m| {
+            let text = m["raw_data"]
+                .as_str()
+                .ok_or_else(|| LocalStackError::Mail("a message without raw_data".into()))?;
+            SentMail::parse(m["id"].as_str().unwrap_or_default(), text)
+        })
+        .collect()
 }
 
 impl Drop for LocalStack {

@@ -1,0 +1,218 @@
+//! `aftercare-local`: the local stack and the functions' real binaries, for `make invoke`.
+//!
+//! - `aftercare-local invoke <function> <event.json>` sends the event to the function's real
+//!   binary (through `cargo lambda invoke`) and prints the answer and the mail it sent. The
+//!   first call starts `serve` in the background; later calls reuse it, so journeys build up
+//!   across invocations as they would in a deployed stack.
+//! - `aftercare-local serve` runs the emulator (moto server: DynamoDB, SES v2, EventBridge,
+//!   Secrets Manager) and `cargo lambda watch` in the foreground until stopped.
+//! - `aftercare-local stop` stops a `serve` running in the background.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aftercare_adapters::aws::AwsClients;
+use aftercare_local::{local_function_environment, log_tail, stop_group, FunctionServer};
+use aftercare_localstack::{repository_root, sent_mail_at, LocalStack};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The journey table of the local stack that `make invoke` runs against.
+const TABLE: &str = "aftercare-local";
+/// The port `cargo lambda watch` listens on unless `AFTERCARE_INVOKE_PORT` says otherwise.
+const DEFAULT_INVOKE_PORT: u16 = 9000;
+
+/// What a running `serve` tells later `invoke` and `stop` calls.
+#[derive(Debug, Serialize, Deserialize)]
+struct Running {
+    /// The `serve` process, leader of its process group.
+    pid: u32,
+    /// The emulator.
+    endpoint: String,
+    /// Where `cargo lambda watch` listens.
+    invoke_port: u16,
+    /// The journey table.
+    table: String,
+}
+
+fn state_dir() -> PathBuf {
+    repository_root().join("out/local")
+}
+
+fn state_file() -> PathBuf {
+    state_dir().join("stack.json")
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: aftercare-local invoke <function> <event.json> | serve | stop\n\
+         functions: {}",
+        aftercare_local::FUNCTIONS.join(", ")
+    );
+    std::process::exit(2)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["invoke", function, event] => invoke(function, Path::new(event)),
+        ["serve"] => serve(),
+        ["stop"] => stop(),
+        _ => usage(),
+    }
+}
+
+/// Whether the `serve` described in `running` still answers.
+fn answers(running: &Running) -> bool {
+    let watch = SocketAddr::from(([127, 0, 0, 1], running.invoke_port));
+    TcpStream::connect_timeout(&watch, Duration::from_millis(300)).is_ok()
+        && ureq::get(&format!("{}/moto-api/", running.endpoint))
+            .call()
+            .is_ok()
+}
+
+fn read_running() -> Option<Running> {
+    let text = std::fs::read_to_string(state_file()).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The running `serve`, started in the background if there is none.
+fn ensure_serving() -> Result<Running> {
+    if let Some(running) = read_running().filter(answers) {
+        return Ok(running);
+    }
+    if let Some(stale) = read_running() {
+        stop_group(stale.pid);
+    }
+    let _ = std::fs::remove_file(state_file());
+    std::fs::create_dir_all(state_dir())?;
+    let log_path = state_dir().join("serve.log");
+    let log = std::fs::File::create(&log_path)?;
+    println!("Starting the local stack and `cargo lambda watch` in the background (log: out/local/serve.log)...");
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // Its own process group: it outlives this call, and `stop` ends it with all it started.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .spawn()
+        .context("starting `aftercare-local serve`")?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(running) = read_running().filter(answers) {
+            return Ok(running);
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the local stack stopped ({status}):\n{}",
+                log_tail(&log_path, 40)
+            );
+        }
+        if Instant::now() > deadline {
+            stop_group(child.id());
+            bail!(
+                "the local stack did not come up in 120 s:\n{}",
+                log_tail(&log_path, 40)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn invoke(function: &str, event: &Path) -> Result<()> {
+    if !aftercare_local::FUNCTIONS.contains(&function) {
+        return Err(aftercare_local::RunError::UnknownFunction(function.to_owned()).into());
+    }
+    let running = ensure_serving()?;
+    let at = match std::env::var("AFTERCARE_SCHEDULE_AT") {
+        Ok(at) if !at.is_empty() => at
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .with_context(|| format!("AT={at} is not an RFC 3339 time"))?,
+        _ => chrono::Utc::now(),
+    };
+    let stamped = aftercare_local::stamp_scheduled_event(event, at, &state_dir().join("events"))?;
+    if stamped.is_some() {
+        println!(
+            "Stamped the scheduled event with {} (EventBridge stamps each with the time its rule fires; AT=<time> replays another hour).",
+            at.format("%Y-%m-%dT%H:%M:%SZ")
+        );
+    }
+    let event = stamped.as_deref().unwrap_or(event);
+    let before = sent_mail_at(&running.endpoint)?.len();
+    println!(
+        "Invoking {function} with {} (the first call of a function builds it)...",
+        event.display()
+    );
+    let answer = aftercare_local::invoke(running.invoke_port, function, event)?;
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    let sent = sent_mail_at(&running.endpoint)?;
+    let new = &sent[before.min(sent.len())..];
+    if new.is_empty() {
+        println!("\nNo mail sent.");
+    } else {
+        println!("\nMail sent:");
+        for mail in new {
+            println!("  {} to {}: {}", mail.kind, mail.to, mail.subject);
+        }
+    }
+    println!(
+        "\nFunction logs: out/local/functions.log. Journeys: table {} at {}. Stop with `make local-stop`.",
+        running.table, running.endpoint
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn serve() -> Result<()> {
+    std::fs::create_dir_all(state_dir())?;
+    let stack = LocalStack::start()?;
+    let clients = AwsClients::from_config(&stack.sdk_config().await);
+    let secret = stack.provision(&clients, TABLE).await?;
+    let port = match std::env::var("AFTERCARE_INVOKE_PORT") {
+        Ok(port) => port
+            .parse()
+            .context("AFTERCARE_INVOKE_PORT is not a port number")?,
+        Err(_) => DEFAULT_INVOKE_PORT,
+    };
+    let environment = local_function_environment(stack.endpoint(), TABLE, &secret);
+    let functions = FunctionServer::start(&environment, port, &state_dir().join("functions.log"))?;
+    let running = Running {
+        pid: std::process::id(),
+        endpoint: stack.endpoint().to_owned(),
+        invoke_port: functions.port(),
+        table: TABLE.to_owned(),
+    };
+    std::fs::write(state_file(), serde_json::to_string_pretty(&running)?)?;
+    println!(
+        "Local stack at {}, table {TABLE}; functions answer on 127.0.0.1:{port}:\n  \
+         cargo lambda invoke -A 127.0.0.1 -P {port} <function> --data-file infra/events/<file>.json\n\
+         Ctrl-C (or `make local-stop`) stops both.",
+        stack.endpoint()
+    );
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    let _ = std::fs::remove_file(state_file());
+    drop(functions);
+    drop(stack);
+    Ok(())
+}
+
+fn stop() -> Result<()> {
+    match read_running() {
+        Some(running) => {
+            stop_group(running.pid);
+            let _ = std::fs::remove_file(state_file());
+            println!("Stopped the local stack.");
+        }
+        None => println!("No local stack is running."),
+    }
+    Ok(())
+}
