@@ -6,6 +6,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed
+CHECKOV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
@@ -18,6 +20,12 @@ demo: $(VENV_STAMP)
 ## test: everything CI checks; the last line sums up every cargo test binary
 test: $(VENV_STAMP) lint unit-and-integration events-check template-check
 	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.log
+
+## build: `sam build` of every function for the template's architecture (arm64 unless
+## ARCH=x86_64), cross-compiled by cargo-lambda with zig from .venv; then checks each bootstrap.
+ARCH ?= arm64
+build: $(VENV_STAMP)
+	$(VENV)/bin/python infra/local/build.py --architecture $(ARCH)
 
 ## invoke: run one function's real binary (through `cargo lambda watch`) against the local stack
 ##   make invoke FN=order-events EVENT=infra/events/placed.json
@@ -32,6 +40,12 @@ local-stop:
 	cargo run --quiet --locked -p aftercare-local -- stop
 
 venv: $(VENV_STAMP)
+
+$(CHECKOV_STAMP): infra/requirements-checkov.txt
+	@test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(CHECKOV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt
+	@touch $@
 
 $(VENV_STAMP): infra/requirements.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -51,8 +65,11 @@ unit-and-integration: $(VENV_STAMP)
 events-check: $(VENV_STAMP)
 	$(VENV)/bin/python infra/local/check_events.py
 
-template-check: $(VENV_STAMP)
+## template-check: SAM's own validation with cfn-lint, then checkov's policies; a skipped check
+## is justified inline in template.yaml, next to the resource it concerns.
+template-check: $(VENV_STAMP) $(CHECKOV_STAMP)
 	sam validate --lint --template template.yaml --region us-east-1
+	$(CHECKOV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
 ## events: rebuild infra/events/<status>.json from the readable events in infra/events/detail/
 events:

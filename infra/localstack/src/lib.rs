@@ -656,4 +656,53 @@ mod tests {
         assert_eq!(definition.ttl_attribute.as_deref(), Some("expires_at"));
         assert_eq!(definition.billing, BillingMode::PayPerRequest);
     }
+
+    /// The value under a CloudFormation tag (`!GetAtt X.Arn` gives `X.Arn`), or the value.
+    fn untagged(value: &Value) -> &Value {
+        match value {
+            Value::Tagged(tagged) => &tagged.value,
+            other => other,
+        }
+    }
+
+    #[test]
+    fn every_function_outlasts_its_sdk_calls_and_every_queue_outlasts_its_function() {
+        use aftercare_adapters::aws::{OPERATION_TIMEOUT, SES_SEND_TIMEOUT};
+        let template: Value = serde_yaml::from_str(TEMPLATE).unwrap();
+        let default = template["Globals"]["Function"]["Timeout"].as_u64().unwrap();
+        let resources = template["Resources"].as_mapping().unwrap();
+        let mut functions = 0;
+        for (name, resource) in resources {
+            if resource["Type"] != "AWS::Serverless::Function" {
+                continue;
+            }
+            functions += 1;
+            let name = name.as_str().unwrap();
+            let timeout = resource["Properties"]["Timeout"]
+                .as_u64()
+                .unwrap_or(default);
+            assert!(
+                timeout > OPERATION_TIMEOUT.as_secs() && timeout > SES_SEND_TIMEOUT.as_secs(),
+                "{name}: a timeout of {timeout} s leaves an SDK call no room to time out itself"
+            );
+            let events = resource["Properties"]["Events"].as_mapping();
+            for event in events.into_iter().flat_map(|events| events.values()) {
+                if event["Type"] != "SQS" {
+                    continue;
+                }
+                let queue = untagged(&event["Properties"]["Queue"])
+                    .as_str()
+                    .and_then(|arn| arn.strip_suffix(".Arn"))
+                    .unwrap();
+                let visibility = template["Resources"][queue]["Properties"]["VisibilityTimeout"]
+                    .as_u64()
+                    .unwrap();
+                assert!(
+                    visibility >= 6 * timeout,
+                    "{name}: {queue} hides a record for {visibility} s, less than six times the function's {timeout} s"
+                );
+            }
+        }
+        assert_eq!(functions, 5);
+    }
 }
