@@ -84,7 +84,7 @@ def check(architecture: str) -> None:
                 f"make build: {path} needs glibc {glibc[0]}.{glibc[1]}; provided.al2023 has 2.34"
             )
         print(
-            f"{path.parent.name:<26} {architecture:<8} {glibc[0]}.{glibc[1]:>4} "
+            f"{path.parent.name:<26} {architecture:<8} {f'{glibc[0]}.{glibc[1]}':>6} "
             f"{len(binary) / 1_000_000:>7.1f} MB"
         )
     print(f"\nBuilt template: {BUILD_DIR.relative_to(ROOT)}/template.yaml (deploy with `sam deploy`).")
