@@ -168,7 +168,9 @@ async fn every_function_answers_the_lambda_runtime_api_with_the_sample_events() 
     );
 
     // schedule: the scheduled event, stamped with the time it fires, sends the review request
-    // that fell due three days after delivery.
+    // that fell due three days after delivery. (From late December 2026 the samples' repurchase
+    // reminder and reactivation fall due too; the frequency cap then holds them back behind
+    // the review request, which has priority, so what is sent stays the same.)
     let stamped = aftercare_local::stamp_scheduled_event(
         &sample("schedule"),
         chrono::Utc::now(),
@@ -177,7 +179,7 @@ async fn every_function_answers_the_lambda_runtime_api_with_the_sample_events() 
     .unwrap()
     .expect("the sample is a scheduled event");
     let sweep = run.invoke_file("schedule", &stamped);
-    assert_eq!(sweep["due"], 1, "{sweep}");
+    assert!(sweep["due"].as_u64().is_some_and(|due| due >= 1), "{sweep}");
     assert_eq!(sweep["sent"], 1, "{sweep}");
     let review = run.new_mail();
     assert_eq!(kinds(&review), [("review_request", EMAIL)]);

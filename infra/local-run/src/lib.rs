@@ -89,6 +89,7 @@ pub struct FunctionServer {
     child: Child,
     port: u16,
     log: PathBuf,
+    stopped: bool,
 }
 
 impl FunctionServer {
@@ -102,6 +103,12 @@ impl FunctionServer {
         log: &Path,
     ) -> Result<Self, RunError> {
         let cargo_lambda = cargo_lambda()?;
+        // A port someone else holds would answer our readiness probe and take our invocations.
+        TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+            RunError::Start(format!(
+                "127.0.0.1:{port} is taken ({e}); stop what holds it, or choose another port (AFTERCARE_INVOKE_PORT for make invoke)"
+            ))
+        })?;
         let output = File::create(log)
             .map_err(|e| RunError::Start(format!("cannot write {}: {e}", log.display())))?;
         let errors = output
@@ -109,7 +116,7 @@ impl FunctionServer {
             .map_err(|e| RunError::Start(e.to_string()))?;
         let mut command = Command::new(cargo_lambda);
         command
-            .args(["lambda", "watch", "--ignore-changes", "--quiet"])
+            .args(["lambda", "watch", "--ignore-changes", "--quiet", "--locked"])
             .args(["--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &port.to_string()])
             .args(["--timeout", &INVOKE_TIMEOUT.as_secs().to_string()])
@@ -119,8 +126,20 @@ impl FunctionServer {
             .stdin(Stdio::null())
             .stdout(output)
             .stderr(errors);
-        // Its own process group, so that stopping it stops the function processes it started.
+        // Its own process group, so that stopping it stops the function processes it started;
+        // and a SIGTERM when the thread that started it dies, so that it never outlives us.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        // SAFETY: prctl only sets a flag of the new process; it allocates nothing and is
+        // async-signal-safe, as code between fork and exec must be.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
         let child = command
             .spawn()
             .map_err(|e| RunError::Start(e.to_string()))?;
@@ -128,18 +147,21 @@ impl FunctionServer {
             child,
             port,
             log: log.to_owned(),
+            stopped: false,
         };
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                return Ok(server);
-            }
+            let answers = TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok();
             if let Ok(Some(status)) = server.child.try_wait() {
+                server.stopped = true;
                 return Err(RunError::Start(format!(
                     "it exited ({status}); its output:\n{}",
                     server.log_tail(40)
                 )));
+            }
+            if answers {
+                return Ok(server);
             }
             if Instant::now() > deadline {
                 let tail = server.log_tail(40);
@@ -173,17 +195,21 @@ impl FunctionServer {
     }
 
     fn stop(&mut self) {
-        stop_group(self.child.id());
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        signal_group(self.child.id(), libc::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
+                // The functions it started are in its group too.
+                signal_group(self.child.id(), libc::SIGKILL);
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
+        signal_group(self.child.id(), libc::SIGKILL);
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
@@ -194,12 +220,14 @@ impl Drop for FunctionServer {
     }
 }
 
-/// Asks the process group `group` to stop (SIGTERM to every process in it).
-pub fn stop_group(group: u32) {
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &format!("-{group}")])
-        .stderr(Stdio::null())
-        .status();
+/// Sends `signal` to every process of the process group `group`; returns whether any
+/// process received it.
+pub fn signal_group(group: u32, signal: libc::c_int) -> bool {
+    let Ok(group) = libc::pid_t::try_from(group) else {
+        return false;
+    };
+    // SAFETY: killpg only sends a signal; a group that no longer exists yields ESRCH.
+    unsafe { libc::killpg(group, signal) == 0 }
 }
 
 /// Sends the event in `event_file` to `function` through the emulator on `port` with
@@ -250,7 +278,7 @@ pub fn invoke(port: u16, function: &str, event_file: &Path) -> Result<serde_json
 /// first invocation does not spend the invocation's time compiling. Quick when up to date.
 pub fn build(function: &str) -> Result<(), RunError> {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-        .args(["build", "--quiet", "--bin", function])
+        .args(["build", "--quiet", "--locked", "--bin", function])
         .current_dir(repository_root())
         .stdin(Stdio::null())
         .output()

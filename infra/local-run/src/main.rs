@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aftercare_adapters::aws::AwsClients;
-use aftercare_local::{local_function_environment, log_tail, stop_group, FunctionServer};
+use aftercare_local::{local_function_environment, log_tail, signal_group, FunctionServer};
 use aftercare_localstack::{repository_root, sent_mail_at, LocalStack};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,8 @@ struct Running {
 }
 
 fn state_dir() -> PathBuf {
-    repository_root().join("out/local")
+    let root = repository_root();
+    std::fs::canonicalize(&root).unwrap_or(root).join("out/local")
 }
 
 fn state_file() -> PathBuf {
@@ -73,6 +74,35 @@ fn answers(running: &Running) -> bool {
             .is_ok()
 }
 
+/// Whether `pid` is an `aftercare-local serve` (a stale state file may name a pid that another
+/// program has since been given).
+fn is_serve(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        args.first()
+            .is_some_and(|program| program.ends_with(b"aftercare-local"))
+            && args.get(1) == Some(&&b"serve"[..])
+    })
+}
+
+/// Stops the `serve` with process id `pid` (leader of its own group) and waits until it has
+/// gone, so that its ports are free again.
+fn stop_serve(pid: u32) -> Result<()> {
+    if !is_serve(pid) {
+        return Ok(());
+    }
+    signal_group(pid, libc::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while is_serve(pid) {
+        if Instant::now() > deadline {
+            signal_group(pid, libc::SIGKILL);
+            bail!("the local stack (pid {pid}) did not stop in 15 s; killed it");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
 fn read_running() -> Option<Running> {
     let text = std::fs::read_to_string(state_file()).ok()?;
     serde_json::from_str(&text).ok()
@@ -84,7 +114,7 @@ fn ensure_serving() -> Result<Running> {
         return Ok(running);
     }
     if let Some(stale) = read_running() {
-        stop_group(stale.pid);
+        stop_serve(stale.pid)?;
     }
     let _ = std::fs::remove_file(state_file());
     std::fs::create_dir_all(state_dir())?;
@@ -114,7 +144,8 @@ fn ensure_serving() -> Result<Running> {
             );
         }
         if Instant::now() > deadline {
-            stop_group(child.id());
+            signal_group(child.id(), libc::SIGTERM);
+            let _ = child.wait();
             bail!(
                 "the local stack did not come up in 120 s:\n{}",
                 log_tail(&log_path, 40)
@@ -169,6 +200,8 @@ fn invoke(function: &str, event: &Path) -> Result<()> {
 
 #[tokio::main]
 async fn serve() -> Result<()> {
+    // First of all, so that a stop while starting up still stops what was started.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     std::fs::create_dir_all(state_dir())?;
     let stack = LocalStack::start()?;
     let clients = AwsClients::from_config(&stack.sdk_config().await);
@@ -194,7 +227,6 @@ async fn serve() -> Result<()> {
          Ctrl-C (or `make local-stop`) stops both.",
         stack.endpoint()
     );
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
@@ -208,7 +240,7 @@ async fn serve() -> Result<()> {
 fn stop() -> Result<()> {
     match read_running() {
         Some(running) => {
-            stop_group(running.pid);
+            stop_serve(running.pid)?;
             let _ = std::fs::remove_file(state_file());
             println!("Stopped the local stack.");
         }
