@@ -360,3 +360,56 @@ async fn a_person_is_called_even_when_the_watchdogs_email_is_held_out() {
         .collect();
     assert_eq!(handoffs.len(), 1, "{handoffs:?}");
 }
+
+#[tokio::test]
+async fn a_retried_claim_finds_the_follow_up_already_its_own_and_no_one_elses() {
+    // GIVEN a review request waiting to fall due
+    let world = World::new("sched-claim-retry").await;
+    world
+        .replay(&delivered_order(
+            &world,
+            1,
+            "C-1",
+            "2026-11-01T09:00:00Z",
+            "2026-11-03T15:00:00Z",
+        ))
+        .await;
+    let item = world
+        .journey(1)
+        .await
+        .into_iter()
+        .find_map(|i| match i {
+            JourneyItem::FollowUp(f) if f.sk == "FOLLOWUP#review#C-1" => Some(*f),
+            _ => None,
+        })
+        .expect("the review request's follow-up");
+    let wall = at("2026-11-06T18:05:00Z");
+    let until = wall + chrono::Duration::minutes(5);
+
+    // WHEN a sweep claims it, and the SDK sends the same claim again (the first answer timed
+    // out after the write landed)
+    let first = world
+        .store()
+        .claim_follow_up(&item, "sweep-a", until, wall)
+        .await
+        .unwrap();
+    let retried = world
+        .store()
+        .claim_follow_up(&item, "sweep-a", until, wall)
+        .await
+        .unwrap();
+    // AND another sweep tries to claim it meanwhile
+    let other = world
+        .store()
+        .claim_follow_up(&item, "sweep-b", until, wall)
+        .await
+        .unwrap();
+
+    // THEN the retry holds it, and the other sweep does not
+    assert!(first.is_some());
+    assert_eq!(
+        retried.map(|held| held.claimed_by),
+        Some(Some("sweep-a".into()))
+    );
+    assert!(other.is_none());
+}

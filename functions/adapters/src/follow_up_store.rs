@@ -151,7 +151,9 @@ impl JourneyStore {
             .set_key(Some(key(&item.pk, &item.sk)))
             .update_expression("SET #status = :claimed, claimed_by = :owner, claim_until = :until")
             .condition_expression(
-                "(#status = :scheduled AND due_at = :due) OR (#status = :claimed AND claim_until < :wall)",
+                // The last clause lets the SDK's retry of this very claim (its first attempt
+                // landed, but the answer timed out) find the follow-up already ours.
+                "(#status = :scheduled AND due_at = :due) OR (#status = :claimed AND claim_until < :wall) OR (#status = :claimed AND claimed_by = :owner AND claim_until = :until)",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":claimed", s("claimed"))

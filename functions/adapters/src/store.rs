@@ -846,7 +846,9 @@ impl JourneyStore {
             .table_name(&self.table)
             .set_key(Some(key(&item.pk, &item.sk)))
             .update_expression("SET lease_owner = :owner, lease_until = :until, due_bucket = :bucket, due_at = :until, attempts = attempts + :one")
-            .condition_expression("#status = :pending AND (attribute_not_exists(lease_until) OR lease_until < :now)")
+            // The last clause lets the SDK's retry of this very claim (its first attempt landed,
+            // but the answer timed out) find the message already ours.
+            .condition_expression("#status = :pending AND (attribute_not_exists(lease_until) OR lease_until < :now OR (lease_owner = :owner AND lease_until = :until))")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":owner", s(&lease.owner))
             .expression_attribute_values(":until", s(&until))

@@ -39,7 +39,9 @@ struct Running {
 
 fn state_dir() -> PathBuf {
     let root = repository_root();
-    std::fs::canonicalize(&root).unwrap_or(root).join("out/local")
+    std::fs::canonicalize(&root)
+        .unwrap_or(root)
+        .join("out/local")
 }
 
 fn state_file() -> PathBuf {
