@@ -2,15 +2,13 @@
 //! follow-ups, the write of a follow-up decision, and the sweep's checkpoint.
 
 use aftercare_journey::followups::{FollowUpDecision, FollowUpOutcome};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-use crate::error::Retry;
 use crate::store::{
-    cancellation_codes, decision_sk, follow_up_item, from_item, is_condition_failure, key,
-    pending_message_item, s, sortable_time, to_item, CommitError, DecisionRecord, FollowUpItem,
-    JourneyStore, Lease, MessageItem, StoreError, DUE_INDEX, MESSAGE_LOG_TTL,
+    decision_sk, follow_up_item, from_item, is_condition_failure, key, pending_message_item, s,
+    sortable_time, to_item, CommitError, DecisionRecord, FollowUpItem, JourneyStore, Lease,
+    MessageItem, Refused, StoreError, DUE_INDEX, MESSAGE_LOG_TTL,
 };
 
 /// Something the due index says needs doing now.
@@ -281,43 +279,16 @@ impl JourneyStore {
         if let Some(message) = &message {
             writes.push(self.put(to_item(message)?, "attribute_not_exists(pk)", None)?);
         }
-        match self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(message),
-            Err(error) => Err(match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let codes = cancellation_codes(cancelled);
-                    match codes.iter().position(|c| *c == "ConditionalCheckFailed") {
-                        // Someone else took the follow-up meanwhile, or the message exists.
-                        Some(1) => CommitError::Duplicate,
-                        Some(i) if message.is_some() && i == codes.len() - 1 => {
-                            CommitError::Duplicate
-                        }
-                        Some(_) => CommitError::Conflict,
-                        None if codes.contains(&"TransactionConflict") || codes.is_empty() => {
-                            CommitError::Conflict
-                        }
-                        None => CommitError::Store(StoreError {
-                            operation: "TransactWriteItems",
-                            retry: if codes
-                                .iter()
-                                .any(|c| c.contains("Throttl") || c.contains("Throughput"))
-                            {
-                                Retry::Transient
-                            } else {
-                                Retry::Permanent
-                            },
-                            detail: format!("transaction cancelled: {codes:?}"),
-                        }),
-                    }
-                }
-                _ => CommitError::Store(StoreError::sdk_error("TransactWriteItems", &error)),
-            }),
+        let last = writes.len() - 1;
+        match self.transact(writes).await {
+            Ok(()) => Ok(message),
+            // Someone else took the follow-up meanwhile, or the message exists.
+            Err(Refused::Condition(1)) => Err(CommitError::Duplicate),
+            Err(Refused::Condition(i)) if message.is_some() && i == last => {
+                Err(CommitError::Duplicate)
+            }
+            Err(Refused::Condition(_)) => Err(CommitError::Conflict),
+            Err(Refused::Other(error)) => Err(error),
         }
     }
 
@@ -361,25 +332,13 @@ impl JourneyStore {
         for message in messages {
             writes.push(self.put(to_item(message)?, "attribute_not_exists(pk)", None)?);
         }
-        match self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(error) => Err(match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let codes = cancellation_codes(cancelled);
-                    match codes.iter().position(|c| *c == "ConditionalCheckFailed") {
-                        Some(0) => CommitError::Conflict,
-                        Some(_) => CommitError::Duplicate,
-                        None => CommitError::Conflict,
-                    }
-                }
-                _ => CommitError::Store(StoreError::sdk_error("TransactWriteItems", &error)),
-            }),
+        match self.transact(writes).await {
+            Ok(()) => Ok(()),
+            // The profile changed since it was read.
+            Err(Refused::Condition(0)) => Err(CommitError::Conflict),
+            // A message with the same id exists: this was written before.
+            Err(Refused::Condition(_)) => Err(CommitError::Duplicate),
+            Err(Refused::Other(error)) => Err(error),
         }
     }
 

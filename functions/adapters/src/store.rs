@@ -696,48 +696,63 @@ impl JourneyStore {
             items.push(self.put(to_item(message)?, "attribute_not_exists(pk)", None)?);
         }
         items.extend(self.follow_up_writes(&pk, &decision.follow_ups, processed_at)?);
-        match self
+        match self.transact(items).await {
+            Ok(()) => Ok(message_item),
+            // The event's marker exists: it was applied before.
+            Err(Refused::Condition(0)) => Err(CommitError::Duplicate),
+            Err(Refused::Condition(_)) => Err(CommitError::Conflict),
+            Err(Refused::Other(error)) => Err(error),
+        }
+    }
+
+    /// Applies `writes` in one TransactWriteItems. A cancelled transaction is told apart by
+    /// its reasons: the first write whose condition failed, or else a conflict with another
+    /// transaction (retry at once), throttling (transient) or anything else (permanent).
+    pub(crate) async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<(), Refused> {
+        let error = match self
             .client
             .transact_write_items()
-            .set_transact_items(Some(items))
+            .set_transact_items(Some(writes))
             .send()
             .await
         {
-            Ok(_) => Ok(message_item),
-            Err(error) => Err(match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let codes = cancellation_codes(cancelled);
-                    if codes.first() == Some(&"ConditionalCheckFailed") {
-                        CommitError::Duplicate
-                    } else if codes.contains(&"ConditionalCheckFailed")
-                        || codes.contains(&"TransactionConflict")
-                        || codes.is_empty()
-                    {
-                        CommitError::Conflict
-                    } else {
-                        // Throttling and capacity reasons heal; validation and size errors do not.
-                        let transient = codes.iter().any(|c| {
-                            matches!(
-                                *c,
-                                "ThrottlingError"
-                                    | "ProvisionedThroughputExceeded"
-                                    | "RequestLimitExceeded"
-                            )
-                        });
-                        CommitError::Store(StoreError {
-                            operation: "TransactWriteItems",
-                            retry: if transient {
-                                Retry::Transient
-                            } else {
-                                Retry::Permanent
-                            },
-                            detail: format!("transaction cancelled: {codes:?}"),
-                        })
-                    }
-                }
-                _ => CommitError::Store(StoreError::sdk_error("TransactWriteItems", &error)),
-            }),
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            error.as_service_error()
+        else {
+            return Err(Refused::Other(CommitError::Store(StoreError::sdk_error(
+                "TransactWriteItems",
+                &error,
+            ))));
+        };
+        let codes: Vec<&str> = cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("None"))
+            .collect();
+        if let Some(position) = codes.iter().position(|c| *c == "ConditionalCheckFailed") {
+            return Err(Refused::Condition(position));
         }
+        if codes.is_empty() || codes.contains(&"TransactionConflict") {
+            return Err(Refused::Other(CommitError::Conflict));
+        }
+        let transient = codes.iter().any(|c| {
+            matches!(
+                *c,
+                "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded"
+            )
+        });
+        Err(Refused::Other(CommitError::Store(StoreError {
+            operation: "TransactWriteItems",
+            retry: if transient {
+                Retry::Transient
+            } else {
+                Retry::Permanent
+            },
+            detail: format!("transaction cancelled: {codes:?}"),
+        })))
     }
 
     pub(crate) fn put(
@@ -1078,14 +1093,13 @@ pub fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> Message
 
 /// The reason code of each item of a cancelled transaction, in the order the items were
 /// written (`"None"` for items that did not fail).
-pub(crate) fn cancellation_codes(
-    cancelled: &aws_sdk_dynamodb::types::error::TransactionCanceledException,
-) -> Vec<&str> {
-    cancelled
-        .cancellation_reasons()
-        .iter()
-        .map(|r| r.code().unwrap_or("None"))
-        .collect()
+/// Why [`JourneyStore::transact`] did not apply a transaction.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// The condition of the write at this position (the first that failed) did not hold.
+    Condition(usize),
+    /// Anything else, as the caller reports it.
+    Other(CommitError),
 }
 
 pub(crate) fn version_condition<T>(loaded: &Option<Versioned<T>>) -> &'static str {
