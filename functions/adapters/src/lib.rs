@@ -17,5 +17,6 @@ pub mod outbox;
 pub mod reference;
 pub mod secrets;
 pub mod sqs_batch;
+pub mod startup;
 pub mod store;
 pub mod sweep;

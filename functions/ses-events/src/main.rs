@@ -4,19 +4,16 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::SystemClock;
-use aftercare_adapters::config::Config;
 use aftercare_adapters::deadline::invocation_deadline;
+use aftercare_adapters::startup::{cold_start, LinkKeys};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use ses_events::SesEventsFunction;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    aftercare_adapters::logging::init();
-    let config = Config::from_environment()?;
-    let clients = AwsClients::from_environment().await;
+    let (config, clients) = cold_start(LinkKeys::NotNeeded).await?;
     let function = SesEventsFunction::new(&clients, &config, Arc::new(SystemClock));
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
