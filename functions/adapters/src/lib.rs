@@ -13,6 +13,7 @@ pub mod events;
 pub mod follow_up_store;
 pub mod logging;
 pub mod mailer;
+pub mod mime_header;
 pub mod outbox;
 pub mod reference;
 pub mod secrets;

@@ -8,7 +8,6 @@ use aftercare_journey::contact::EmailAddress;
 use aftercare_journey::message::OutgoingMessage;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
-use mail_builder::headers::raw::Raw;
 use mail_builder::MessageBuilder;
 
 use crate::config::Config;
@@ -49,42 +48,54 @@ impl SesMailer {
         }
     }
 
-    /// The MIME message for `message`. Headers are encoded by mail-builder; names and subjects
-    /// cannot carry line breaks (the domain types refuse them).
+    /// The MIME message for `message`. The header fields are written by
+    /// [`crate::mime_header`] (encoded-words outside quotes, folded lines); mail-builder writes
+    /// the multipart/alternative body. Names and subjects cannot carry line breaks (the domain
+    /// types refuse them).
     pub fn mime(&self, message: &OutgoingMessage) -> Result<Vec<u8>, std::io::Error> {
-        let to = match &message.to_name {
-            Some(name) => (name.as_str().to_owned(), message.to.as_str().to_owned()),
-            None => (String::new(), message.to.as_str().to_owned()),
-        };
-        let mut builder = MessageBuilder::new()
-            .from((self.sender_name.clone(), self.sender.as_str().to_owned()))
-            .to(to)
-            .reply_to(self.reply_to.as_str())
-            .subject(message.subject.as_str())
-            .message_id(format!("{}@{}", message.id, self.sender.domain()))
-            .date(message.decided_at.timestamp())
-            .header("Content-Language", Raw::new(message.language.tag()))
-            .header("X-Aftercare-Kind", Raw::new(message.kind.as_str()))
-            .header(
-                REFERENCE_HEADER,
-                Raw::new(MessageReference::of(message).header_value()),
-            );
+        use crate::mime_header::{mailbox, unstructured, verbatim};
+        let mut headers = String::new();
+        headers.push_str(&mailbox(
+            "From",
+            Some(&self.sender_name),
+            self.sender.as_str(),
+        ));
+        headers.push_str(&mailbox(
+            "To",
+            message.to_name.as_ref().map(|n| n.as_str()),
+            message.to.as_str(),
+        ));
+        headers.push_str(&mailbox("Reply-To", None, self.reply_to.as_str()));
+        headers.push_str(&unstructured("Subject", &message.subject));
+        headers.push_str(&verbatim(
+            "Message-ID",
+            &format!("<{}@{}>", message.id, self.sender.domain()),
+        ));
+        headers.push_str(&verbatim("Date", &message.decided_at.to_rfc2822()));
+        headers.push_str("MIME-Version: 1.0\r\n");
+        headers.push_str(&verbatim("Content-Language", message.language.tag()));
+        headers.push_str(&verbatim("X-Aftercare-Kind", message.kind.as_str()));
+        headers.push_str(&verbatim(
+            REFERENCE_HEADER,
+            &MessageReference::of(message).header_value(),
+        ));
         if let Some(unsubscribe) = &message.list_unsubscribe {
             // RFC 2369 and RFC 8058: the https link takes the one-click POST.
-            builder = builder
-                .header(
-                    "List-Unsubscribe",
-                    Raw::new(format!("<{}>, <{}>", unsubscribe.https, unsubscribe.mailto)),
-                )
-                .header(
-                    "List-Unsubscribe-Post",
-                    Raw::new("List-Unsubscribe=One-Click"),
-                );
+            headers.push_str(&verbatim(
+                "List-Unsubscribe",
+                &format!("<{}>, <{}>", unsubscribe.https, unsubscribe.mailto),
+            ));
+            headers.push_str(&verbatim(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click",
+            ));
         }
-        builder
+        let mut mime = headers.into_bytes();
+        MessageBuilder::new()
             .text_body(message.text.as_str())
             .html_body(message.html.as_str())
-            .write_to_vec()
+            .write_body(&mut mime)?;
+        Ok(mime)
     }
 
     /// Sends `message`; returns SES's message id.
@@ -110,10 +121,9 @@ impl SesMailer {
         let output = self
             .client
             .send_email()
-            .from_email_address(format!(
-                "{} <{}>",
-                self.sender_name.replace(['"', '<', '>'], ""),
-                self.sender
+            .from_email_address(crate::mime_header::mailbox_unfolded(
+                Some(&self.sender_name),
+                self.sender.as_str(),
             ))
             .destination(
                 Destination::builder()
