@@ -4,19 +4,105 @@ The test harness and the demo start this with a pipe on stdin; when they exit, f
 reason, the pipe closes and the server stops with them. The port is chosen by the OS and
 printed as `ready <port>` once the server accepts connections.
 
-Requests are handled one at a time. moto's TransactWriteItems is not safe under concurrent
-requests: when a transaction is cancelled it restores a copy of the whole table taken when it
-began, erasing whatever other requests wrote meanwhile. DynamoDB itself applies every call
-atomically, so serialising the emulator's calls makes it behave like the real service, while
-clients stay free to interleave their calls (which the concurrency tests rely on).
+Three changes make moto behave like DynamoDB where aftercare depends on it:
+
+- Requests are handled one at a time. moto's TransactWriteItems is not safe under concurrent
+  requests: when a transaction is cancelled it restores a copy of the whole table taken when it
+  began, erasing whatever other requests wrote meanwhile. DynamoDB itself applies every call
+  atomically, so serialising the emulator's calls makes it behave like the real service, while
+  clients stay free to interleave their calls (which the concurrency tests rely on).
+- A cancelled transaction restores only the items it touched. moto deep-copies the whole table
+  once per item of every transaction to be able to roll back, so a transaction's cost grew with
+  the table (seconds for tables of thousands of items on a busy machine, past the SDK's attempt
+  timeout). DynamoDB's cost does not grow with the table, and with calls serialised, the items a
+  transaction touches are all a rollback needs.
+- TransactWriteItems honours `ClientRequestToken` as DynamoDB documents it: a repeat of a
+  successful call with the same token and the same parameters within 10 minutes succeeds
+  without applying anything again, and the same token with other parameters is refused with
+  `IdempotentParameterMismatchException`. moto ignores the token, so the retry of a transaction
+  whose answer was lost found its own writes and failed their conditions.
 """
 
+import copy
+import hashlib
+import io
+import json
 import sys
 import threading
+import time
 
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.moto_server.threaded_moto_server import MotoRequestHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
+
+IDEMPOTENCY_WINDOW_SECONDS = 600
+TRANSACT_WRITE = "DynamoDB_20120810.TransactWriteItems"
+
+
+class _TablesAreNotCopied:
+    """Stands in for the `copy` module inside moto's DynamoDB backend while a transaction runs:
+    a table is "copied" as itself (the touched items are saved instead); anything else is
+    copied as before."""
+
+    @staticmethod
+    def deepcopy(value, *args, **kwargs):
+        if isinstance(value, dynamodb_models.Table):
+            return value
+        return copy.deepcopy(value, *args, **kwargs)
+
+
+def _touched_items(backend, transact_items):
+    """The items a transaction writes, as they are before it: (table, hash, range, item)."""
+    saved = []
+    for entry in transact_items:
+        try:
+            _, op = next(iter(entry.items()))
+            table = backend.tables[op["TableName"]]
+            attributes = op.get("Item") or op["Key"]
+            hash_key = DynamoType(attributes[table.hash_key_attr])
+            range_key = (
+                DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
+            )
+            saved.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+        except Exception:
+            # A malformed entry: moto reports what is wrong with it, and it writes nothing.
+            continue
+    return saved
+
+
+def _restore(saved):
+    for table, hash_key, range_key, item in saved:
+        if range_key is None:
+            if item is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = item
+        elif item is None:
+            table.items[hash_key].pop(range_key, None)
+        else:
+            table.items[hash_key][range_key] = item
+
+
+_moto_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def transact_write_items(self, transact_items):
+    saved = _touched_items(self, transact_items)
+    real_copy = dynamodb_models.copy
+    dynamodb_models.copy = _TablesAreNotCopied
+    try:
+        return _moto_transact_write_items(self, transact_items)
+    except BaseException:
+        _restore(saved)
+        raise
+    finally:
+        dynamodb_models.copy = real_copy
+
+
+DynamoDBBackend.transact_write_items = transact_write_items
 
 
 def serialised(app):
@@ -30,8 +116,57 @@ def serialised(app):
     return handle
 
 
+def idempotent_transactions(app):
+    """Answers a repeated TransactWriteItems (same ClientRequestToken) as DynamoDB does."""
+    answered = {}  # token -> (when, fingerprint, status, headers, body)
+
+    def handle(environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET") != TRANSACT_WRITE:
+            return app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return app(environ, start_response)
+        token = request.pop("ClientRequestToken", None)
+        if not token:
+            return app(environ, start_response)
+        fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        now = time.monotonic()
+        for old in [t for t, (when, *_) in answered.items() if now - when > IDEMPOTENCY_WINDOW_SECONDS]:
+            del answered[old]
+        if token in answered:
+            _, seen, status, headers, chunks = answered[token]
+            if seen != fingerprint:
+                message = json.dumps({
+                    "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                    "message": "The request uses the same client token as a previous, but non-identical request.",
+                }).encode()
+                start_response("400 Bad Request", [
+                    ("Content-Type", "application/x-amz-json-1.0"),
+                    ("Content-Length", str(len(message))),
+                ])
+                return [message]
+            start_response(status, headers)
+            return chunks
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, list(headers)
+            return start_response(status, headers, exc_info)
+
+        chunks = list(app(environ, capture))
+        if captured.get("status", "").startswith("200"):
+            answered[token] = (now, fingerprint, captured["status"], captured["headers"], chunks)
+        return chunks
+
+    return handle
+
+
 def main() -> None:
-    app = serialised(DomainDispatcherApplication(create_backend_app))
+    app = serialised(idempotent_transactions(DomainDispatcherApplication(create_backend_app)))
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()

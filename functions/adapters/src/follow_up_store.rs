@@ -2,13 +2,17 @@
 //! follow-ups, the write of a follow-up decision, and the sweep's checkpoint.
 
 use aftercare_journey::followups::{FollowUpDecision, FollowUpOutcome};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
+};
 use chrono::{DateTime, Utc};
 
 use crate::store::{
-    decision_sk, follow_up_item, from_item, is_condition_failure, key, pending_message_item, s,
-    sortable_time, to_item, CommitError, DecisionRecord, FollowUpItem, JourneyStore, Lease,
-    MessageItem, Refused, StoreError, DUE_INDEX, MESSAGE_LOG_TTL,
+    decision_sk, follow_up_item, from_item, is_condition_failure, key, pending_message_item,
+    refused_update, s, sortable_time, to_item, CommitError, DecisionRecord, FollowUpItem,
+    FollowUpStatus, JourneyStore, Lease, MessageItem, Refused, StoreError, DUE_INDEX,
+    MESSAGE_LOG_TTL,
 };
 
 /// Something the due index says needs doing now.
@@ -134,7 +138,9 @@ impl JourneyStore {
 
     /// Takes a due follow-up for `owner` until `until` (wall clock): only if it is still
     /// scheduled at the due time seen, or its previous claim ran out by `wall_now`. Returns the
-    /// item as now held, or `None` if someone else has it or it moved.
+    /// item as now held, or `None` if someone else has it or it moved. A claim that finds the
+    /// follow-up already held by this very claim (the SDK sent it again after its answer was
+    /// lost) returns it as held.
     pub async fn claim_follow_up(
         &self,
         item: &FollowUpItem,
@@ -142,6 +148,7 @@ impl JourneyStore {
         until: DateTime<Utc>,
         wall_now: DateTime<Utc>,
     ) -> Result<Option<FollowUpItem>, StoreError> {
+        let until = sortable_time(until);
         let result = self
             .client()
             .update_item()
@@ -149,18 +156,17 @@ impl JourneyStore {
             .set_key(Some(key(&item.pk, &item.sk)))
             .update_expression("SET #status = :claimed, claimed_by = :owner, claim_until = :until")
             .condition_expression(
-                // The last clause lets the SDK's retry of this very claim (its first attempt
-                // landed, but the answer timed out) find the follow-up already ours.
-                "(#status = :scheduled AND due_at = :due) OR (#status = :claimed AND claim_until < :wall) OR (#status = :claimed AND claimed_by = :owner AND claim_until = :until)",
+                "(#status = :scheduled AND due_at = :due) OR (#status = :claimed AND claim_until < :wall)",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":claimed", s("claimed"))
             .expression_attribute_values(":scheduled", s("scheduled"))
             .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":until", s(sortable_time(until)))
+            .expression_attribute_values(":until", s(&until))
             .expression_attribute_values(":due", s(item.due_at.as_deref().unwrap_or_default()))
             .expression_attribute_values(":wall", s(sortable_time(wall_now)))
             .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
@@ -168,8 +174,17 @@ impl JourneyStore {
                 .attributes
                 .map(|a| from_item("UpdateItem", a))
                 .transpose(),
-            Err(e) if is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(StoreError::sdk_error("UpdateItem", &e)),
+            Err(e) => match refused_update(&e) {
+                Some(current) => Ok(current
+                    .map(|a| from_item::<FollowUpItem>("UpdateItem", a))
+                    .transpose()?
+                    .filter(|f| {
+                        f.status == FollowUpStatus::Claimed
+                            && f.claimed_by.as_deref() == Some(owner)
+                            && f.claim_until.as_deref() == Some(until.as_str())
+                    })),
+                None => Err(StoreError::sdk_error("UpdateItem", &e)),
+            },
         }
     }
 

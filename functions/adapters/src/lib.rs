@@ -16,6 +16,7 @@ pub mod mailer;
 pub mod mime_header;
 pub mod outbox;
 pub mod reference;
+pub mod request_token;
 pub mod secrets;
 pub mod sqs_batch;
 pub mod startup;

@@ -17,6 +17,10 @@ use crate::events::{EventBus, PublishError};
 use crate::mailer::{SendError, SesMailer};
 use crate::store::{JourneyStore, Lease, MessageItem, MessageStatus, StoreError};
 
+/// How many times recording an accepted send is attempted (each with the SDK's own retries)
+/// before the message is left to the relay, which would send it again.
+pub const MARK_SENT_ATTEMPTS: u32 = 3;
+
 /// The holder of a message that waits on purpose: its lease ends when it may be sent.
 pub const SCHEDULED_HOLDER: &str = "scheduled";
 
@@ -160,11 +164,7 @@ impl<'a> Outbox<'a> {
     ) -> Result<Delivery, DeliverError> {
         match self.mailer.send(message).await {
             Ok(ses_message_id) => {
-                if !self
-                    .store
-                    .mark_sent(item, owner, &ses_message_id, self.clock.now())
-                    .await?
-                {
+                if !self.record_sent(item, owner, &ses_message_id).await? {
                     tracing::warn!(message_id = %item.message_id, customer_id = %item.customer_id,
                         "sent after the lease was taken over; the relay may send it again");
                 }
@@ -182,6 +182,36 @@ impl<'a> Outbox<'a> {
                     .note_attempt_failed(item, owner, &error.to_string())
                     .await?;
                 Err(DeliverError::Send(error))
+            }
+        }
+    }
+
+    /// Records that SES accepted `item`. SES has no idempotency key, so this is the one write
+    /// whose loss sends a message twice (the relay would send it again when the lease runs
+    /// out): a transient failure is tried again [`MARK_SENT_ATTEMPTS`] times in all, which is
+    /// safe because a mark that finds its own effect reports success.
+    async fn record_sent(
+        &self,
+        item: &MessageItem,
+        owner: &str,
+        ses_message_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self
+                .store
+                .mark_sent(item, owner, ses_message_id, self.clock.now())
+                .await
+            {
+                Err(error)
+                    if error.retry == crate::error::Retry::Transient
+                        && attempt < MARK_SENT_ATTEMPTS =>
+                {
+                    tracing::warn!(message_id = %item.message_id, %error, attempt, "recording a sent message failed; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+                    attempt += 1;
+                }
+                result => return result,
             }
         }
     }

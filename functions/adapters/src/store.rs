@@ -23,8 +23,10 @@ use aftercare_journey::message::{MessageKind, OutgoingMessage};
 use aftercare_journey::order_events::{OrderEventDecision, OrderJourney};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
@@ -41,6 +43,9 @@ pub const DUE_SHARDS: u32 = 4;
 pub const EVENT_MARKER_TTL: Duration = Duration::days(35);
 /// How long the log of a sent message is kept.
 pub const MESSAGE_LOG_TTL: Duration = Duration::days(400);
+/// How many times a transaction whose outcome is unknown is sent again with its token, after
+/// the SDK's own attempts.
+pub const UNCERTAIN_RESENDS: u32 = 1;
 
 /// A DynamoDB failure, with whether it may heal.
 #[derive(Debug, thiserror::Error)]
@@ -705,19 +710,34 @@ impl JourneyStore {
         }
     }
 
-    /// Applies `writes` in one TransactWriteItems. A cancelled transaction is told apart by
+    /// Applies `writes` in one TransactWriteItems carrying a `ClientRequestToken` derived from
+    /// them ([`crate::request_token`]). When the outcome is unknown (the SDK's attempts timed
+    /// out, the connection dropped, or DynamoDB answered 5xx), the same transaction is sent
+    /// again once with the same token: DynamoDB then applies it if the first did not land, and
+    /// answers success without applying it again if it did, so a lost answer is never taken
+    /// for a conflict with what this very call wrote. A cancelled transaction is told apart by
     /// its reasons: the first write whose condition failed, or else a conflict with another
     /// transaction (retry at once), throttling (transient) or anything else (permanent).
     pub(crate) async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<(), Refused> {
-        let error = match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(error) => error,
+        let token = crate::request_token::transaction_token(&writes);
+        let mut resends_left = UNCERTAIN_RESENDS;
+        let error = loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes.clone()))
+                .client_request_token(&token)
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(()),
+                Err(error) if resends_left > 0 && outcome_unknown(&error) => {
+                    resends_left -= 1;
+                    tracing::info!(error = %describe(&error), "transaction outcome unknown; sending it again with its token");
+                    tokio::time::sleep(StdDuration::from_millis(100)).await;
+                }
+                Err(error) => break error,
+            }
         };
         let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
             error.as_service_error()
@@ -847,7 +867,10 @@ impl JourneyStore {
     }
 
     /// Takes a pending message whose lease has run out (or that has none) for `lease`.
-    /// Returns the item as now held, or `None` if it is not pending or someone holds it.
+    /// Returns the item as now held, or `None` if it is not pending or someone holds it. A
+    /// claim that finds the message already held by this very lease (its first attempt
+    /// landed, and the SDK sent it again after the answer was lost) returns it as held: the
+    /// retry changes nothing, so `attempts` counts the claim once.
     pub async fn claim_message(
         &self,
         item: &MessageItem,
@@ -861,9 +884,7 @@ impl JourneyStore {
             .table_name(&self.table)
             .set_key(Some(key(&item.pk, &item.sk)))
             .update_expression("SET lease_owner = :owner, lease_until = :until, due_bucket = :bucket, due_at = :until, attempts = attempts + :one")
-            // The last clause lets the SDK's retry of this very claim (its first attempt landed,
-            // but the answer timed out) find the message already ours.
-            .condition_expression("#status = :pending AND (attribute_not_exists(lease_until) OR lease_until < :now OR (lease_owner = :owner AND lease_until = :until))")
+            .condition_expression("#status = :pending AND (attribute_not_exists(lease_until) OR lease_until < :now)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":owner", s(&lease.owner))
             .expression_attribute_values(":until", s(&until))
@@ -872,6 +893,7 @@ impl JourneyStore {
             .expression_attribute_values(":pending", s("pending"))
             .expression_attribute_values(":now", s(sortable_time(now)))
             .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
@@ -879,8 +901,17 @@ impl JourneyStore {
                 .attributes
                 .map(|a| from_item("UpdateItem", a))
                 .transpose(),
-            Err(e) if is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(StoreError::sdk_error("UpdateItem", &e)),
+            Err(e) => match refused_update(&e) {
+                Some(current) => Ok(current
+                    .map(|a| from_item::<MessageItem>("UpdateItem", a))
+                    .transpose()?
+                    .filter(|m| {
+                        m.status == MessageStatus::Pending
+                            && m.lease_owner.as_deref() == Some(lease.owner.as_str())
+                            && m.lease_until.as_deref() == Some(until.as_str())
+                    })),
+                None => Err(StoreError::sdk_error("UpdateItem", &e)),
+            },
         }
     }
 
@@ -933,6 +964,10 @@ impl JourneyStore {
         }
     }
 
+    /// Moves a message held by `owner` from pending to `status`, with `detail` as its SES id
+    /// (sent) or its reason (failed). Returns `false` if another sender took it over meanwhile;
+    /// `true` also when the message already stands as this call leaves it (the SDK's retry of
+    /// a write whose answer was lost).
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
@@ -960,12 +995,29 @@ impl JourneyStore {
             )
             .expression_attribute_values(":pending", s("pending"))
             .expression_attribute_values(":owner", s(owner))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::sdk_error("UpdateItem", &e)),
+            Err(e) => match refused_update(&e) {
+                Some(current) => {
+                    let text = |name: &str| {
+                        current
+                            .as_ref()
+                            .and_then(|a| a.get(name))
+                            .and_then(|v| v.as_s().ok())
+                            .map(String::as_str)
+                    };
+                    let recorded = if status == "sent" {
+                        text("ses_message_id")
+                    } else {
+                        text("last_error")
+                    };
+                    Ok(text("status") == Some(status) && recorded == Some(detail))
+                }
+                None => Err(StoreError::sdk_error("UpdateItem", &e)),
+            },
         }
     }
 
@@ -1107,6 +1159,37 @@ pub(crate) fn version_condition<T>(loaded: &Option<Versioned<T>>) -> &'static st
         "version = :version"
     } else {
         "attribute_not_exists(pk)"
+    }
+}
+
+/// Whether a failed call may still have been applied: its answer timed out or was lost, or
+/// the service failed on its side (5xx), or the same request is still being applied.
+pub(crate) fn outcome_unknown<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            service.raw().status().as_u16() >= 500
+                || service.err().code() == Some("TransactionInProgressException")
+        }
+        _ => false,
+    }
+}
+
+/// The item as it stood when an UpdateItem's condition failed (asked for with
+/// `ReturnValuesOnConditionCheckFailure = ALL_OLD`; `Some(None)` when there was no item), or
+/// `None` when the call failed otherwise.
+pub(crate) fn refused_update(
+    error: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> Option<Option<HashMap<String, AttributeValue>>> {
+    match error.as_service_error() {
+        Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+            Some(refused.item().cloned())
+        }
+        _ => None,
     }
 }
 
