@@ -198,19 +198,7 @@ impl LocalStack {
     /// An SDK configuration for the emulator, with aftercare's timeouts and retries and
     /// fixed test credentials.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aftercare_adapters::aws::base_loader()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "aftercare-local",
-            ))
-            .load()
-            .await
+        sdk_config_at(&self.endpoint).await
     }
 
     /// Creates a journey table named `name` from template.yaml's `JourneyTable`, with its TTL.
@@ -380,6 +368,24 @@ impl LocalStack {
     pub fn sent_mail(&self) -> Result<Vec<SentMail>, LocalStackError> {
         sent_mail_at(&self.endpoint)
     }
+}
+
+/// An SDK configuration for the emulator, or a proxy in front of it, at `endpoint`, with
+/// aftercare's timeouts and retries and fixed test credentials.
+pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
+    aftercare_adapters::aws::base_loader()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "aftercare-local",
+        ))
+        .load()
+        .await
 }
 
 /// What the emulator at `endpoint` recorded: its `/moto-api/data.json`.
