@@ -31,10 +31,12 @@ build: $(VENV_STAMP)
 ##   make invoke FN=order-events EVENT=infra/events/placed.json
 ## A scheduled event is stamped with the current time, as EventBridge does (AT=<RFC 3339 time> to replay another).
 ## The local stack keeps running between calls, so journeys build up; `make local-stop` ends it.
+## FAULTS=<plan> puts the fault-injecting proxy between the functions and the emulator, e.g.
+##   make invoke FN=order-events EVENT=infra/events/placed.json FAULTS=throttle=0.2,lost_answer=0.1
 invoke: $(VENV_STAMP)
 	@if [ -z "$(FN)" ] || [ -z "$(EVENT)" ]; then \
 		echo "usage: make invoke FN=<order-events|schedule|feedback|helpdesk-events|ses-events> EVENT=infra/events/<file>.json"; exit 2; fi
-	AFTERCARE_SCHEDULE_AT='$(AT)' cargo run --quiet --locked -p aftercare-local -- invoke $(FN) $(EVENT)
+	AFTERCARE_SCHEDULE_AT='$(AT)' AFTERCARE_FAULTS='$(FAULTS)' cargo run --quiet --locked -p aftercare-local -- invoke $(FN) $(EVENT)
 
 local-stop:
 	cargo run --quiet --locked -p aftercare-local -- stop

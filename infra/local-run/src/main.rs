@@ -7,6 +7,10 @@
 //! - `aftercare-local serve` runs the emulator (moto server: DynamoDB, SES v2, EventBridge,
 //!   Secrets Manager) and `cargo lambda watch` in the foreground until stopped.
 //! - `aftercare-local stop` stops a `serve` running in the background.
+//!
+//! With `AFTERCARE_FAULTS` set to a fault plan (`throttle=0.1,lost_answer=0.05,...`, see the
+//! fault proxy), `serve` puts the fault-injecting proxy between the functions and the emulator,
+//! and each `invoke` prints what it injected so far.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -35,6 +39,25 @@ struct Running {
     invoke_port: u16,
     /// The journey table.
     table: String,
+    /// The fault plan in force between the functions and the emulator, if any.
+    #[serde(default)]
+    faults: Option<String>,
+}
+
+/// The fault plan asked for in `AFTERCARE_FAULTS`, if any.
+fn requested_faults() -> Result<Option<String>> {
+    match std::env::var("AFTERCARE_FAULTS") {
+        Ok(line) if !line.trim().is_empty() => {
+            let plan = aftercare_fault_proxy::FaultPlan::parse(&line)
+                .with_context(|| "AFTERCARE_FAULTS (FAULTS=) is not a fault plan")?;
+            Ok(Some(plan.to_string()))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn faults_file() -> PathBuf {
+    state_dir().join("faults.txt")
 }
 
 fn state_dir() -> PathBuf {
@@ -112,8 +135,15 @@ fn read_running() -> Option<Running> {
 
 /// The running `serve`, started in the background if there is none.
 fn ensure_serving() -> Result<Running> {
+    let faults = requested_faults()?;
     if let Some(running) = read_running().filter(answers) {
-        return Ok(running);
+        if running.faults == faults {
+            return Ok(running);
+        }
+        println!(
+            "The local stack runs with faults {:?}; restarting it with {:?} (its journeys start afresh).",
+            running.faults, faults
+        );
     }
     if let Some(stale) = read_running() {
         stop_serve(stale.pid)?;
@@ -183,6 +213,12 @@ fn invoke(function: &str, event: &Path) -> Result<()> {
     );
     let answer = aftercare_local::invoke(running.invoke_port, function, event)?;
     println!("{}", serde_json::to_string_pretty(&answer)?);
+    if let Some(plan) = &running.faults {
+        // The proxy writes its counts as they change; give it a moment to write the last.
+        std::thread::sleep(Duration::from_millis(300));
+        let counts = std::fs::read_to_string(faults_file()).unwrap_or_default();
+        println!("\nFaults injected so far ({plan}):\n{counts}");
+    }
     let sent = sent_mail_at(&running.endpoint)?;
     let new = &sent[before.min(sent.len())..];
     if new.is_empty() {
@@ -214,13 +250,26 @@ async fn serve() -> Result<()> {
             .context("AFTERCARE_INVOKE_PORT is not a port number")?,
         Err(_) => DEFAULT_INVOKE_PORT,
     };
-    let environment = local_function_environment(stack.endpoint(), TABLE, &secret);
+    let faults = requested_faults()?;
+    let proxy = match &faults {
+        Some(plan) => Some(aftercare_fault_proxy::FaultProxy::start(
+            stack.endpoint(),
+            aftercare_fault_proxy::FaultPlan::parse(plan)?,
+        )?),
+        None => None,
+    };
+    let functions_endpoint = proxy
+        .as_ref()
+        .map_or(stack.endpoint(), |p| p.endpoint())
+        .to_owned();
+    let environment = local_function_environment(&functions_endpoint, TABLE, &secret);
     let functions = FunctionServer::start(&environment, port, &state_dir().join("functions.log"))?;
     let running = Running {
         pid: std::process::id(),
         endpoint: stack.endpoint().to_owned(),
         invoke_port: functions.port(),
         table: TABLE.to_owned(),
+        faults: faults.clone(),
     };
     std::fs::write(state_file(), serde_json::to_string_pretty(&running)?)?;
     println!(
@@ -229,10 +278,24 @@ async fn serve() -> Result<()> {
          Ctrl-C (or `make local-stop`) stops both.",
         stack.endpoint()
     );
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
+    if let Some(plan) = &faults {
+        println!("The functions reach the emulator through the fault proxy at {functions_endpoint}: {plan}");
     }
+    let mut written = String::new();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+            _ = tokio::time::sleep(Duration::from_millis(200)), if proxy.is_some() => {
+                let summary = proxy.as_ref().map(|p| p.stats().summary()).unwrap_or_default();
+                if summary != written {
+                    std::fs::write(faults_file(), &summary)?;
+                    written = summary;
+                }
+            }
+        }
+    }
+    drop(proxy);
     let _ = std::fs::remove_file(state_file());
     drop(functions);
     drop(stack);
