@@ -152,6 +152,19 @@ async fn a_lost_answer_leaves_the_write_applied() {
 }
 
 #[tokio::test]
+async fn a_lost_call_loses_the_answer_of_every_attempt_and_only_of_that_call() {
+    let table = table("lost-call").await;
+    let proxy = proxy("lost_call=1");
+    let client = dynamodb(proxy.endpoint()).await;
+    put(&client, &table, "a").await.unwrap_err();
+    assert!(item_exists(&table, "a").await);
+    // Three attempts of the one call, each lost.
+    assert_eq!(proxy.stats().count(FaultKind::LostCall), 3);
+    proxy.set_plan(FaultPlan::none());
+    put(&client, &table, "b").await.unwrap();
+}
+
+#[tokio::test]
 async fn a_late_answer_times_the_attempt_out_after_the_write_landed() {
     let table = table("late").await;
     let proxy = proxy("late_answer=1:1500ms");

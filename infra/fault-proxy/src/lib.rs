@@ -164,6 +164,8 @@ struct Shared {
     rng: Mutex<Rng>,
     stats: Mutex<FaultStats>,
     throttles: AtomicU64,
+    /// The `amz-sdk-invocation-id`s of calls whose every answer is lost.
+    lost_calls: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Shared {
@@ -221,6 +223,7 @@ impl FaultProxy {
             plan: Mutex::new(plan),
             stats: Mutex::new(FaultStats::default()),
             throttles: AtomicU64::new(0),
+            lost_calls: Mutex::new(Default::default()),
         });
         let mut proxy = Self {
             shared,
@@ -359,8 +362,19 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>, slot: Arc<CrashSlot>)
     if let Some(point) = crash(None) {
         return crashed(client, &shared, &slot, point, call, false).await;
     }
+    let invocation = request.header("amz-sdk-invocation-id").map(str::to_owned);
+    let lost_before = invocation.as_ref().is_some_and(|id| {
+        shared
+            .lost_calls
+            .lock()
+            .map(|lost| lost.contains(id))
+            .unwrap_or(false)
+    });
     let (latency, fault) = if call.service == Service::Other {
         (None, None)
+    } else if lost_before {
+        // A later attempt of a call whose answers are all lost.
+        (None, Some(FaultKind::LostCall))
     } else {
         let plan = shared.plan.lock().map(|p| p.clone()).unwrap_or_default();
         let mut rng = match shared.rng.lock() {
@@ -424,6 +438,13 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>, slot: Arc<CrashSlot>)
     match fault {
         Some(FaultKind::LostAnswer) => {
             note(&shared, FaultKind::LostAnswer, applied, &call);
+            reset(client)
+        }
+        Some(FaultKind::LostCall) => {
+            if let (Some(id), Ok(mut lost)) = (invocation, shared.lost_calls.lock()) {
+                lost.insert(id);
+            }
+            note(&shared, FaultKind::LostCall, applied, &call);
             reset(client)
         }
         Some(FaultKind::LateAnswer) => {

@@ -1,9 +1,9 @@
 //! What the proxy does to requests: a rate for each kind of fault, written as one line so
 //! that `make invoke` and `make soak` take it from the environment.
 //!
-//! `throttle=0.03,error500=0.01,reset=0.01,lost_answer=0.01,late_answer=0.002:4s,latency=0.2:5-80ms,seed=7`
+//! `throttle=0.03,error500=0.01,reset=0.01,lost_answer=0.01,lost_call=0.002,late_answer=0.002:4s,latency=0.2:5-80ms,seed=7`
 //!
-//! Each request draws once: at most one fault of the first five kinds, in that order of the
+//! Each request draws once: at most one fault of the first six kinds, in that order of the
 //! line, each with its own probability; latency is drawn separately and may come on top.
 
 use std::fmt;
@@ -26,16 +26,21 @@ pub enum FaultKind {
     LostAnswer,
     /// Forwarded and applied; the answer is held past the client's attempt timeout.
     LateAnswer,
+    /// Every attempt of one call (the SDK's retries carry the same `amz-sdk-invocation-id`)
+    /// forwarded and applied, and every answer dropped: the client gives up without knowing
+    /// what happened, as in a short partition after the request landed.
+    LostCall,
 }
 
 impl FaultKind {
     /// Every kind, in the order of reports.
-    pub const ALL: [FaultKind; 6] = [
+    pub const ALL: [FaultKind; 7] = [
         FaultKind::Latency,
         FaultKind::Throttle,
         FaultKind::Error500,
         FaultKind::Reset,
         FaultKind::LostAnswer,
+        FaultKind::LostCall,
         FaultKind::LateAnswer,
     ];
 
@@ -48,6 +53,7 @@ impl FaultKind {
             FaultKind::Reset => "reset",
             FaultKind::LostAnswer => "lost_answer",
             FaultKind::LateAnswer => "late_answer",
+            FaultKind::LostCall => "lost_call",
         }
     }
 }
@@ -82,6 +88,8 @@ pub struct FaultPlan {
     pub reset: f64,
     /// Probability of an answer dropped after the request was applied.
     pub lost_answer: f64,
+    /// Probability of a call whose every attempt's answer is dropped.
+    pub lost_call: f64,
     /// Probability of an answer delayed after the request was applied.
     pub late_answer: f64,
     /// How long a late answer is held: past the client's attempt timeout.
@@ -101,6 +109,7 @@ impl Default for FaultPlan {
             error500: 0.0,
             reset: 0.0,
             lost_answer: 0.0,
+            lost_call: 0.0,
             late_answer: 0.0,
             late_by: Duration::from_secs(4),
             latency: 0.0,
@@ -145,6 +154,7 @@ impl FaultPlan {
                 ("error500", None) => plan.error500 = rate,
                 ("reset", None) => plan.reset = rate,
                 ("lost_answer", None) => plan.lost_answer = rate,
+                ("lost_call", None) => plan.lost_call = rate,
                 ("late_answer", extra) => {
                     plan.late_answer = rate;
                     if let Some(extra) = extra {
@@ -161,7 +171,14 @@ impl FaultPlan {
                 _ => return Err(error("unknown fault, or a duration it does not take")),
             }
         }
-        if plan.throttle + plan.error500 + plan.reset + plan.lost_answer + plan.late_answer > 1.0 {
+        if plan.throttle
+            + plan.error500
+            + plan.reset
+            + plan.lost_answer
+            + plan.lost_call
+            + plan.late_answer
+            > 1.0
+        {
             return Err(PlanError {
                 part: line.to_owned(),
                 problem: "the rates of one request's faults add up to more than 1".into(),
@@ -177,6 +194,7 @@ impl FaultPlan {
             self.error500,
             self.reset,
             self.lost_answer,
+            self.lost_call,
             self.late_answer,
             self.latency,
         ]
@@ -198,6 +216,7 @@ impl FaultPlan {
             (FaultKind::Error500, self.error500),
             (FaultKind::Reset, self.reset),
             (FaultKind::LostAnswer, self.lost_answer),
+            (FaultKind::LostCall, self.lost_call),
             (FaultKind::LateAnswer, self.late_answer),
         ] {
             threshold += rate;
@@ -213,11 +232,12 @@ impl fmt::Display for FaultPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "throttle={},error500={},reset={},lost_answer={},late_answer={}:{}ms,latency={}:{}-{}ms,seed={}",
+            "throttle={},error500={},reset={},lost_answer={},lost_call={},late_answer={}:{}ms,latency={}:{}-{}ms,seed={}",
             self.throttle,
             self.error500,
             self.reset,
             self.lost_answer,
+            self.lost_call,
             self.late_answer,
             self.late_by.as_millis(),
             self.latency,
@@ -297,7 +317,7 @@ mod tests {
     #[test]
     fn a_plan_line_reads_back_as_written() {
         let plan = FaultPlan::parse(
-            "throttle=0.03, error500=0.01,reset=0.01,lost_answer=0.02,late_answer=0.005:4s,latency=0.2:5-80ms,seed=9",
+            "throttle=0.03, error500=0.01,reset=0.01,lost_answer=0.02,lost_call=0.01,late_answer=0.005:4s,latency=0.2:5-80ms,seed=9",
         )
         .unwrap();
         assert_eq!(plan.throttle, 0.03);
