@@ -11,7 +11,7 @@ CHECKOV_STAMP := $(CHECKOV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv lint unit integration events-check template-check events clean build invoke local-stop
+.PHONY: demo test venv lint unit integration events-check template-check events clean build invoke local-stop soak
 
 ## demo: run realistic customer journeys through the real handlers on a local AWS emulator
 demo: $(VENV_STAMP)
@@ -40,6 +40,13 @@ invoke: $(VENV_STAMP)
 
 local-stop:
 	cargo run --quiet --locked -p aftercare-local -- stop
+
+## soak: the large soak (thousands of order events over hundreds of customers, redelivered,
+## shuffled and applied concurrently with the schedule, through the fault proxy, with crashes)
+## and its figures; `make test` runs a small one. SEED=, CUSTOMERS= and FAULTS= change it.
+soak: $(VENV_STAMP)
+	AFTERCARE_SOAK_SEED='$(SEED)' AFTERCARE_SOAK_CUSTOMERS='$(CUSTOMERS)' FAULTS='$(FAULTS)' \
+		cargo run --quiet --release --locked -p aftercare-soak
 
 venv: $(VENV_STAMP)
 

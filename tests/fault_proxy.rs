@@ -165,6 +165,18 @@ async fn a_lost_call_loses_the_answer_of_every_attempt_and_only_of_that_call() {
 }
 
 #[tokio::test]
+async fn a_forced_fault_hits_the_next_call_whatever_the_rates() {
+    let table = table("forced").await;
+    let proxy = proxy("");
+    proxy.force(FaultKind::Reset);
+    let client = dynamodb(proxy.endpoint()).await;
+    // The first attempt is reset; the SDK's retry goes through.
+    put(&client, &table, "a").await.unwrap();
+    assert_eq!(proxy.stats().count(FaultKind::Reset), 1);
+    assert_eq!(proxy.stats().forwarded, 1);
+}
+
+#[tokio::test]
 async fn a_late_answer_times_the_attempt_out_after_the_write_landed() {
     let table = table("late").await;
     let proxy = proxy("late_answer=1:1500ms");

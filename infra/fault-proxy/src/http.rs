@@ -221,7 +221,6 @@ pub async fn forward(upstream: SocketAddr, request: &Request) -> io::Result<Resp
             "the emulator closed the connection without answering",
         ));
     };
-    connection.read_to_end(&mut body).await?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default().to_owned();
     let status: u16 = status_line
@@ -233,13 +232,29 @@ pub async fn forward(upstream: SocketAddr, request: &Request) -> io::Result<Resp
     let chunked = headers.iter().any(|(n, v)| {
         n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
     });
-    if let Some((_, length)) = headers
+    let length = headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-    {
-        if let Ok(length) = length.parse::<usize>() {
-            body.truncate(length);
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    // Read exactly the body: waiting for the emulator to close its end costs milliseconds.
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let complete = match length {
+            Some(length) => body.len() >= length,
+            None if chunked => body.ends_with(b"0\r\n\r\n"),
+            None => false,
+        };
+        if complete {
+            break;
         }
+        let read = connection.read(&mut chunk).await?;
+        if read == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..read]);
+    }
+    if let Some(length) = length {
+        body.truncate(length);
     }
     let mut bytes = format!("{status_line}\r\n").into_bytes();
     for (name, value) in &headers {

@@ -166,6 +166,9 @@ struct Shared {
     throttles: AtomicU64,
     /// The `amz-sdk-invocation-id`s of calls whose every answer is lost.
     lost_calls: Mutex<std::collections::HashSet<String>>,
+    /// Faults to inject into the next calls that can take them (of the operation named, when
+    /// one is), whatever the rates say.
+    forced: Mutex<Vec<(FaultKind, Option<String>)>>,
 }
 
 impl Shared {
@@ -224,6 +227,7 @@ impl FaultProxy {
             stats: Mutex::new(FaultStats::default()),
             throttles: AtomicU64::new(0),
             lost_calls: Mutex::new(Default::default()),
+            forced: Mutex::new(Default::default()),
         });
         let mut proxy = Self {
             shared,
@@ -273,6 +277,22 @@ impl FaultProxy {
         }
     }
 
+    /// Injects a fault of `kind` into the next DynamoDB, SES or EventBridge call, whatever the
+    /// rates say: so that a short run is sure to meet every kind at least once.
+    pub fn force(&self, kind: FaultKind) {
+        if let Ok(mut forced) = self.shared.forced.lock() {
+            forced.push((kind, None));
+        }
+    }
+
+    /// Injects a fault of `kind` into the next call of `operation` (`TransactWriteItems`,
+    /// `SendEmail`…), whatever the rates say.
+    pub fn force_on(&self, kind: FaultKind, operation: &str) {
+        if let Ok(mut forced) = self.shared.forced.lock() {
+            forced.push((kind, Some(operation.to_owned())));
+        }
+    }
+
     /// The rates in force.
     pub fn plan(&self) -> FaultPlan {
         self.shared
@@ -310,6 +330,13 @@ impl Instance {
     pub fn arm_crash(&self, point: CrashPoint) {
         if let Ok(mut armed) = self.slot.armed.lock() {
             *armed = Some(point);
+        }
+    }
+
+    /// Takes back a crash armed but not reached.
+    pub fn disarm(&self) {
+        if let Ok(mut armed) = self.slot.armed.lock() {
+            *armed = None;
         }
     }
 
@@ -375,6 +402,19 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>, slot: Arc<CrashSlot>)
     } else if lost_before {
         // A later attempt of a call whose answers are all lost.
         (None, Some(FaultKind::LostCall))
+    } else if let Some(kind) = shared.forced.lock().ok().and_then(|mut forced| {
+        let position = forced
+            .iter()
+            .position(|(_, op)| op.as_ref().is_none_or(|op| *op == call.operation))?;
+        Some(forced.remove(position).0)
+    }) {
+        match kind {
+            FaultKind::Latency => {
+                let plan = shared.plan.lock().map(|p| p.clone()).unwrap_or_default();
+                (Some(plan.latency_range.1), None)
+            }
+            kind => (None, Some(kind)),
+        }
     } else {
         let plan = shared.plan.lock().map(|p| p.clone()).unwrap_or_default();
         let mut rng = match shared.rng.lock() {
