@@ -46,7 +46,7 @@ local-stop:
 ## and its figures; `make test` runs a small one. SEED=, CUSTOMERS= and FAULTS= change it.
 soak: $(VENV_STAMP)
 	AFTERCARE_SOAK_SEED='$(SEED)' AFTERCARE_SOAK_CUSTOMERS='$(CUSTOMERS)' FAULTS='$(FAULTS)' \
-		cargo run --quiet --release --locked -p aftercare-soak
+		cargo run --quiet --locked -p aftercare-soak
 
 venv: $(VENV_STAMP)
 
