@@ -11,7 +11,7 @@ CHECKOV_STAMP := $(CHECKOV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv lint unit integration events-check template-check events clean build invoke local-stop soak
+.PHONY: demo test venv lint unit integration events-check template-check events clean build invoke local-stop soak fuzz
 
 ## demo: run realistic customer journeys through the real handlers on a local AWS emulator
 demo: $(VENV_STAMP)
@@ -47,6 +47,17 @@ local-stop:
 soak: $(VENV_STAMP)
 	AFTERCARE_SOAK_SEED='$(SEED)' AFTERCARE_SOAK_CUSTOMERS='$(CUSTOMERS)' FAULTS='$(FAULTS)' \
 		cargo run --quiet --locked -p aftercare-soak
+
+## fuzz: every fuzz target under libFuzzer for FUZZ_SECONDS each (60), with its executions and
+## findings; cargo-fuzz is installed into .venv/cargo on first use. A crash's input lands in
+## fuzz/regressions/<target>/, which `make test` runs from then on. FUZZ_TARGETS= picks some.
+FUZZ_SECONDS ?= 60
+CARGO_FUZZ := $(VENV)/cargo/bin/cargo-fuzz
+fuzz: $(VENV_STAMP) $(CARGO_FUZZ)
+	$(VENV)/bin/python fuzz/run.py --cargo-fuzz $(CURDIR)/$(CARGO_FUZZ) --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+$(CARGO_FUZZ):
+	cargo install cargo-fuzz --locked --version 0.13.2 --root $(VENV)/cargo
 
 venv: $(VENV_STAMP)
 

@@ -4,7 +4,7 @@ The test harness and the demo start this with a pipe on stdin; when they exit, f
 reason, the pipe closes and the server stops with them. The port is chosen by the OS and
 printed as `ready <port>` once the server accepts connections.
 
-Three changes make moto behave like DynamoDB where aftercare depends on it:
+Four changes make moto behave like DynamoDB where aftercare depends on it:
 
 - Requests are handled one at a time. moto's TransactWriteItems is not safe under concurrent
   requests: when a transaction is cancelled it restores a copy of the whole table taken when it
@@ -16,6 +16,11 @@ Three changes make moto behave like DynamoDB where aftercare depends on it:
   the table (seconds for tables of thousands of items on a busy machine, past the SDK's attempt
   timeout). DynamoDB's cost does not grow with the table, and with calls serialised, the items a
   transaction touches are all a rollback needs.
+- A Query reads only the items it can match. moto reads, and sorts, every item of the table
+  for each Query (the table's own partitions and indexes alike), so a Query's cost grew with the
+  table: a sweep over a table of thousands of journeys took seconds. A Query of the table now
+  reads its partition; a Query of an index reads the items with its partition key, from a
+  lookup rebuilt after each write.
 - TransactWriteItems honours `ClientRequestToken` as DynamoDB documents it: a repeat of a
   successful call with the same token and the same parameters within 10 minutes succeeds
   without applying anything again, and the same token with other parameters is refused with
@@ -75,6 +80,7 @@ def _touched_items(backend, transact_items):
 
 def _restore(saved):
     for table, hash_key, range_key, item in saved:
+        _changed(table)
         if range_key is None:
             if item is None:
                 table.items.pop(hash_key, None)
@@ -103,6 +109,87 @@ def transact_write_items(self, transact_items):
 
 
 DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def _changed(table):
+    table.aftercare_version = getattr(table, "aftercare_version", 0) + 1
+
+
+def _counting_writes(write):
+    def counted(self, *args, **kwargs):
+        try:
+            return write(self, *args, **kwargs)
+        finally:
+            _changed(self)
+
+    return counted
+
+
+dynamodb_models.Table.put_item = _counting_writes(dynamodb_models.Table.put_item)
+dynamodb_models.Table.delete_item = _counting_writes(dynamodb_models.Table.delete_item)
+_moto_update_item = DynamoDBBackend.update_item
+
+
+def update_item(self, table_name, *args, **kwargs):
+    # moto changes the item in place, past the table's put_item.
+    try:
+        return _moto_update_item(self, table_name, *args, **kwargs)
+    finally:
+        if table_name in self.tables:
+            _changed(self.tables[table_name])
+
+
+DynamoDBBackend.update_item = update_item
+
+
+def _index_lookup(table, attribute):
+    """Items by their value of `attribute`, as of the table's last write."""
+    version = getattr(table, "aftercare_version", 0)
+    cache = getattr(table, "aftercare_lookups", {})
+    if cache.get("version") != version:
+        cache = {"version": version}
+        table.aftercare_lookups = cache
+    if attribute not in cache:
+        lookup = {}
+        for item in dynamodb_models.Table.all_items(table):
+            value = item.attrs.get(attribute)
+            if value is not None:
+                lookup.setdefault(value, []).append(item)
+        cache[attribute] = lookup
+    return cache[attribute]
+
+
+_moto_query = dynamodb_models.Table.query
+
+
+def query(self, hash_key, *args, **kwargs):
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    if index_name:
+        conditions = kwargs.get("hash_key_conditions") or []
+        if len(conditions) != 1:
+            return _moto_query(self, hash_key, *args, **kwargs)
+        attribute, value = conditions[0]
+        candidates = list(_index_lookup(self, attribute).get(value, []))
+    elif hash_key is not None:
+        partition = self.items.get(hash_key)
+        if partition is None:
+            candidates = []
+        elif self.range_key_attr:
+            candidates = list(partition.values())
+        else:
+            candidates = [partition]
+    else:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    candidates.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+    # moto's query filters whatever all_items gives it; here, only the candidates.
+    self.all_items = lambda: candidates
+    try:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
+dynamodb_models.Table.query = query
 
 
 def serialised(app):

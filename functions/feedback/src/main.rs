@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use aftercare_adapters::clock::SystemClock;
 use aftercare_adapters::startup::{cold_start, LinkKeys};
+use feedback::http_event::ConvertibleEvents;
 use feedback::FeedbackFunction;
 use lambda_http::{service_fn, Error, Request};
 
@@ -13,8 +14,10 @@ async fn main() -> Result<(), Error> {
     let (config, clients) = cold_start(LinkKeys::Load).await?;
     let function = FeedbackFunction::new(&clients, &config, Arc::new(SystemClock));
     let function = &function;
-    lambda_http::run(service_fn(move |request: Request| async move {
+    // lambda_http's adapter converts each event into a request; every event is mended first,
+    // so that no request can make the conversion panic (see `http_event`).
+    let handler = service_fn(move |request: Request| async move {
         Ok::<_, Error>(function.handle(request).await)
-    }))
-    .await
+    });
+    lambda_http::lambda_runtime::run(ConvertibleEvents(lambda_http::Adapter::from(handler))).await
 }
