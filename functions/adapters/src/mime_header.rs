@@ -148,7 +148,11 @@ fn phrase_words(name: &str, column: usize) -> Vec<String> {
         return atoms.into_iter().map(str::to_owned).collect();
     }
     let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
-    let mut words = unstructured_words(&escaped, column);
+    if escaped.split(' ').any(|w| w.len() > LONGEST_PLAIN_WORD) {
+        // Escaping made a word too long for a line: encoded-words can be cut, quotes cannot.
+        return encoded_words(name, column);
+    }
+    let mut words = plain_words(&escaped);
     if let Some(first) = words.first_mut() {
         first.insert(0, '"');
     }
@@ -298,6 +302,19 @@ mod tests {
         for line in lines(&field) {
             assert!(line.len() <= LINE_LIMIT, "{} chars: {line}", line.len());
         }
+    }
+
+    #[test]
+    fn a_name_whose_escapes_make_a_word_too_long_is_encoded_and_never_quoted() {
+        // 34 characters, 67 once the backslashes are escaped: found by the render_mime fuzzer.
+        let name = format!("{};{}", "\\".repeat(20), "\\".repeat(13));
+        let field = mailbox("From", Some(&name), "o@shop.example");
+        assert!(!field.contains('"'), "{field}");
+        let words: Vec<&str> = field
+            .split_whitespace()
+            .filter(|w| w.starts_with("=?"))
+            .collect();
+        assert_eq!(words.iter().map(|w| decode(w)).collect::<String>(), name);
     }
 
     #[test]

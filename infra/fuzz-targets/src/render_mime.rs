@@ -135,6 +135,7 @@ pub fn render_mime(data: &[u8]) {
             );
         }
     }
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
     let parsed = mail_parser::MessageParser::default()
         .parse(&raw)
         .unwrap_or_else(|| panic!("the MIME does not parse"));
@@ -149,7 +150,7 @@ pub fn render_mime(data: &[u8]) {
         .unwrap_or_else(|| panic!("no To address"));
     assert_eq!(to.address(), Some(message.to.as_str()), "the To address");
     if let Some(name) = &message.to_name {
-        assert_eq!(to.name(), Some(name.as_str()), "the To name");
+        assert_eq!(to.name(), Some(name.as_str()), "the To name, from:\n{head}");
     }
     let from = parsed
         .from()
@@ -158,6 +159,6 @@ pub fn render_mime(data: &[u8]) {
     assert_eq!(
         from.name(),
         Some(config.settings.brand.shop_name.as_str()),
-        "the From name"
+        "the From name, from:\n{head}"
     );
 }

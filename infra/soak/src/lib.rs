@@ -277,6 +277,7 @@ pub async fn run(config: &SoakConfig) -> Result<SoakReport, SoakError> {
     let mut next_sweep = start;
     let mut invocation_number = 0u64;
     let mut quiet_rounds = 0;
+    let mut last_sweep = start;
     loop {
         clock.set(now);
         while published < publications.len() && publications[published].0 <= now {
@@ -331,6 +332,9 @@ pub async fn run(config: &SoakConfig) -> Result<SoakReport, SoakError> {
             batches[slot].extend(remaining.by_ref().take(*size));
         }
         let sweep_now = quiet || now >= next_sweep;
+        if sweep_now {
+            last_sweep = now;
+        }
         if sweep_now {
             next_sweep = now + config.sweep_every;
         }
@@ -521,9 +525,12 @@ pub async fn run(config: &SoakConfig) -> Result<SoakReport, SoakError> {
         })
         .collect();
     drop(proxy);
-    let findings = check::check(&stack, &direct, &shop, &events, &run_name, &stats, now)
-        .await
-        .map_err(SoakError::Check)?;
+    // What was due by the last sweep must have been decided.
+    let findings = check::check(
+        &stack, &direct, &shop, &events, &run_name, &stats, last_sweep,
+    )
+    .await
+    .map_err(SoakError::Check)?;
     Ok(SoakReport {
         config: config.clone(),
         counts,
