@@ -394,6 +394,9 @@ fn recorded_at(endpoint: &str) -> Result<serde_json::Value, LocalStackError> {
         .call()
         .map_err(|e| LocalStackError::Mail(e.to_string()))?
         .body_mut()
+        // Everything sent so far is in it: a soak's mail runs to hundreds of megabytes.
+        .with_config()
+        .limit(4 << 30)
         .read_json()
         .map_err(|e| LocalStackError::Mail(e.to_string()))
 }

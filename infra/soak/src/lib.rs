@@ -191,6 +191,14 @@ pub struct RunCounts {
 
 /// Runs a soak on a fresh emulator and checks its outcome.
 pub async fn run(config: &SoakConfig) -> Result<SoakReport, SoakError> {
+    run_reporting(config, &|_| {}).await
+}
+
+/// [`run`], telling `progress` a line about once every simulated day.
+pub async fn run_reporting(
+    config: &SoakConfig,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<SoakReport, SoakError> {
     let started = Instant::now();
     let stack = aftercare_localstack::LocalStack::start().map_err(setup)?;
     let direct = AwsClients::from_config(&stack.sdk_config().await);
@@ -278,6 +286,7 @@ pub async fn run(config: &SoakConfig) -> Result<SoakReport, SoakError> {
     let mut invocation_number = 0u64;
     let mut quiet_rounds = 0;
     let mut last_sweep = start;
+    let mut next_progress = start + Duration::days(1);
     loop {
         clock.set(now);
         while published < publications.len() && publications[published].0 <= now {
@@ -496,6 +505,20 @@ pub async fn run(config: &SoakConfig) -> Result<SoakReport, SoakError> {
         }
         sweeper.instance.disarm();
         counts.rounds += 1;
+        if now >= next_progress {
+            next_progress = now + Duration::days(1);
+            progress(&format!(
+                "  {} (simulated): {}/{} deliveries sent, {} waiting, {} invocations, {} sweeps, {} crashed, {:.0} s",
+                now.format("%Y-%m-%d %H:%M"),
+                published,
+                publications.len(),
+                queue.len(),
+                counts.invocations,
+                counts.sweeps,
+                counts.crashed_invocations,
+                started.elapsed().as_secs_f64()
+            ));
+        }
 
         // The next round: five minutes on while there is work, else straight to the next.
         let mut next = now + ROUND;

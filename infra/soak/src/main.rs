@@ -46,7 +46,7 @@ async fn main() {
         "Soaking {} customers with faults {} and a crash chance of {} per invocation...",
         config.customers, config.faults, config.crash_rate
     );
-    match aftercare_soak::run(&config).await {
+    match aftercare_soak::run_reporting(&config, &|line| println!("{line}")).await {
         Ok(report) => {
             println!("{report}");
             if !report.problems().is_empty() {

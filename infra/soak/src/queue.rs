@@ -53,6 +53,11 @@ impl Queue {
         self.waiting.is_empty()
     }
 
+    /// How many messages wait (visible or not).
+    pub fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
     /// When the next message becomes visible.
     pub fn next_visible(&self) -> Option<DateTime<Utc>> {
         self.waiting.iter().map(|m| m.visible_at).min()
