@@ -39,6 +39,7 @@ async fn placed_and_committed(
             &event,
             &decision,
             &lease,
+            &lease.owner,
             at("2026-11-02T10:00:01Z"),
         )
         .await
@@ -61,6 +62,7 @@ async fn a_transaction_sent_again_after_its_answer_was_lost_is_taken_as_done() {
             &event,
             &decision,
             &lease,
+            &lease.owner,
             at("2026-11-02T10:00:01Z"),
         )
         .await;
@@ -85,7 +87,7 @@ async fn the_same_event_decided_again_by_another_invocation_is_still_a_duplicate
     let world = World::new("retry-other-writer").await;
     let (loaded, event, decision, _, _) = placed_and_committed(&world, "inv-a").await;
 
-    // WHEN another invocation writes its own decision of the same event (another lease, so
+    // WHEN another invocation writes its own decision of the same event (another owner, so
     // another transaction and another token)
     let lease = Lease {
         owner: "inv-b".into(),
@@ -98,12 +100,67 @@ async fn the_same_event_decided_again_by_another_invocation_is_still_a_duplicate
             &event,
             &decision,
             &lease,
+            &lease.owner,
             at("2026-11-02T10:00:05Z"),
         )
         .await;
 
     // THEN the event's marker refuses it
     assert!(matches!(other, Err(CommitError::Duplicate)), "{other:?}");
+}
+
+#[tokio::test]
+async fn two_invocations_deciding_an_event_alike_at_the_same_instant_are_told_apart() {
+    // GIVEN an order event's decision, written by inv-a, with a message that waits (its
+    // holder is not an invocation) at an instant both invocations share
+    let world = World::new("retry-same-instant").await;
+    let (loaded, event, decision, _, _) = placed_and_committed(&world, "inv-a").await;
+    let lease = Lease {
+        owner: "inv-a".into(),
+        until: at("2026-11-02T10:02:00Z"),
+    };
+
+    // WHEN inv-b writes the very same decision with the same lease at the same instant
+    let other = world
+        .store()
+        .commit_order_event(
+            &loaded,
+            &event,
+            &decision,
+            &lease,
+            "inv-b",
+            at("2026-11-02T10:00:01Z"),
+        )
+        .await;
+
+    // THEN it is another transaction, and the event's marker refuses it
+    assert!(matches!(other, Err(CommitError::Duplicate)), "{other:?}");
+}
+
+#[tokio::test]
+async fn a_mark_by_another_sender_with_the_same_reason_is_not_taken_for_ours() {
+    // GIVEN a pending message held by inv-a, marked failed by inv-a
+    let world = World::new("retry-mark-failed").await;
+    let (_, _, _, lease, message) = placed_and_committed(&world, "inv-a").await;
+    let now = at("2026-11-02T10:00:02Z");
+    let first = world
+        .store()
+        .mark_failed(&message, &lease.owner, "refused", now)
+        .await
+        .unwrap();
+    // WHEN inv-a's mark is sent again, and inv-b marks it failed for the same reason
+    let retried = world
+        .store()
+        .mark_failed(&message, &lease.owner, "refused", now)
+        .await
+        .unwrap();
+    let other = world
+        .store()
+        .mark_failed(&message, "inv-b", "refused", now)
+        .await
+        .unwrap();
+    // THEN only inv-a's marks are its own
+    assert_eq!((first, retried, other), (true, true, false));
 }
 
 #[tokio::test]

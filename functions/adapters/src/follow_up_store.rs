@@ -175,9 +175,9 @@ impl JourneyStore {
                 .map(|a| from_item("UpdateItem", a))
                 .transpose(),
             Err(e) => match refused_update(&e) {
+                // An old item that does not read is nobody's claim of ours.
                 Some(current) => Ok(current
-                    .map(|a| from_item::<FollowUpItem>("UpdateItem", a))
-                    .transpose()?
+                    .and_then(|a| from_item::<FollowUpItem>("UpdateItem", a).ok())
                     .filter(|f| {
                         f.status == FollowUpStatus::Claimed
                             && f.claimed_by.as_deref() == Some(owner)

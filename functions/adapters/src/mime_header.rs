@@ -148,7 +148,7 @@ fn phrase_words(name: &str, column: usize) -> Vec<String> {
         return atoms.into_iter().map(str::to_owned).collect();
     }
     let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
-    if escaped.split(' ').any(|w| w.len() > LONGEST_PLAIN_WORD) {
+    if too_long_for_a_line(&escaped) {
         // Escaping made a word too long for a line: encoded-words can be cut, quotes cannot.
         return encoded_words(name, column);
     }
@@ -167,7 +167,15 @@ fn phrase_words(name: &str, column: usize) -> Vec<String> {
 fn needs_encoding(text: &str) -> bool {
     text.chars().any(|c| !(' '..='~').contains(&c))
         || text.contains("=?")
-        || text.split(' ').any(|w| w.len() > LONGEST_PLAIN_WORD)
+        || too_long_for_a_line(text)
+}
+
+/// Whether a word that folding cannot cut (it holds no space, or only runs of them) is too
+/// long for a line.
+fn too_long_for_a_line(text: &str) -> bool {
+    plain_words(text)
+        .iter()
+        .any(|w| w.len() > LONGEST_PLAIN_WORD)
 }
 
 /// `atext` of RFC 5322 §3.2.3: what an atom may hold without quotes.
@@ -281,6 +289,21 @@ mod tests {
         let unfolded = field.trim_end_matches("\r\n").replace("\r\n", "");
         assert_eq!(unfolded, format!("Subject: {subject}"));
         assert!(lines(&field).iter().all(|l| !l.trim().is_empty()));
+    }
+
+    #[test]
+    fn a_run_of_spaces_is_no_place_to_fold_so_it_is_encoded_rather_than_overlong() {
+        let subject = format!("a{}b", " ".repeat(80));
+        let field = unstructured("Subject", &subject);
+        assert!(
+            lines(&field).iter().all(|l| l.len() <= LINE_LIMIT),
+            "{field}"
+        );
+        let words: Vec<&str> = field
+            .split_whitespace()
+            .filter(|w| w.starts_with("=?"))
+            .collect();
+        assert_eq!(words.iter().map(|w| decode(w)).collect::<String>(), subject);
     }
 
     #[test]

@@ -105,6 +105,11 @@ pub struct EventMarker {
     pub message_sk: Option<String>,
     /// When it was processed (wall clock).
     pub processed_at: DateTime<Utc>,
+    /// The invocation that applied it (the lease owner of its message). It also makes the
+    /// transaction of every invocation its own: two invocations deciding one event alike at
+    /// the same instant still write, and are told, apart.
+    #[serde(default)]
+    pub processed_by: Option<String>,
 }
 
 /// What an order event needs to be decided, read in one round trip.
@@ -641,15 +646,19 @@ impl JourneyStore {
         })
     }
 
-    /// Writes an order event's decision in one TransactWriteItems: the event marker (only if
-    /// absent), the profile and the order (only if still at the versions read), and the
-    /// message as a pending outbox entry held by `lease`. Returns the entry written, if any.
+    /// Writes an order event's decision, made by invocation `owner`, in one TransactWriteItems:
+    /// the event marker (only if absent), the profile and the order (only if still at the
+    /// versions read), and the message as a pending outbox entry held by `lease` (which is
+    /// `owner`'s, or the scheduled holder's for a message that waits). Returns the entry
+    /// written, if any.
+    #[allow(clippy::too_many_arguments)]
     pub async fn commit_order_event(
         &self,
         loaded: &LoadedJourney,
         event: &OrderEvent,
         decision: &OrderEventDecision,
         lease: &Lease,
+        owner: &str,
         processed_at: DateTime<Utc>,
     ) -> Result<Option<MessageItem>, CommitError> {
         let pk = customer_pk(&event.customer.id);
@@ -667,6 +676,7 @@ impl JourneyStore {
                 note: decision.note.clone(),
                 message_sk: message_item.as_ref().map(|m| m.sk.clone()),
                 processed_at,
+                processed_by: Some(owner.to_owned()),
             },
             expires_at: (processed_at + EVENT_MARKER_TTL).timestamp(),
         };
@@ -902,9 +912,9 @@ impl JourneyStore {
                 .map(|a| from_item("UpdateItem", a))
                 .transpose(),
             Err(e) => match refused_update(&e) {
+                // An old item that does not read is nobody's claim of ours.
                 Some(current) => Ok(current
-                    .map(|a| from_item::<MessageItem>("UpdateItem", a))
-                    .transpose()?
+                    .and_then(|a| from_item::<MessageItem>("UpdateItem", a).ok())
                     .filter(|m| {
                         m.status == MessageStatus::Pending
                             && m.lease_owner.as_deref() == Some(lease.owner.as_str())
@@ -924,7 +934,7 @@ impl JourneyStore {
         ses_message_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.finish(item, owner, "sent", "SET #status = :status, sent_at = :now, ses_message_id = :detail, expires_at = :expires REMOVE lease_owner, lease_until, due_bucket, due_at, content", ses_message_id, now).await
+        self.finish(item, owner, "sent", "SET #status = :status, sent_at = :now, ses_message_id = :detail, finished_by = :owner, expires_at = :expires REMOVE lease_owner, lease_until, due_bucket, due_at, content", ses_message_id, now).await
     }
 
     /// Records that SES refused a message held by `owner` for good.
@@ -935,7 +945,7 @@ impl JourneyStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.finish(item, owner, "failed", "SET #status = :status, last_error = :detail, failed_at = :now, expires_at = :expires REMOVE lease_owner, lease_until, due_bucket, due_at, content", reason, now).await
+        self.finish(item, owner, "failed", "SET #status = :status, last_error = :detail, failed_at = :now, finished_by = :owner, expires_at = :expires REMOVE lease_owner, lease_until, due_bucket, due_at, content", reason, now).await
     }
 
     /// Notes why an attempt to send failed transiently; the message stays pending and the
@@ -965,9 +975,10 @@ impl JourneyStore {
     }
 
     /// Moves a message held by `owner` from pending to `status`, with `detail` as its SES id
-    /// (sent) or its reason (failed). Returns `false` if another sender took it over meanwhile;
-    /// `true` also when the message already stands as this call leaves it (the SDK's retry of
-    /// a write whose answer was lost).
+    /// (sent) or its reason (failed), and `owner` as `finished_by`. Returns `false` if another
+    /// sender took it over meanwhile; `true` also when the message already stands as this very
+    /// call leaves it, finished by `owner` with the same detail (the retry of a write whose
+    /// answer was lost).
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
@@ -1014,7 +1025,9 @@ impl JourneyStore {
                     } else {
                         text("last_error")
                     };
-                    Ok(text("status") == Some(status) && recorded == Some(detail))
+                    Ok(text("status") == Some(status)
+                        && text("finished_by") == Some(owner)
+                        && recorded == Some(detail))
                 }
                 None => Err(StoreError::sdk_error("UpdateItem", &e)),
             },

@@ -291,7 +291,7 @@ impl OrderEventsFunction {
             };
             match self
                 .store
-                .commit_order_event(&loaded, event, &decision, &lease, self.clock.now())
+                .commit_order_event(&loaded, event, &decision, &lease, owner, self.clock.now())
                 .await
             {
                 Ok(message) => {

@@ -178,21 +178,31 @@ pub async fn read_request(stream: &mut TcpStream) -> io::Result<Option<Request>>
     Ok(Some(request))
 }
 
-/// Reads a chunked body, starting with the bytes already read.
+/// Reads a chunked body to its end (the last chunk and the trailer section after it),
+/// starting with the bytes already read, and returns it de-chunked.
 async fn read_chunked(stream: &mut TcpStream, mut pending: Vec<u8>) -> io::Result<Vec<u8>> {
     let mut body = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
+    let mut last_chunk_seen = false;
     loop {
-        // One chunk: its size line, its data, CRLF.
-        if let Some(line_end) = pending.windows(2).position(|w| w == b"\r\n") {
-            let size_line = String::from_utf8_lossy(&pending[..line_end]).into_owned();
-            let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
-                .map_err(|_| invalid(format!("a chunk size {size_line:?}")))?;
-            let needed = line_end + 2 + size + 2;
-            if size == 0 {
-                // The last chunk; trailers are not expected from the SDK.
+        if last_chunk_seen {
+            // Trailer fields, if any, then an empty line.
+            if pending.starts_with(b"\r\n") || pending.windows(4).any(|w| w == b"\r\n\r\n") {
                 return Ok(body);
             }
+        } else if let Some(line_end) = pending.windows(2).position(|w| w == b"\r\n") {
+            let size_line = String::from_utf8_lossy(&pending[..line_end]).into_owned();
+            let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
+                .ok()
+                .filter(|size| *size <= MAX_BODY)
+                .ok_or_else(|| invalid(format!("a chunk size {size_line:?}")))?;
+            if size == 0 {
+                pending.drain(..line_end + 2);
+                last_chunk_seen = true;
+                continue;
+            }
+            // The size line, the data, and the CRLF after it.
+            let needed = line_end + 2 + size + 2;
             if pending.len() >= needed {
                 body.extend_from_slice(&pending[line_end + 2..line_end + 2 + size]);
                 pending.drain(..needed);
@@ -209,6 +219,9 @@ async fn read_chunked(stream: &mut TcpStream, mut pending: Vec<u8>) -> io::Resul
             ));
         }
         pending.extend_from_slice(&chunk[..read]);
+        if pending.len() > MAX_BODY + MAX_HEAD {
+            return Err(invalid("a chunked body over 32 MiB"));
+        }
     }
 }
 
@@ -238,37 +251,39 @@ pub async fn forward(upstream: SocketAddr, request: &Request) -> io::Result<Resp
         .and_then(|(_, v)| v.parse::<usize>().ok());
     // Read exactly the body: waiting for the emulator to close its end costs milliseconds.
     let mut chunk = [0u8; 16 * 1024];
-    loop {
-        let complete = match length {
-            Some(length) => body.len() >= length,
-            None if chunked => body.ends_with(b"0\r\n\r\n"),
-            None => false,
-        };
-        if complete {
-            break;
+    if chunked {
+        body = read_chunked(&mut connection, body).await?;
+    } else if let Some(length) = length {
+        while body.len() < length {
+            let read = connection.read(&mut chunk).await?;
+            if read == 0 {
+                return Err(invalid(
+                    "the emulator closed the connection in the middle of a body",
+                ));
+            }
+            body.extend_from_slice(&chunk[..read]);
         }
-        let read = connection.read(&mut chunk).await?;
-        if read == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..read]);
-    }
-    if let Some(length) = length {
         body.truncate(length);
+    } else {
+        connection.read_to_end(&mut body).await?;
     }
     let mut bytes = format!("{status_line}\r\n").into_bytes();
     for (name, value) in &headers {
-        if ["connection", "content-length", "keep-alive"]
-            .iter()
-            .any(|h| name.eq_ignore_ascii_case(h))
+        if [
+            "connection",
+            "content-length",
+            "keep-alive",
+            "transfer-encoding",
+        ]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
         {
             continue;
         }
         bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     }
-    if !chunked {
-        bytes.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
-    }
+    // Passed on de-chunked, with its length: the client reads exactly one answer.
+    bytes.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
     bytes.extend_from_slice(b"Connection: close\r\n\r\n");
     bytes.extend_from_slice(&body);
     Ok(Response { status, bytes })

@@ -89,6 +89,9 @@ pub enum Injected {
     Fault(FaultKind),
     /// The instance crashed here.
     Crash(CrashPoint),
+    /// Not injected, but seen: the emulator answered, and the client had already given up
+    /// (its attempt timed out), so it never read the answer.
+    Unread,
 }
 
 /// One injection, with the call it hit.
@@ -113,8 +116,10 @@ pub struct FaultStats {
     pub faults: BTreeMap<(FaultKind, Service), u64>,
     /// Crashes, by point.
     pub crashes: BTreeMap<CrashPoint, u64>,
-    /// Every fault but latency and every crash, in order.
+    /// Every fault but latency, every crash, and every answer the client never read, in order.
     pub events: Vec<FaultEvent>,
+    /// Answers of the emulator the client never read because it had given up first.
+    pub unread: u64,
 }
 
 impl FaultStats {
@@ -154,6 +159,7 @@ impl FaultStats {
                 self.crashes.get(&point).copied().unwrap_or(0)
             ));
         }
+        lines.push(format!("answers never read {:>6}", self.unread));
         lines.join("\n")
     }
 }
@@ -161,7 +167,9 @@ impl FaultStats {
 struct Shared {
     upstream: SocketAddr,
     plan: Mutex<FaultPlan>,
-    rng: Mutex<Rng>,
+    /// Listeners opened so far: each draws from a generator of its own, so that what one
+    /// instance meets does not depend on how its calls interleave with the others'.
+    listeners: AtomicU64,
     stats: Mutex<FaultStats>,
     throttles: AtomicU64,
     /// The `amz-sdk-invocation-id`s of calls whose every answer is lost.
@@ -179,9 +187,9 @@ impl Shared {
     }
 }
 
-/// The crash state of one instance.
-#[derive(Default)]
+/// The state of one listener: its generator and its crash.
 struct CrashSlot {
+    rng: Mutex<Rng>,
     armed: Mutex<Option<CrashPoint>>,
     dead: AtomicBool,
     fired: Notify,
@@ -222,7 +230,7 @@ impl FaultProxy {
             .build()?;
         let shared = Arc::new(Shared {
             upstream: address,
-            rng: Mutex::new(Rng::new(plan.seed)),
+            listeners: AtomicU64::new(0),
             plan: Mutex::new(plan),
             stats: Mutex::new(FaultStats::default()),
             throttles: AtomicU64::new(0),
@@ -253,15 +261,33 @@ impl FaultProxy {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
-        let slot = Arc::new(CrashSlot::default());
+        let number = self.shared.listeners.fetch_add(1, Ordering::SeqCst);
+        let seed = self
+            .plan()
+            .seed
+            .wrapping_add(number.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let slot = Arc::new(CrashSlot {
+            rng: Mutex::new(Rng::new(seed)),
+            armed: Mutex::new(None),
+            dead: AtomicBool::new(false),
+            fired: Notify::new(),
+        });
         let shared = self.shared.clone();
         let accept_slot = slot.clone();
+        let _guard = runtime.enter();
+        let listener = TcpListener::from_std(listener)?;
         runtime.spawn(async move {
-            let Ok(listener) = TcpListener::from_std(listener) else {
-                return;
-            };
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, shared.clone(), accept_slot.clone()));
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        tokio::spawn(serve(stream, shared.clone(), accept_slot.clone()));
+                    }
+                    // Out of file descriptors, say: the listener stays, and tries again.
+                    Err(error) => {
+                        tracing::warn!(%error, "fault proxy: accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
             }
         });
         Ok(Instance {
@@ -270,8 +296,17 @@ impl FaultProxy {
         })
     }
 
-    /// Replaces the rates (the generator goes on where it was).
+    /// Replaces the rates (the generators go on where they were). A plan of no faults also
+    /// drops the faults still forced and ends every call whose answers were being lost.
     pub fn set_plan(&self, plan: FaultPlan) {
+        if plan.is_none() {
+            if let Ok(mut forced) = self.shared.forced.lock() {
+                forced.clear();
+            }
+            if let Ok(mut lost) = self.shared.lost_calls.lock() {
+                lost.clear();
+            }
+        }
         if let Ok(mut current) = self.shared.plan.lock() {
             *current = plan;
         }
@@ -417,7 +452,7 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>, slot: Arc<CrashSlot>)
         }
     } else {
         let plan = shared.plan.lock().map(|p| p.clone()).unwrap_or_default();
-        let mut rng = match shared.rng.lock() {
+        let mut rng = match slot.rng.lock() {
             Ok(rng) => rng,
             Err(poisoned) => poisoned.into_inner(),
         };
@@ -491,10 +526,45 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>, slot: Arc<CrashSlot>)
             note(&shared, FaultKind::LateAnswer, applied, &call);
             let late_by = shared.plan.lock().map(|p| p.late_by).unwrap_or_default();
             tokio::time::sleep(late_by).await;
-            let _ = client.write_all(&response.bytes).await;
+            answer(client, &response, &shared, call).await;
         }
-        _ => {
-            let _ = client.write_all(&response.bytes).await;
+        _ => answer(client, &response, &shared, call).await,
+    }
+}
+
+/// Writes the emulator's answer to the client and makes sure it was read: a client that gave
+/// up first (its attempt timed out) has closed its end, which shows as an end of stream before
+/// the answer is written, or as a reset after. Such an answer is recorded as unread, with
+/// whether it was a success: the client does not know that its call was applied.
+async fn answer(mut client: TcpStream, response: &http::Response, shared: &Shared, call: Call) {
+    let mut probe = [0u8; 64];
+    let gone_before = matches!(client.try_read(&mut probe), Ok(0));
+    let delivered = !gone_before
+        && client.write_all(&response.bytes).await.is_ok()
+        && client.shutdown().await.is_ok()
+        && read_to_close(&mut client).await;
+    if !delivered {
+        shared.record(|s| {
+            s.unread += 1;
+            s.events.push(FaultEvent {
+                injected: Injected::Unread,
+                call,
+                applied: response.status == 200,
+            });
+        });
+    }
+}
+
+/// Waits for the client to close the connection after reading the answer: `true` for an orderly
+/// close (or a client that keeps it open), `false` for a reset, which a client that closed
+/// without reading gets back from its own end.
+async fn read_to_close(client: &mut TcpStream) -> bool {
+    let mut sink = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), client.read(&mut sink)).await {
+            Ok(Ok(0)) | Err(_) => return true,
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => return false,
         }
     }
 }

@@ -11,9 +11,9 @@
 //!   that no message stands for; nothing is left pending.
 //! - A second send of a message is counted inside the documented window only when the proxy
 //!   recorded, for that very message, an SES acceptance its sender never learned of (an answer
-//!   lost or late, a crash after SES accepted) or a fault on the write recording it (a crash
-//!   before mark-sent, a mark whose answer was lost): SES has no idempotency key, so a sender
-//!   that does not know its send went out sends it again. Any other second send is a bug.
+//!   dropped, or read by nobody because the sender had given up; a crash after SES accepted or
+//!   before the send was recorded): SES has no idempotency key, so a sender that does not know
+//!   its send went out sends it again. Any other second send is a bug.
 //! - No follow-up due by the end was left undecided, and none was set aside as failed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -69,6 +69,11 @@ pub struct Findings {
     pub failed_messages: Vec<String>,
     /// Follow-ups due by the end and not decided, or set aside.
     pub undecided_follow_ups: Vec<String>,
+    /// Follow-ups an order's events plan (replayed) that the store neither holds nor decided,
+    /// and sends decided without their message.
+    pub lost_follow_ups: Vec<String>,
+    /// Follow-ups of orders the replay expects, checked.
+    pub follow_ups_checked: usize,
 }
 
 /// A soak's figures and findings.
@@ -106,6 +111,7 @@ impl SoakReport {
         add("mails no message stands for", &f.unexpected_mail);
         add("messages failed", &f.failed_messages);
         add("follow-ups left undecided", &f.undecided_follow_ups);
+        add("follow-ups lost", &f.lost_follow_ups);
         add(
             "writes that took their own effect for someone else's",
             &self.counts.self_misreads,
@@ -164,6 +170,11 @@ impl fmt::Display for SoakReport {
                 by_service.join(", ")
             )?;
         }
+        writeln!(
+            out,
+            "    {:<22} {:>6}  (answers the caller had given up on)",
+            "never read", self.faults.unread
+        )?;
         let failures: BTreeMap<&String, &usize> = c.record_failures.iter().collect();
         writeln!(
             out,
@@ -192,6 +203,12 @@ impl fmt::Display for SoakReport {
             out,
             "  messages sent          {} ({} mails)",
             f.messages_sent, f.mails
+        )?;
+        writeln!(
+            out,
+            "  follow-ups             {} of orders checked planned or decided, {} lost",
+            f.follow_ups_checked,
+            f.lost_follow_ups.len()
         )?;
         writeln!(out, "  lost                   {}", f.lost.len())?;
         writeln!(out, "  duplicated             {}", f.duplicates.len())?;
@@ -236,7 +253,11 @@ fn message_id_in(subject: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Messages whose SES acceptance, or the record of it, the proxy made their sender miss.
+/// Messages whose SES acceptance, or the record of it, their sender never learned of: SES
+/// accepted the send and the answer was dropped (`lost_answer`, `lost_call`), or arrived after
+/// the sender had given up (seen by the proxy as an answer never read), or the sender crashed
+/// right after SES accepted it or right before recording it. Faults on the write recording a
+/// send do not count: that write is retried and recognises its own effect.
 fn window_messages(stats: &FaultStats) -> HashMap<String, usize> {
     let mut window: HashMap<String, usize> = HashMap::new();
     for event in &stats.events {
@@ -245,13 +266,10 @@ fn window_messages(stats: &FaultStats) -> HashMap<String, usize> {
             Injected::Crash(CrashPoint::AfterSesAccepted) => true,
             Injected::Crash(CrashPoint::BeforeMarkSent) => true,
             Injected::Crash(CrashPoint::AfterCommit) => false,
-            Injected::Fault(kind) => {
-                let lost = matches!(
-                    kind,
-                    FaultKind::LostAnswer | FaultKind::LostCall | FaultKind::LateAnswer
-                );
-                (ses_send && lost && event.applied) || event.call.marks_sent
+            Injected::Fault(FaultKind::LostAnswer | FaultKind::LostCall) | Injected::Unread => {
+                ses_send && event.applied
             }
+            Injected::Fault(_) => false,
         };
         if in_window {
             if let Some(id) = event.call.subject.as_deref().and_then(message_id_in) {
@@ -285,10 +303,32 @@ pub async fn check(
     let mut markers = HashMap::new();
     let mut messages: Vec<MessageItem> = Vec::new();
     let mut orders = Vec::new();
+    // Per customer: the keys of follow-ups standing, and of follow-ups decided.
+    let mut standing_keys: HashSet<(String, String)> = HashSet::new();
+    let mut decided_keys: HashSet<(String, String)> = HashSet::new();
+    let mut sent_decisions: Vec<(String, String, String)> = Vec::new();
     let end_text = sortable_time(end);
     for customer in customers {
         let id = CustomerId::parse(customer).map_err(|e| e.to_string())?;
         for item in store.journey(&id).await.map_err(|e| e.to_string())? {
+            match item {
+                JourneyItem::FollowUp(ref follow_up) => {
+                    standing_keys.insert((customer.to_owned(), follow_up.follow_up.key.clone()));
+                }
+                JourneyItem::Decision(ref decision) => {
+                    decided_keys.insert((customer.to_owned(), decision.key.clone()));
+                    if let (Some(message), "sent") =
+                        (&decision.message_id, decision.decision.as_str())
+                    {
+                        sent_decisions.push((
+                            customer.to_owned(),
+                            decision.key.clone(),
+                            message.clone(),
+                        ));
+                    }
+                }
+                _ => {}
+            }
             match item {
                 JourneyItem::Event(marker) => {
                     markers.insert(marker.event_id.to_string(), marker);
@@ -322,8 +362,16 @@ pub async fn check(
         messages.iter().map(|m| (m.sk.as_str(), m)).collect();
 
     // Each order's events, replayed one after another in the order the store applied them.
+    let customer_of: HashMap<&str, &str> = events
+        .iter()
+        .map(|e| (e.order_id.as_str(), e.customer_id.as_str()))
+        .collect();
     for order in &orders {
         let mut journey = OrderJourney::default();
+        // The order's own follow-ups (its review request, watchdog, reminder) the replay plans
+        // and does not cancel: each must stand in the store, or have been decided.
+        let own = format!("#{}", order.order_id);
+        let mut expected_follow_ups: BTreeMap<String, ()> = BTreeMap::new();
         for entry in &order.timeline {
             let Some(published) = by_id.get(entry.event_id.as_str()) else {
                 findings.replay_mismatches.push(format!(
@@ -349,10 +397,33 @@ pub async fn check(
                     order.order_id, entry.event_id
                 ));
             }
+            for planned in &decision.follow_ups.planned {
+                if planned.key.ends_with(&own) {
+                    expected_follow_ups.insert(planned.key.clone(), ());
+                }
+            }
+            for cancelled in &decision.follow_ups.cancelled {
+                expected_follow_ups.remove(&cancelled.key);
+            }
             journey = OrderJourney {
                 profile: Some(decision.profile),
                 order: Some(decision.order),
             };
+        }
+        let customer = customer_of
+            .get(order.order_id.as_str())
+            .copied()
+            .unwrap_or_default()
+            .to_owned();
+        for key in expected_follow_ups.into_keys() {
+            findings.follow_ups_checked += 1;
+            let at = (customer.clone(), key.clone());
+            if !standing_keys.contains(&at) && !decided_keys.contains(&at) {
+                findings.lost_follow_ups.push(format!(
+                    "{customer} {key}: planned by order {}, neither standing nor decided",
+                    order.order_id
+                ));
+            }
         }
     }
 
@@ -442,6 +513,13 @@ pub async fn check(
                     message.kind, message.sk
                 ));
             }
+        }
+    }
+    for (customer, key, message) in &sent_decisions {
+        if !standing.contains(message.as_str()) {
+            findings.lost_follow_ups.push(format!(
+                "{customer} {key}: decided as sent, and no message {message} stands for it"
+            ));
         }
     }
     for (id, count) in &sends {

@@ -70,8 +70,8 @@ pub struct SoakConfig {
 
 /// A round: the wall-clock step between invocations, the schedule's rate in production.
 pub const ROUND: Duration = Duration::minutes(5);
-/// The order-events queue's visibility timeout in `template.yaml` (six times the timeout).
-pub const VISIBILITY: Duration = Duration::seconds(180);
+/// The order-events queue's visibility timeout in `template.yaml`.
+pub const VISIBILITY: Duration = Duration::seconds(200);
 
 impl SoakConfig {
     /// The realistic fault rates both sizes run with.
