@@ -32,7 +32,10 @@ pub const MAX_DECISION_ATTEMPTS: u32 = 5;
 pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::hours(24);
 
 /// The time one record may need in the worst ordinary case (a read, a write, a send, a mark),
-/// which must be left before the invocation's deadline for a new record to be started.
+/// which must be left before the invocation's deadline for a new record to be started. A
+/// record whose calls time out again and again (a transaction sent once more with its token,
+/// a mark of an accepted send tried three times) can take longer; if Lambda then ends the
+/// invocation, that is a crash the outbox is built for.
 pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(12);
 
 /// Everything the function needs, built once per cold start.
