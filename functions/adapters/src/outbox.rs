@@ -54,6 +54,24 @@ pub enum Delivery {
         /// Why.
         reason: String,
     },
+    /// Not sent now: SES could not take it (throttled, unreachable), or what was done could
+    /// not be recorded. It stays pending in the outbox, and the relay takes it once its
+    /// sender's lease runs out: the record that decided it has nothing left to retry.
+    LeftForRelay {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Delivery {
+    /// What became of an attempt that failed: left in the outbox for the relay, and logged.
+    pub fn left_for_relay(item: &MessageItem, error: &DeliverError) -> Self {
+        tracing::warn!(message_id = %item.message_id, customer_id = %item.customer_id, %error,
+            "message not sent now; it stays in the outbox for the relay");
+        Delivery::LeftForRelay {
+            reason: error.to_string(),
+        }
+    }
 }
 
 /// An attempt that may succeed later. The message stays pending.

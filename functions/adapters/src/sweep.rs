@@ -250,7 +250,12 @@ impl<'a> Sweeper<'a> {
             match self.outbox.claim_and_deliver(&message, owner).await {
                 Ok(Delivery::Sent { .. }) => report.relayed += 1,
                 Ok(Delivery::Rejected { .. } | Delivery::Withheld { .. } | Delivery::NotOurs) => {}
-                Ok(Delivery::HeldElsewhere | Delivery::Waiting { .. }) | Err(_) => done = false,
+                Ok(
+                    Delivery::HeldElsewhere
+                    | Delivery::Waiting { .. }
+                    | Delivery::LeftForRelay { .. },
+                )
+                | Err(_) => done = false,
             }
         }
         Ok(done)

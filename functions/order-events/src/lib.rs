@@ -14,7 +14,7 @@ use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::Config;
 use aftercare_adapters::mailer::SesMailer;
-use aftercare_adapters::outbox::{DeliverError, Delivery, Outbox, SCHEDULED_HOLDER};
+use aftercare_adapters::outbox::{Delivery, Outbox, SCHEDULED_HOLDER};
 use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
 use aftercare_adapters::store::{CommitError, JourneyStore, Lease, MessageItem, StoreError};
 use aftercare_journey::event::{parse_order_event, InvalidEvent, OrderEvent};
@@ -63,8 +63,8 @@ pub enum RecordOutcome {
         /// The message's subject and what SES did with it.
         message: Option<(String, Delivery)>,
     },
-    /// The event had been applied before; nothing changed. `resent` says whether a message
-    /// it left pending was sent now.
+    /// The event had been applied before; nothing changed. `resent` says what became of a
+    /// message it left pending: sent now, held by another sender, or left for the relay.
     Duplicate {
         /// The customer.
         customer_id: String,
@@ -96,23 +96,6 @@ pub enum RecordError {
     /// Not started: too little of the invocation's time was left. SQS delivers it again.
     #[error("not started: too little of the invocation's time was left")]
     OutOfTime,
-    /// The event was applied before and its message is still held by another invocation
-    /// (its lease has not run out): the record is retried later, when it may be taken over.
-    #[error("event applied; message {message_id} is still held by another sender")]
-    MessageHeldElsewhere {
-        /// The message's sort key.
-        message_id: String,
-    },
-    /// The event was applied but its message could not be sent yet; it stays in the outbox
-    /// and goes out on the record's retry or through the relay.
-    #[error("event applied; message {message_id} kept in the outbox: {source}")]
-    SendDeferred {
-        /// The message.
-        message_id: String,
-        /// Why.
-        #[source]
-        source: DeliverError,
-    },
 }
 
 /// One record's SQS message id and result.
@@ -208,21 +191,26 @@ impl OrderEventsFunction {
         }
         match self.apply(&event, owner).await? {
             Applied::Duplicate { message_sk } => {
+                // The message the first delivery queued is sent now if its sender is gone; if
+                // another sender holds it, or it cannot go now, the outbox keeps it and the relay
+                // sends it: either way this record has nothing left to do.
                 let resent = match message_sk {
-                    Some(sk) => {
-                        let delivery = self
+                    Some(sk) => Some(
+                        match self
                             .outbox()
                             .redeliver(&event.customer.id, &sk, owner)
                             .await
-                            .map_err(|source| RecordError::SendDeferred {
-                                message_id: sk.clone(),
-                                source,
-                            })?;
-                        if delivery == Delivery::HeldElsewhere {
-                            return Err(RecordError::MessageHeldElsewhere { message_id: sk });
-                        }
-                        Some(delivery)
-                    }
+                        {
+                            Ok(delivery) => delivery,
+                            Err(error) => {
+                                tracing::warn!(customer_id = %event.customer.id, message_sk = %sk, %error,
+                                    "redelivered event's message not sent now; it stays in the outbox for the relay");
+                                Delivery::LeftForRelay {
+                                    reason: error.to_string(),
+                                }
+                            }
+                        },
+                    ),
                     None => None,
                 };
                 Ok(RecordOutcome::Duplicate {
@@ -236,27 +224,24 @@ impl OrderEventsFunction {
                 note,
                 message,
             } => {
-                let message =
-                    match message {
-                        Some(item) if item.lease_owner.as_deref() == Some(SCHEDULED_HOLDER) => {
-                            let until = item
-                                .lease_until
-                                .as_deref()
-                                .and_then(|t| t.parse().ok())
-                                .unwrap_or_default();
-                            Some((item.subject.clone(), Delivery::Waiting { until }))
-                        }
-                        Some(item) => {
-                            let delivery = self.outbox().deliver_held(&item, owner).await.map_err(
-                                |source| RecordError::SendDeferred {
-                                    message_id: item.message_id.clone(),
-                                    source,
-                                },
-                            )?;
-                            Some((item.subject.clone(), delivery))
-                        }
-                        None => None,
-                    };
+                let message = match message {
+                    Some(item) if item.lease_owner.as_deref() == Some(SCHEDULED_HOLDER) => {
+                        let until = item
+                            .lease_until
+                            .as_deref()
+                            .and_then(|t| t.parse().ok())
+                            .unwrap_or_default();
+                        Some((item.subject.clone(), Delivery::Waiting { until }))
+                    }
+                    Some(item) => {
+                        let delivery = match self.outbox().deliver_held(&item, owner).await {
+                            Ok(delivery) => delivery,
+                            Err(error) => Delivery::left_for_relay(&item, &error),
+                        };
+                        Some((item.subject.clone(), delivery))
+                    }
+                    None => None,
+                };
                 Ok(RecordOutcome::Processed {
                     customer_id: event.customer.id.to_string(),
                     event_id: event.event_id.to_string(),

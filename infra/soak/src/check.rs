@@ -184,6 +184,11 @@ impl fmt::Display for SoakReport {
         for (reason, n) in failures {
             writeln!(out, "    {reason:<40} {n}")?;
         }
+        writeln!(
+            out,
+            "  left for the relay     {} records done with their message kept in the outbox",
+            c.left_for_relay
+        )?;
         writeln!(out, "  dead letters           {}", self.dead_letters.len())?;
         writeln!(
             out,

@@ -29,6 +29,7 @@ use std::time::Instant;
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::ManualClock;
 use aftercare_adapters::config::Config;
+use aftercare_adapters::outbox::Delivery;
 use aftercare_fault_proxy::{CrashPoint, FaultPlan, FaultProxy, Instance, Rng};
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Duration, Utc};
@@ -177,6 +178,9 @@ pub struct RunCounts {
     pub sweeps: usize,
     /// Invocations killed at a crash point.
     pub crashed_invocations: usize,
+    /// Records done whose message was left in the outbox for the relay (SES could not take it,
+    /// or another sender held it).
+    pub left_for_relay: usize,
     /// Records that failed and were offered again, by reason.
     pub record_failures: HashMap<String, usize>,
     /// Records answered as already applied (or their message held elsewhere) on the first
@@ -443,22 +447,30 @@ pub async fn run_reporting(
                         match &record.result {
                             Ok(outcome) => {
                                 if first && matches!(outcome, RecordOutcome::Duplicate { .. }) {
+                                    // Its own write taken for an earlier delivery's (or its own
+                                    // message for another sender's).
                                     counts.self_misreads.push(format!(
                                         "{}: taken for a duplicate on its first delivery",
                                         message.event_id
                                     ));
                                 }
+                                let left = match outcome {
+                                    RecordOutcome::Processed { message, .. } => {
+                                        matches!(message, Some((_, Delivery::LeftForRelay { .. })))
+                                    }
+                                    RecordOutcome::Duplicate { resent, .. } => matches!(
+                                        resent,
+                                        Some(
+                                            Delivery::LeftForRelay { .. } | Delivery::HeldElsewhere
+                                        )
+                                    ),
+                                };
+                                if left {
+                                    counts.left_for_relay += 1;
+                                }
                                 queue.delete(&message.message_id);
                             }
                             Err(error) => {
-                                if first
-                                    && matches!(error, RecordError::MessageHeldElsewhere { .. })
-                                {
-                                    counts.self_misreads.push(format!(
-                                        "{}: its own message taken for another sender's on its first delivery",
-                                        message.event_id
-                                    ));
-                                }
                                 *counts
                                     .record_failures
                                     .entry(failure_name(error).to_owned())
@@ -571,8 +583,6 @@ fn failure_name(error: &RecordError) -> &'static str {
         RecordError::Contention { .. } => "journey kept changing",
         RecordError::Render(_) => "rendering failed",
         RecordError::OutOfTime => "out of time",
-        RecordError::MessageHeldElsewhere { .. } => "message held by another sender",
-        RecordError::SendDeferred { .. } => "send deferred (kept in the outbox)",
     }
 }
 
