@@ -41,17 +41,6 @@ const ZONES: [&str; 6] = [
     "America/St_Johns",
 ];
 
-const STATUSES: [&str; 8] = [
-    "placed",
-    "confirmed",
-    "packed",
-    "shipped",
-    "out_for_delivery",
-    "delivered",
-    "delayed",
-    "cancelled",
-];
-
 fn client() -> &'static aws_sdk_sesv2::Client {
     static CLIENT: OnceLock<aws_sdk_sesv2::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
@@ -70,7 +59,8 @@ pub fn render_mime(data: &[u8]) {
     let Ok(input) = RenderInput::arbitrary(&mut Unstructured::new(data)) else {
         return;
     };
-    let status = STATUSES[usize::from(input.status) % STATUSES.len()];
+    let statuses = aftercare_journey::status::OrderStatus::ALL;
+    let status = statuses[usize::from(input.status) % statuses.len()].as_str();
     let items: Vec<serde_json::Value> = input
         .items
         .iter()

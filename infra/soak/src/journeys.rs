@@ -59,19 +59,9 @@ pub fn shop_events(
     run: &str,
     rng: &mut Rng,
 ) -> Result<Vec<PublishedEvent>, String> {
-    let statuses = [
-        "placed",
-        "confirmed",
-        "packed",
-        "shipped",
-        "out_for_delivery",
-        "delivered",
-        "delayed",
-        "cancelled",
-    ];
-    let samples: Vec<(&str, Value)> = statuses
+    let samples: Vec<(&str, Value)> = aftercare_journey::status::OrderStatus::ALL
         .iter()
-        .map(|s| sample(s).map(|v| (*s, v)))
+        .map(|s| sample(s.as_str()).map(|v| (s.as_str(), v)))
         .collect::<Result<_, _>>()?;
     let sample_of = |status: &str| {
         samples

@@ -159,8 +159,17 @@ struct SweepInstance {
     function: ScheduleFunction,
 }
 
-async fn clients_behind(instance: &Instance) -> AwsClients {
-    AwsClients::from_config(&aftercare_localstack::sdk_config_at(instance.endpoint()).await)
+/// A new function instance's cold start: a listener of its own on the proxy, and SDK clients
+/// built behind it.
+fn cold_start(
+    proxy: &FaultProxy,
+) -> impl std::future::Future<Output = Result<(Instance, AwsClients), SoakError>> {
+    let instance = proxy.instance();
+    async move {
+        let instance = instance.map_err(setup)?;
+        let sdk = aftercare_localstack::sdk_config_at(instance.endpoint()).await;
+        Ok((instance, AwsClients::from_config(&sdk)))
+    }
 }
 
 /// What the soak counted while it ran.
@@ -254,23 +263,19 @@ pub async fn run_reporting(
     let end = last_event + config.tail;
 
     let new_order_instance = |proxy: &FaultProxy, shop: &Config, clock: &ManualClock| {
-        let instance = proxy.instance();
-        let shop = shop.clone();
-        let clock = clock.clone();
+        let started = cold_start(proxy);
+        let (shop, clock) = (shop.clone(), clock.clone());
         async move {
-            let instance = instance.map_err(setup)?;
-            let clients = clients_behind(&instance).await;
+            let (instance, clients) = started.await?;
             let function = OrderEventsFunction::new(&clients, &shop, Arc::new(clock));
             Ok::<_, SoakError>(OrderInstance { instance, function })
         }
     };
     let new_sweep_instance = |proxy: &FaultProxy, shop: &Config, clock: &ManualClock| {
-        let instance = proxy.instance();
-        let shop = shop.clone();
-        let clock = clock.clone();
+        let started = cold_start(proxy);
+        let (shop, clock) = (shop.clone(), clock.clone());
         async move {
-            let instance = instance.map_err(setup)?;
-            let clients = clients_behind(&instance).await;
+            let (instance, clients) = started.await?;
             let function =
                 ScheduleFunction::new(&clients, &shop, Arc::new(clock)).map_err(setup)?;
             Ok::<_, SoakError>(SweepInstance { instance, function })
