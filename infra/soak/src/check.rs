@@ -189,6 +189,11 @@ impl fmt::Display for SoakReport {
             "  left for the relay     {} records done with their message kept in the outbox",
             c.left_for_relay
         )?;
+        writeln!(
+            out,
+            "  sweeps failed          {} (the next run starts from the same checkpoint)",
+            c.failed_sweeps
+        )?;
         writeln!(out, "  dead letters           {}", self.dead_letters.len())?;
         writeln!(
             out,

@@ -196,6 +196,9 @@ pub struct RunCounts {
     /// attempt any copy of their event ever had: a write that took its own effect for
     /// someone else's.
     pub self_misreads: Vec<String>,
+    /// Runs of the schedule that failed (DynamoDB, after the SDK's retries); the next run
+    /// starts from the same checkpoint.
+    pub failed_sweeps: usize,
     /// Follow-ups the sweeps sent, deferred, withheld, cancelled, relayed.
     pub sweep_totals: [usize; 5],
     /// Rounds run.
@@ -500,12 +503,7 @@ pub async fn run_reporting(
                     counts.sweep_totals[3] += report.cancelled;
                     counts.sweep_totals[4] += report.relayed;
                 }
-                Some(Err(_)) => {
-                    *counts
-                        .record_failures
-                        .entry("sweep failed (retried by the next run)".into())
-                        .or_default() += 1;
-                }
+                Some(Err(_)) => counts.failed_sweeps += 1,
                 None => counts.crashed_invocations += 1,
             }
         }
