@@ -40,7 +40,11 @@ fn message_for(name: &str, locale: &str, status: &str) -> OutgoingMessage {
     let mut detail = sample_detail(status);
     detail["customer"]["name"] = json!(name);
     detail["customer"]["locale"] = json!(locale);
-    let event = parse_order_event(&detail.to_string()).expect("a valid event");
+    let event = parse_order_event(
+        &detail.to_string(),
+        &aftercare_journey::event::AcceptedYears::default(),
+    )
+    .expect("a valid event");
     let config = aftercare_localstack::local_shop_config("mime").unwrap();
     decide_order_event(&OrderJourney::default(), &event, &config.settings)
         .expect("rendered")

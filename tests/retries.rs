@@ -21,7 +21,11 @@ async fn placed_and_committed(
     MessageItem,
 ) {
     let detail = world.event("placed", 1, "R-1", "R-1-placed", "2026-11-02T10:00:00Z");
-    let event = parse_order_event(&envelope(&detail)).unwrap();
+    let event = parse_order_event(
+        &envelope(&detail),
+        &aftercare_journey::event::AcceptedYears::default(),
+    )
+    .unwrap();
     let loaded = world
         .store()
         .load_for_event(&event.customer.id, &event.order_id, &event.event_id)

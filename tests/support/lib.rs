@@ -148,7 +148,11 @@ impl World {
     /// Applies an order event the way an invocation does that dies right after its write: the
     /// event is applied and its message left pending, held by `owner` until the lease runs out.
     pub async fn apply_then_crash(&self, detail: &Value, owner: &str) {
-        let event = aftercare_journey::event::parse_order_event(&envelope(detail)).unwrap();
+        let event = aftercare_journey::event::parse_order_event(
+            &envelope(detail),
+            &aftercare_journey::event::AcceptedYears::default(),
+        )
+        .unwrap();
         self.function.apply(&event, owner).await.unwrap();
     }
 

@@ -3,6 +3,7 @@
 //! Business time never comes from here: decisions take `now` from the event they handle. Leases
 //! are about how long a running process may hold a message, which is wall-clock time.
 
+use aftercare_journey::time_shift::Shift;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -49,7 +50,7 @@ impl ManualClock {
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *now += by;
+        *now = now.plus(by);
     }
 }
 

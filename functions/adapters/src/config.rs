@@ -4,12 +4,13 @@
 use std::collections::BTreeSet;
 
 use aftercare_journey::contact::EmailAddress;
-use aftercare_journey::event::WebLink;
+use aftercare_journey::event::{AcceptedYears, WebLink};
 use aftercare_journey::guardrails::{ConsentPolicy, QuietHours};
 use aftercare_journey::links::SigningKey;
 use aftercare_journey::message::MessageKind;
 use aftercare_journey::settings::{Brand, Policy, Settings, SignedLinks};
 use aftercare_journey::text::Text;
+use aftercare_journey::time_shift;
 
 /// A configuration variable that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +39,9 @@ pub struct Config {
     /// `OUTBOX_LEASE_SECONDS` (default 120): how long a sender holds a message before the
     /// relay may take it over. Keep it below the SQS visibility timeout.
     pub outbox_lease: chrono::Duration,
+    /// `ACCEPTED_YEARS` (default `2000-2100`): the years an event's dates may fall in; a date
+    /// outside is refused at parsing with its field named.
+    pub accepted_years: AcceptedYears,
     /// The domain's settings: `SHOP_NAME`, `SUPPORT_EMAIL` (also the `Reply-To`),
     /// `SUPPORT_URL` (optional) and `DISABLED_MESSAGE_KINDS` (comma-separated kinds).
     pub settings: Settings,
@@ -102,13 +106,19 @@ impl Config {
                     )
                 })?,
         };
+        let accepted_years = match get("ACCEPTED_YEARS") {
+            None => AcceptedYears::default(),
+            Some(v) => AcceptedYears::parse(&v)
+                .map_err(|e| invalid("ACCEPTED_YEARS", format!("is {v:?}; it {e}")))?,
+        };
         Ok(Self {
             table_name,
             sender,
             configuration_set: get("SES_CONFIGURATION_SET"),
             event_bus: get("EVENT_BUS_NAME"),
             rating_keys_secret: get("LINK_SIGNING_KEYS_SECRET"),
-            outbox_lease: chrono::Duration::seconds(lease_seconds),
+            outbox_lease: time_shift::seconds(lease_seconds),
+            accepted_years,
             settings: Settings {
                 brand: Brand {
                     shop_name,
@@ -295,8 +305,8 @@ fn policy(get: &Lookup<'_>) -> Result<Policy, ConfigError> {
             .filter(|n| (1..=2_000).contains(n))
             .ok_or_else(bad)?;
         let duration = match unit {
-            "h" => chrono::Duration::hours(number),
-            "d" => chrono::Duration::days(number),
+            "h" => time_shift::hours(number),
+            "d" => time_shift::days(number),
             _ => return Err(bad()),
         };
         let watchdog = &mut policy.watchdog;
@@ -360,7 +370,7 @@ fn links(get: &Lookup<'_>) -> Result<Option<SignedLinks>, ConfigError> {
     Ok(Some(SignedLinks {
         base_url,
         keys,
-        valid_for: chrono::Duration::days(days),
+        valid_for: time_shift::days(days),
     }))
 }
 

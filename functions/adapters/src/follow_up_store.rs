@@ -2,6 +2,7 @@
 //! follow-ups, the write of a follow-up decision, and the sweep's checkpoint.
 
 use aftercare_journey::followups::{FollowUpDecision, FollowUpOutcome};
+use aftercare_journey::time_shift::Shift;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem,
@@ -288,7 +289,7 @@ impl JourneyStore {
             reason,
             message_id: message.as_ref().map(|m| m.message_id.clone()),
             until,
-            expires_at: (written_at + MESSAGE_LOG_TTL).timestamp(),
+            expires_at: written_at.plus(MESSAGE_LOG_TTL).timestamp(),
         };
         writes.push(self.put_plain(to_item(&record)?)?);
         if let Some(message) = &message {

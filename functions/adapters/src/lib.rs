@@ -3,6 +3,7 @@
 //! function shares (SDK clients built once per cold start, logging, clocks).
 
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod aws;
 pub mod clock;
@@ -15,6 +16,7 @@ pub mod logging;
 pub mod mailer;
 pub mod mime_header;
 pub mod outbox;
+pub mod panics;
 pub mod reference;
 pub mod request_token;
 pub mod secrets;

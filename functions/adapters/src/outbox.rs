@@ -10,6 +10,7 @@
 //! for the same reason (see `aws::ses_config`).
 
 use aftercare_journey::ids::CustomerId;
+use aftercare_journey::time_shift::Shift;
 use chrono::Duration;
 
 use crate::clock::Clock;
@@ -124,7 +125,7 @@ impl<'a> Outbox<'a> {
     pub fn lease_for(&self, owner: &str) -> Lease {
         Lease {
             owner: owner.to_owned(),
-            until: self.clock.now() + self.lease,
+            until: self.clock.now().plus(self.lease),
         }
     }
 

@@ -3,6 +3,10 @@
 //! (`ReportBatchItemFailures`), so SQS retries only those and, after `maxReceiveCount`, moves
 //! them to the dead-letter queue.
 //!
+//! A record whose processing panics (a bug) fails alone: the panic is caught around that
+//! record, logged as a bug, and the record is reported failed, so the rest of the batch is
+//! processed and only the broken record is retried and, in the end, dead-lettered.
+//!
 //! Near the invocation's deadline no new record is started: the rest are reported as failures
 //! and delivered again, instead of the invocation timing out halfway through one (a timed-out
 //! invocation fails the whole batch, and a record caught mid-send may be sent twice).
@@ -12,6 +16,8 @@ use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use aftercare_journey::event::InvalidEvent;
+
+use crate::panics::{self, Panicked};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 /// A function's per-record error, as the batch loop needs to see it.
@@ -20,6 +26,9 @@ pub trait RecordFailure: Display + Sized {
     fn missing_body(missing: InvalidEvent) -> Self;
     /// The error for a record not started because the invocation's time was running out.
     fn out_of_time() -> Self;
+    /// The error for a record whose processing panicked: a bug, which SQS retries and in the
+    /// end dead-letters like any failure.
+    fn panicked(bug: Panicked) -> Self;
     /// The field that made the record invalid, if this is a rejection (bad input that no retry
     /// will mend), as opposed to a failure that a retry may heal.
     fn rejected_field(&self) -> Option<&str>;
@@ -86,7 +95,13 @@ where
             .unwrap_or_else(|| format!("record-{index}"));
         let result = match record.body {
             _ if deadline.is_some_and(|deadline| deadline.too_close()) => Err(E::out_of_time()),
-            Some(body) => process(message_id.clone(), body).await,
+            Some(body) => match panics::catch(process(message_id.clone(), body)).await {
+                Ok(result) => result,
+                Err(bug) => {
+                    tracing::error!(sqs_message_id = %message_id, %bug, "bug: {what} processing panicked; this record fails alone");
+                    Err(E::panicked(bug))
+                }
+            },
             None => Err(E::missing_body(InvalidEvent {
                 field: "body".into(),
                 problem: "is missing".into(),
@@ -123,6 +138,7 @@ mod tests {
         Invalid(InvalidEvent),
         Late,
         Flaky,
+        Bug(Panicked),
     }
 
     impl Display for Failure {
@@ -137,6 +153,9 @@ mod tests {
         }
         fn out_of_time() -> Self {
             Failure::Late
+        }
+        fn panicked(bug: Panicked) -> Self {
+            Failure::Bug(bug)
         }
         fn rejected_field(&self) -> Option<&str> {
             match self {
@@ -189,6 +208,36 @@ mod tests {
             .collect();
         assert_eq!(failed, ["record-1", "m2"]);
         assert!(matches!(&report.records[1].result, Err(Failure::Invalid(i)) if i.field == "body"));
+    }
+
+    #[tokio::test]
+    async fn a_record_that_panics_fails_alone_and_the_rest_of_the_batch_is_processed() {
+        crate::panics::install_hook();
+        let report = process_batch(
+            batch(&[Some("ok"), Some("boom"), Some("ok")]),
+            None,
+            "test record",
+            |id, body| async move {
+                if body == "boom" {
+                    let edge = [chrono::NaiveDate::MIN];
+                    let _ = edge[0] - chrono::Duration::days(1);
+                }
+                Ok::<_, Failure>(id)
+            },
+        )
+        .await;
+        assert!(matches!(&report.records[0].result, Ok(id) if id == "m0"));
+        assert!(
+            matches!(&report.records[1].result, Err(Failure::Bug(bug)) if bug.location.as_deref().is_some_and(|l| l.starts_with(file!())))
+        );
+        assert!(matches!(&report.records[2].result, Ok(id) if id == "m2"));
+        let failed: Vec<_> = report
+            .response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["record-1"]);
     }
 
     #[tokio::test]

@@ -1,5 +1,5 @@
 //! The cold start every function shares, in its order: logging first (so that a bad
-//! configuration is logged), the configuration from the environment, the SDK clients (built
+//! configuration is logged) and the panic hook that logs a bug without its message, the configuration from the environment, the SDK clients (built
 //! once, reused by every invocation), then the link-signing keys from their secret for the
 //! functions that sign or verify links.
 
@@ -32,6 +32,7 @@ pub enum ColdStartError {
 /// from.
 pub async fn cold_start(keys: LinkKeys) -> Result<(Config, AwsClients), ColdStartError> {
     crate::logging::init();
+    crate::panics::install_hook();
     let mut config = Config::from_environment()?;
     let clients = AwsClients::from_environment().await;
     if keys == LinkKeys::Load {

@@ -12,6 +12,7 @@
 //! scan; both are removed once the message is sent or failed. The access patterns are in
 //! `infra/README.md`.
 
+use aftercare_journey::time_shift::Shift;
 use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
@@ -678,7 +679,7 @@ impl JourneyStore {
                 processed_at,
                 processed_by: Some(owner.to_owned()),
             },
-            expires_at: (processed_at + EVENT_MARKER_TTL).timestamp(),
+            expires_at: processed_at.plus(EVENT_MARKER_TTL).timestamp(),
         };
         let profile = ProfileItem {
             pk: pk.clone(),
@@ -835,7 +836,7 @@ impl JourneyStore {
                 reason: cancelled.reason.clone(),
                 message_id: None,
                 until: None,
-                expires_at: (written_at + MESSAGE_LOG_TTL).timestamp(),
+                expires_at: written_at.plus(MESSAGE_LOG_TTL).timestamp(),
             };
             writes.push(self.put_plain(to_item(&record)?)?);
         }
@@ -1002,7 +1003,7 @@ impl JourneyStore {
             .expression_attribute_values(":detail", s(detail))
             .expression_attribute_values(
                 ":expires",
-                AttributeValue::N((now + MESSAGE_LOG_TTL).timestamp().to_string()),
+                AttributeValue::N(now.plus(MESSAGE_LOG_TTL).timestamp().to_string()),
             )
             .expression_attribute_values(":pending", s("pending"))
             .expression_attribute_values(":owner", s(owner))

@@ -8,6 +8,7 @@
 //! work) to the hour of `now`, so missed runs are caught up and the cost of a run grows with the
 //! due work and the hours since the checkpoint, never with the number of customers.
 
+use aftercare_journey::time_shift::Shift;
 use std::cmp::Reverse;
 use std::time::SystemTime;
 
@@ -151,7 +152,7 @@ impl<'a> Sweeper<'a> {
         let now_hour = hour_of(now);
         let first_hour = match self.store.sweep_checkpoint().await? {
             Some(hour) => hour.min(now_hour),
-            None => hour_of(now - FIRST_SWEEP_LOOKBACK),
+            None => hour_of(now.minus(FIRST_SWEEP_LOOKBACK)),
         };
         let mut unfinished: Option<DateTime<Utc>> = None;
         let mut hour = first_hour;
@@ -163,11 +164,11 @@ impl<'a> Sweeper<'a> {
             if !self.sweep_hour(hour, now, owner, stop, &mut report).await? {
                 unfinished.get_or_insert(hour);
             }
-            hour += Duration::hours(1);
+            hour = hour.plus(Duration::hours(1));
         }
         let checkpoint = unfinished
             .unwrap_or(now_hour)
-            .min(now_hour - Duration::hours(1));
+            .min(now_hour.minus(Duration::hours(1)));
         self.store.save_sweep_checkpoint(checkpoint).await?;
         report.checkpoint = Some(checkpoint);
         report.read_requests = self.store.read_requests() - reads_before;
@@ -271,7 +272,7 @@ impl<'a> Sweeper<'a> {
         let wall = self.clock.now();
         let Some(held) = self
             .store
-            .claim_follow_up(item, owner, wall + CLAIM_DURATION, wall)
+            .claim_follow_up(item, owner, wall.plus(CLAIM_DURATION), wall)
             .await?
         else {
             return Ok(None);

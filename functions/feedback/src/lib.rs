@@ -11,6 +11,8 @@
 //! Decode → verify the link → read the journey (one BatchGetItem) → decide (pure) → write the
 //! profile and the replies in one transaction → send → answer.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -58,6 +60,7 @@ pub struct FeedbackFunction {
     settings: Settings,
     clock: Arc<dyn Clock>,
     lease: chrono::Duration,
+    accepted_years: aftercare_journey::event::AcceptedYears,
 }
 
 /// What a request came to.
@@ -95,6 +98,7 @@ impl FeedbackFunction {
             settings: config.settings.clone(),
             clock,
             lease: config.outbox_lease,
+            accepted_years: config.accepted_years,
         }
     }
 
@@ -560,11 +564,14 @@ impl FeedbackFunction {
             }
             .into());
         }
-        let detail = aftercare_journey::feedback::parse_issue_resolved(&event.detail)?;
-        let at = detail
-            .resolved_at
-            .or(event.time)
-            .unwrap_or_else(|| self.clock.now());
+        let detail =
+            aftercare_journey::feedback::parse_issue_resolved(&event.detail, &self.accepted_years)?;
+        if let Some(time) = event.time {
+            self.accepted_years.check("time", time)?;
+        }
+        // A resolution is never in the future: a helpdesk's clock ahead of ours is read as now.
+        let now = self.clock.now();
+        let at = detail.resolved_at.or(event.time).unwrap_or(now).min(now);
         for _ in 0..3 {
             let loaded = self
                 .store

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Why a string is not an email address we can send to.
@@ -203,9 +204,19 @@ impl CustomerTimeZone {
             .map_err(|_| TimeZoneError)
     }
 
-    /// The zone, for conversions.
+    /// The zone, for conversions from local times.
     pub fn tz(self) -> chrono_tz::Tz {
         self.0
+    }
+
+    /// `instant` as this zone's wall clock shows it. Total: an instant within two days of the
+    /// edge of chrono's range (where a local time could fall outside it) is read two days
+    /// inside, so the date and hour of any instant can be asked without a panic.
+    pub fn local(self, instant: DateTime<Utc>) -> DateTime<chrono_tz::Tz> {
+        let margin = crate::time_shift::days(2);
+        let earliest = crate::time_shift::Shift::plus(DateTime::<Utc>::MIN_UTC, margin);
+        let latest = crate::time_shift::Shift::minus(DateTime::<Utc>::MAX_UTC, margin);
+        instant.clamp(earliest, latest).with_timezone(&self.0)
     }
 }
 

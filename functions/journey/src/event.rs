@@ -5,7 +5,7 @@
 //! `detail` is the order event, or the order event itself (for shops that write straight to the
 //! SQS queue). The JSON Schema of the detail is `infra/order-event.schema.json`.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::contact::{CustomerTimeZone, EmailAddress, Locale};
@@ -249,7 +249,8 @@ pub struct InvalidEvent {
 }
 
 impl InvalidEvent {
-    fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+    /// The problem `problem` with the value at `field`.
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             problem: problem.into(),
@@ -257,8 +258,100 @@ impl InvalidEvent {
     }
 }
 
+/// The calendar years an event's dates may fall in: 2000 to 2100 unless the shop configures
+/// another span. A date outside is a mistake upstream (a zero date, a sample event, a unit
+/// error) and is refused at parsing with its field named, so no rule ever plans from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcceptedYears {
+    first: i32,
+    last: i32,
+}
+
+/// Why a span of years cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be two years `FIRST-LAST` with FIRST <= LAST, both between 1900 and 9999")]
+pub struct AcceptedYearsError;
+
+impl Default for AcceptedYears {
+    /// 2000 to 2100.
+    fn default() -> Self {
+        Self {
+            first: 2000,
+            last: 2100,
+        }
+    }
+}
+
+impl AcceptedYears {
+    /// The years `first` to `last`, both included; both must lie in 1900..=9999.
+    pub fn new(first: i32, last: i32) -> Result<Self, AcceptedYearsError> {
+        let sane = 1900..=9999;
+        if sane.contains(&first) && sane.contains(&last) && first <= last {
+            Ok(Self { first, last })
+        } else {
+            Err(AcceptedYearsError)
+        }
+    }
+
+    /// Parses `FIRST-LAST`, e.g. `2000-2100`.
+    pub fn parse(value: &str) -> Result<Self, AcceptedYearsError> {
+        let (first, last) = value.trim().split_once('-').ok_or(AcceptedYearsError)?;
+        let year = |s: &str| s.trim().parse::<i32>().map_err(|_| AcceptedYearsError);
+        Self::new(year(first)?, year(last)?)
+    }
+
+    /// The first year accepted.
+    pub fn first(&self) -> i32 {
+        self.first
+    }
+
+    /// The last year accepted.
+    pub fn last(&self) -> i32 {
+        self.last
+    }
+
+    /// Whether `date` falls in the accepted years.
+    pub fn contains_date(&self, date: NaiveDate) -> bool {
+        (self.first..=self.last).contains(&date.year())
+    }
+
+    /// Whether `instant` falls in the accepted years (read in UTC).
+    pub fn contains(&self, instant: DateTime<Utc>) -> bool {
+        self.contains_date(instant.date_naive())
+    }
+
+    /// `Ok` if `instant` is accepted, else the problem for the field `field`.
+    pub fn check(&self, field: &str, instant: DateTime<Utc>) -> Result<(), InvalidEvent> {
+        if self.contains(instant) {
+            Ok(())
+        } else {
+            Err(self.refusal(field))
+        }
+    }
+
+    /// `Ok` if `date` is accepted, else the problem for the field `field`.
+    pub fn check_date(&self, field: &str, date: NaiveDate) -> Result<(), InvalidEvent> {
+        if self.contains_date(date) {
+            Ok(())
+        } else {
+            Err(self.refusal(field))
+        }
+    }
+
+    fn refusal(&self, field: &str) -> InvalidEvent {
+        InvalidEvent::new(
+            field,
+            format!(
+                "is outside the accepted years {} to {}",
+                self.first, self.last
+            ),
+        )
+    }
+}
+
 /// Parses a message body: an EventBridge envelope around an order event, or a bare order event.
-pub fn parse_order_event(body: &str) -> Result<OrderEvent, InvalidEvent> {
+/// Every date in it must fall in `years`.
+pub fn parse_order_event(body: &str, years: &AcceptedYears) -> Result<OrderEvent, InvalidEvent> {
     if body.len() > MAX_BODY_BYTES {
         return Err(InvalidEvent::new(
             "body",
@@ -292,7 +385,8 @@ pub fn parse_order_event(body: &str) -> Result<OrderEvent, InvalidEvent> {
         return Err(InvalidEvent::new(field, "must be a JSON object"));
     }
     let event: OrderEvent = deserialize_at(detail, prefix)?;
-    check_event(&event).map_err(|e| InvalidEvent::new(join_path(prefix, &e.field), e.problem))?;
+    check_event(&event, years)
+        .map_err(|e| InvalidEvent::new(join_path(prefix, &e.field), e.problem))?;
     Ok(event)
 }
 
@@ -350,7 +444,14 @@ fn redact_quoted(message: &str) -> String {
 }
 
 /// Rules that span fields.
-fn check_event(event: &OrderEvent) -> Result<(), InvalidEvent> {
+fn check_event(event: &OrderEvent, years: &AcceptedYears) -> Result<(), InvalidEvent> {
+    years.check("occurred_at", event.occurred_at)?;
+    if let Some(eta) = event.delivery.as_ref().and_then(|d| d.eta) {
+        years.check_date("delivery.eta", eta)?;
+    }
+    if let Some(delay) = &event.delay {
+        years.check_date("delay.new_eta", delay.new_eta)?;
+    }
     if event.items.len() > MAX_ITEMS {
         return Err(InvalidEvent::new(
             "items",
@@ -425,12 +526,12 @@ mod tests {
     }
 
     fn error_of(value: serde_json::Value) -> InvalidEvent {
-        parse_order_event(&value.to_string()).unwrap_err()
+        parse_order_event(&value.to_string(), &AcceptedYears::default()).unwrap_err()
     }
 
     #[test]
     fn a_bare_event_parses_and_times_are_kept_in_utc() {
-        let event = parse_order_event(&shipped().to_string()).unwrap();
+        let event = parse_order_event(&shipped().to_string(), &AcceptedYears::default()).unwrap();
         assert_eq!(event.occurred_at.to_rfc3339(), "2026-11-20T07:15:00+00:00");
         assert_eq!(event.status, OrderStatus::Shipped);
     }
@@ -439,7 +540,7 @@ mod tests {
     fn an_eventbridge_envelope_is_unwrapped_and_errors_name_the_detail_path() {
         let mut envelope = json!({"version": "0", "id": "x", "source": "shop.orders",
             "detail-type": DETAIL_TYPE, "time": "2026-11-20T07:15:00Z", "detail": shipped()});
-        assert!(parse_order_event(&envelope.to_string()).is_ok());
+        assert!(parse_order_event(&envelope.to_string(), &AcceptedYears::default()).is_ok());
         envelope["detail"]["customer"]["email"] = json!("not-an-address");
         let err = error_of(envelope);
         assert_eq!(err.field, "detail.customer.email");
@@ -514,10 +615,20 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_json_or_too_large_are_refused_as_a_whole() {
-        assert_eq!(parse_order_event("{not json").unwrap_err().field, "body");
-        assert_eq!(parse_order_event("[1,2]").unwrap_err().field, "body");
+        assert_eq!(
+            parse_order_event("{not json", &AcceptedYears::default())
+                .unwrap_err()
+                .field,
+            "body"
+        );
+        assert_eq!(
+            parse_order_event("[1,2]", &AcceptedYears::default())
+                .unwrap_err()
+                .field,
+            "body"
+        );
         let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(MAX_BODY_BYTES));
-        let err = parse_order_event(&huge).unwrap_err();
+        let err = parse_order_event(&huge, &AcceptedYears::default()).unwrap_err();
         assert_eq!(err.field, "body");
         assert!(err.problem.contains("bytes"));
     }

@@ -10,6 +10,7 @@
 
 use std::fmt;
 
+use crate::time_shift::between;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -439,11 +440,17 @@ pub struct IssueResolvedDetail {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
-/// Parses an `IssueResolved` detail, naming the field at fault.
+/// Parses an `IssueResolved` detail, naming the field at fault; `resolved_at` must fall in
+/// `years`.
 pub fn parse_issue_resolved(
     detail: &serde_json::Value,
+    years: &crate::event::AcceptedYears,
 ) -> Result<IssueResolvedDetail, crate::event::InvalidEvent> {
-    crate::event::deserialize_at(detail.clone(), "detail")
+    let detail: IssueResolvedDetail = crate::event::deserialize_at(detail.clone(), "detail")?;
+    if let Some(at) = detail.resolved_at {
+        years.check("detail.resolved_at", at)?;
+    }
+    Ok(detail)
 }
 
 /// Closes the open issue (a helpdesk's `IssueResolved`), recording the time to resolution.
@@ -455,7 +462,7 @@ pub fn resolve_issue(profile: &Profile, now: DateTime<Utc>) -> Option<(Profile, 
         order_id: issue.order_id,
         opened_at: issue.opened_at,
         resolved_at: now,
-        seconds_to_resolution: (now - issue.opened_at).num_seconds().max(0),
+        seconds_to_resolution: between(issue.opened_at, now).num_seconds().max(0),
     };
     profile.resolved_issues.push(resolved.clone());
     if profile.resolved_issues.len() > 10 {
@@ -715,7 +722,8 @@ mod tests {
             }
             let d = decide_order_event(
                 &journey,
-                &parse_order_event(&body.to_string()).unwrap(),
+                &parse_order_event(&body.to_string(), &crate::event::AcceptedYears::default())
+                    .unwrap(),
                 &settings,
             )
             .unwrap();

@@ -3,6 +3,7 @@
 //! watchdog's honest update. Like the order-status catalogue, every string is plain text that
 //! the layout escapes.
 
+use crate::time_shift::{between, Shift};
 use chrono::{DateTime, Utc};
 
 use crate::catalogue::{fact, footer, greeting, items, support, Action, Copy};
@@ -126,7 +127,7 @@ pub fn compose(
                     customer: profile.customer_id.clone(),
                     order: order.order_id.clone(),
                     kind: MessageKind::ReviewRequest,
-                    expires_at: now + valid_for,
+                    expires_at: now.plus(valid_for),
                 };
                 let token = sign(key, &claims);
                 for score in 1..=5u8 {
@@ -211,7 +212,7 @@ pub fn compose(
             let days = profile
                 .order_times
                 .last()
-                .map(|last| (now - *last).num_days().max(0) as u64)
+                .map(|last| between(*last, now).num_days().max(0) as u64)
                 .unwrap_or(0);
             let favourite = profile.favourite_category().map(str::to_owned);
             let bought: Vec<String> = profile

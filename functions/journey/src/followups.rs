@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::time_shift::{between, days, midpoint, scaled, Shift};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -195,7 +196,7 @@ impl FollowUpChanges {
 /// The median of the intervals between consecutive instants (which must be in order), or
 /// `None` with fewer than two instants.
 pub fn median_interval(times: &[DateTime<Utc>]) -> Option<Duration> {
-    let mut gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    let mut gaps: Vec<Duration> = times.windows(2).map(|w| between(w[0], w[1])).collect();
     if gaps.is_empty() {
         return None;
     }
@@ -204,16 +205,16 @@ pub fn median_interval(times: &[DateTime<Utc>]) -> Option<Duration> {
     Some(if gaps.len() % 2 == 1 {
         gaps[middle]
     } else {
-        (gaps[middle - 1] + gaps[middle]) / 2
+        midpoint(gaps[middle - 1], gaps[middle])
     })
 }
 
 /// How long without an order makes this customer dormant: the policy's minimum, or its factor
 /// times their median interval between orders if that is longer.
 pub fn dormant_after(profile: &Profile, policy: &Policy) -> Duration {
-    let minimum = Duration::days(policy.dormant_min_days);
+    let minimum = days(policy.dormant_min_days);
     match median_interval(&profile.order_times) {
-        Some(median) => minimum.max(median * policy.dormant_median_factor as i32),
+        Some(median) => minimum.max(scaled(median, policy.dormant_median_factor as i32)),
         None => minimum,
     }
 }
@@ -240,7 +241,7 @@ pub fn consumption_days(profile: &Profile, item: &LineItem, policy: &Policy) -> 
 }
 
 fn local_date(at: DateTime<Utc>, zone: CustomerTimeZone) -> NaiveDate {
-    at.with_timezone(&zone.tz()).date_naive()
+    zone.local(at).date_naive()
 }
 
 /// Plans and cancels the follow-ups an applied order event calls for. `new_order` says the event
@@ -295,7 +296,7 @@ pub fn plan_after_order_event(
         // Timed from the latest order, which may be newer than this event if events arrive
         // out of order.
         let last_order = profile.order_times.last().copied().unwrap_or(now);
-        let due = last_order + dormant_after(profile, policy);
+        let due = last_order.plus(dormant_after(profile, policy));
         let mut check = FollowUp::new(
             "reactivation".into(),
             FollowUpKind::Reactivation,
@@ -335,7 +336,7 @@ pub fn plan_after_order_event(
     let still_travelling = !order.status.is_final() && order.status != OrderStatus::OutForDelivery;
     match order.expected_on().filter(|_| still_travelling) {
         Some(eta) => {
-            let due = local_instant(zone, eta - Duration::days(1), policy.reminder_time);
+            let due = local_instant(zone, eta.minus(days(1)), policy.reminder_time);
             if due > now {
                 changes.plan(
                     profile,
@@ -365,7 +366,7 @@ pub fn plan_after_order_event(
 
     match order.status {
         OrderStatus::Delivered => {
-            let day = local_date(now, zone) + Duration::days(policy.review_after_days);
+            let day = local_date(now, zone).plus(days(policy.review_after_days));
             let due = local_instant(zone, day, policy.send_time);
             changes.plan(
                 profile,
@@ -384,11 +385,11 @@ pub fn plan_after_order_event(
                 .filter_map(|item| consumption_days(profile, item, policy).map(|days| (item, days)))
                 .take(MAX_REPURCHASE_PER_ORDER)
                 .collect();
-            for (item, days) in consumables {
-                let run_out = local_date(now, zone) + Duration::days(days);
+            for (item, lasts) in consumables {
+                let run_out = local_date(now, zone).plus(days(lasts));
                 let due = local_instant(
                     zone,
-                    run_out - Duration::days(policy.repurchase_lead_days),
+                    run_out.minus(days(policy.repurchase_lead_days)),
                     policy.send_time,
                 );
                 if due <= now {
@@ -424,13 +425,13 @@ fn watchdog_due(order: &Order, zone: CustomerTimeZone, policy: &Policy) -> Optio
     let limits = &policy.watchdog;
     let since = order.updated_at;
     match order.status {
-        OrderStatus::Placed | OrderStatus::Confirmed => Some(since + limits.awaiting_packing),
-        OrderStatus::Packed => Some(since + limits.packed),
-        OrderStatus::OutForDelivery => Some(since + limits.out_for_delivery),
+        OrderStatus::Placed | OrderStatus::Confirmed => Some(since.plus(limits.awaiting_packing)),
+        OrderStatus::Packed => Some(since.plus(limits.packed)),
+        OrderStatus::OutForDelivery => Some(since.plus(limits.out_for_delivery)),
         OrderStatus::Shipped | OrderStatus::Delayed => order
             .expected_on()
-            .map(|eta| local_instant(zone, eta + limits.past_eta, policy.send_time))
-            .or(Some(since + limits.shipped_without_eta)),
+            .map(|eta| local_instant(zone, eta.plus(limits.past_eta), policy.send_time))
+            .or(Some(since.plus(limits.shipped_without_eta))),
         OrderStatus::Delivered | OrderStatus::Cancelled => None,
     }
 }
@@ -595,7 +596,7 @@ pub fn decide_follow_up(
         .then(|| {
             let mut next = task.clone();
             next.attempt += 1;
-            next.due_at = now + Duration::days(policy.reactivation_gap_days);
+            next.due_at = now.plus(days(policy.reactivation_gap_days));
             next.planned_at = now;
             next
         });
@@ -739,7 +740,9 @@ mod tests {
             for (k, v) in extra.as_object().cloned().unwrap_or_default() {
                 body[k] = v;
             }
-            let event = parse_order_event(&body.to_string()).unwrap();
+            let event =
+                parse_order_event(&body.to_string(), &crate::event::AcceptedYears::default())
+                    .unwrap();
             let order_now = self
                 .journey
                 .order

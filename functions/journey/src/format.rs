@@ -155,7 +155,7 @@ pub fn date(day: NaiveDate, language: Language) -> String {
 /// An instant as the customer's wall clock shows it: "25 November 2026, 14:05";
 /// "25 ноября 2026, 14:05". The conversion is chrono-tz's, so daylight saving time is right.
 pub fn local_time(instant: DateTime<Utc>, zone: CustomerTimeZone, language: Language) -> String {
-    let local = instant.with_timezone(&zone.tz());
+    let local = zone.local(instant);
     let month = local.month0() as usize;
     let name = match language {
         Language::En => EN_MONTHS[month],

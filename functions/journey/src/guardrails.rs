@@ -2,6 +2,7 @@
 //! frequency caps, consent, and holdout groups. Each is a plain function of its inputs and
 //! `now`; none of them drops a message: they say when it may go, or why it may not.
 
+use crate::time_shift::{days, minutes, Shift};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -44,7 +45,7 @@ pub fn local_instant(zone: CustomerTimeZone, date: NaiveDate, time: NaiveTime) -
         if let Some(instant) = tz.from_local_datetime(&naive).earliest() {
             return instant.with_timezone(&Utc);
         }
-        naive += Duration::minutes(1);
+        naive = naive.plus(minutes(1));
     }
     // No zone has a gap longer than three hours; fall back to reading the time as UTC.
     Utc.from_utc_datetime(&date.and_time(time))
@@ -53,7 +54,7 @@ pub fn local_instant(zone: CustomerTimeZone, date: NaiveDate, time: NaiveTime) -
 impl QuietHours {
     /// Whether `now` falls in the quiet hours of `zone`.
     pub fn contains(&self, now: DateTime<Utc>, zone: CustomerTimeZone) -> bool {
-        let local = now.with_timezone(&zone.tz()).time();
+        let local = zone.local(now).time();
         match self.start.cmp(&self.end) {
             std::cmp::Ordering::Equal => false,
             std::cmp::Ordering::Less => local >= self.start && local < self.end,
@@ -66,8 +67,8 @@ impl QuietHours {
         if !self.contains(now, zone) {
             return now;
         }
-        let today = now.with_timezone(&zone.tz()).date_naive();
-        [today, today + Duration::days(1)]
+        let today = zone.local(now).date_naive();
+        [today, today.plus(days(1))]
             .into_iter()
             .map(|day| local_instant(zone, day, self.end))
             .find(|end| *end > now)
@@ -113,14 +114,14 @@ impl FrequencyCap {
             let mut inside: Vec<DateTime<Utc>> = sent
                 .iter()
                 .copied()
-                .filter(|t| *t > now - window && *t <= now)
+                .filter(|t| *t > now.minus(window) && *t <= now)
                 .collect();
             if inside.len() < limit {
                 continue;
             }
             inside.sort_unstable();
             // The window frees up when the oldest message that keeps it full leaves it.
-            let frees_at = inside[inside.len() - limit] + window;
+            let frees_at = inside[inside.len() - limit].plus(window);
             earliest = Some(earliest.map_or(frees_at, |e| e.max(frees_at)));
         }
         earliest

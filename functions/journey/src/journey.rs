@@ -179,7 +179,7 @@ impl Profile {
         } else {
             current.saturating_add(change)
         };
-        let ceiling = Amount::LIMIT - rust_decimal::Decimal::ONE;
+        let ceiling = Amount::LIMIT.saturating_sub(rust_decimal::Decimal::ONE);
         if let Ok(amount) =
             Amount::from_decimal(next.clamp(rust_decimal::Decimal::ZERO, ceiling).round_dp(6))
         {

@@ -6,6 +6,7 @@
 //! Start at [`order_events`]: what happens when an order event arrives.
 
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod catalogue;
 pub mod contact;
@@ -27,6 +28,10 @@ pub mod render;
 pub mod settings;
 pub mod status;
 pub mod text;
+pub mod time_shift;
+
+#[cfg(test)]
+mod total_over_dates;
 
 #[cfg(test)]
 pub(crate) mod fixtures {

@@ -314,7 +314,7 @@ mod tests {
         if status == "cancelled" {
             body["cancellation"] = json!({"reason": "out of stock"});
         }
-        parse_order_event(&body.to_string()).unwrap()
+        parse_order_event(&body.to_string(), &crate::event::AcceptedYears::default()).unwrap()
     }
 
     fn step(journey: &OrderJourney, e: &OrderEvent) -> (OrderJourney, OrderEventDecision) {

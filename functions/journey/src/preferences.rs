@@ -7,7 +7,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use chrono::{DateTime, Duration, Utc};
+use crate::time_shift::{days, Shift};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Action;
@@ -355,7 +356,7 @@ pub fn apply_bounce(profile: &Profile, bounce: &Bounce) -> (Profile, BounceOutco
     if profile.soft_bounces.len() > KEPT {
         profile.soft_bounces.remove(0);
     }
-    let since = bounce.at - Duration::days(SOFT_BOUNCE_WINDOW_DAYS);
+    let since = bounce.at.minus(days(SOFT_BOUNCE_WINDOW_DAYS));
     let recent = profile
         .soft_bounces
         .iter()
@@ -484,7 +485,7 @@ mod tests {
             "event_id": "e-1", "order_id": "1042", "status": "placed",
             "occurred_at": "2026-11-01T10:00:00Z",
             "customer": {"id": "c-1", "email": "anna@example.com", "locale": "en", "time_zone": "Europe/Berlin"}
-        }).to_string())
+        }).to_string(), &crate::event::AcceptedYears::default())
         .unwrap();
         Profile::new(&event.customer, event.occurred_at)
     }
@@ -732,7 +733,7 @@ mod tests {
                     "customer": {"id": "c-1", "email": "anna@example.com", "locale": "en", "time_zone": "Europe/Berlin"},
                     "cancellation": {"reason": "out of stock"}
                 })
-                .to_string(),
+                .to_string(), &crate::event::AcceptedYears::default(),
             )
             .unwrap()
         };

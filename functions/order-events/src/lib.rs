@@ -7,6 +7,8 @@
 //! the batch response, so SQS retries only it and, after `maxReceiveCount`, moves it to the
 //! dead-letter queue.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -15,12 +17,14 @@ use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::Config;
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::{Delivery, Outbox, SCHEDULED_HOLDER};
+use aftercare_adapters::panics::Panicked;
 use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
 use aftercare_adapters::store::{CommitError, JourneyStore, Lease, MessageItem, StoreError};
-use aftercare_journey::event::{parse_order_event, InvalidEvent, OrderEvent};
+use aftercare_journey::event::{parse_order_event, AcceptedYears, InvalidEvent, OrderEvent};
 use aftercare_journey::order_events::decide_order_event;
 use aftercare_journey::render::RenderError;
 use aftercare_journey::settings::Settings;
+use aftercare_journey::time_shift::Shift;
 use aws_lambda_events::event::sqs::SqsEvent;
 
 /// How many times a record is decided again when its journey changed under it (another event
@@ -45,6 +49,7 @@ pub struct OrderEventsFunction {
     settings: Settings,
     clock: Arc<dyn Clock>,
     lease: chrono::Duration,
+    accepted_years: AcceptedYears,
 }
 
 /// What came of one record.
@@ -96,6 +101,10 @@ pub enum RecordError {
     /// Not started: too little of the invocation's time was left. SQS delivers it again.
     #[error("not started: too little of the invocation's time was left")]
     OutOfTime,
+    /// Processing panicked: a bug. The rest of the batch goes on; SQS retries this record and
+    /// in the end dead-letters it.
+    #[error("{0}")]
+    Bug(Panicked),
 }
 
 /// One record's SQS message id and result.
@@ -111,6 +120,10 @@ impl RecordFailure for RecordError {
 
     fn out_of_time() -> Self {
         RecordError::OutOfTime
+    }
+
+    fn panicked(bug: Panicked) -> Self {
+        RecordError::Bug(bug)
     }
 
     fn rejected_field(&self) -> Option<&str> {
@@ -130,6 +143,7 @@ impl OrderEventsFunction {
             settings: config.settings.clone(),
             clock,
             lease: config.outbox_lease,
+            accepted_years: config.accepted_years,
         }
     }
 
@@ -177,8 +191,8 @@ impl OrderEventsFunction {
         body: &str,
         owner: &str,
     ) -> Result<RecordOutcome, RecordError> {
-        let event = parse_order_event(body)?;
-        let latest_accepted = self.clock.now() + MAX_CLOCK_SKEW;
+        let event = parse_order_event(body, &self.accepted_years)?;
+        let latest_accepted = self.clock.now().plus(MAX_CLOCK_SKEW);
         if event.occurred_at > latest_accepted {
             return Err(RecordError::Invalid(InvalidEvent {
                 field: "occurred_at".into(),

@@ -2,6 +2,8 @@
 //! `time` is `now`, so replaying past schedule events replays time. Each run sweeps the due
 //! follow-ups and relays the outbox (see `aftercare_adapters::sweep`).
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use std::sync::Arc;
 use std::time::SystemTime;
 

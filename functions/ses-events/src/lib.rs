@@ -13,6 +13,8 @@
 //! are harmless. Per record: one UpdateItem for a status; a read, a conditional write and an
 //! UpdateItem for a bounce or complaint.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 pub mod ses_event;
 
 use std::sync::Arc;
@@ -20,10 +22,11 @@ use std::sync::Arc;
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::Config;
+use aftercare_adapters::panics::Panicked;
 use aftercare_adapters::reference::MessageReference;
 use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
 use aftercare_adapters::store::{CommitError, DeliveryEvent, JourneyStore, StoreError};
-use aftercare_journey::event::InvalidEvent;
+use aftercare_journey::event::{AcceptedYears, InvalidEvent};
 use aftercare_journey::journey::Profile;
 use aftercare_journey::message::MessageKind;
 use aftercare_journey::preferences::{
@@ -45,6 +48,7 @@ pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_se
 pub struct SesEventsFunction {
     store: JourneyStore,
     clock: Arc<dyn Clock>,
+    accepted_years: AcceptedYears,
 }
 
 /// What came of one record.
@@ -83,6 +87,10 @@ pub enum RecordError {
     /// Not started: too little of the invocation's time was left. SQS delivers it again.
     #[error("not started: too little of the invocation's time was left")]
     OutOfTime,
+    /// Processing panicked: a bug. The rest of the batch goes on; SQS retries this record and
+    /// in the end dead-letters it.
+    #[error("{0}")]
+    Bug(Panicked),
 }
 
 /// One record's SQS message id and result.
@@ -100,6 +108,10 @@ impl RecordFailure for RecordError {
         RecordError::OutOfTime
     }
 
+    fn panicked(bug: Panicked) -> Self {
+        RecordError::Bug(bug)
+    }
+
     fn rejected_field(&self) -> Option<&str> {
         match self {
             RecordError::Invalid(invalid) => Some(&invalid.field),
@@ -114,6 +126,7 @@ impl SesEventsFunction {
         Self {
             store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
             clock,
+            accepted_years: config.accepted_years,
         }
     }
 
@@ -142,7 +155,7 @@ impl SesEventsFunction {
 
     /// Applies one SQS message body.
     pub async fn process_body(&self, body: &str) -> Result<Outcome, RecordError> {
-        let event = parse_ses_event(body)?;
+        let event = parse_ses_event(body, &self.accepted_years)?;
         self.apply(&event).await
     }
 

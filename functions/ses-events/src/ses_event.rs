@@ -8,7 +8,7 @@ use aftercare_adapters::reference::{
     MessageReference, CUSTOMER_TAG, MESSAGE_TAG, REFERENCE_HEADER,
 };
 use aftercare_journey::contact::EmailAddress;
-use aftercare_journey::event::{deserialize_at, InvalidEvent};
+use aftercare_journey::event::{deserialize_at, AcceptedYears, InvalidEvent};
 use aftercare_journey::message::MessageKind;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -155,8 +155,9 @@ struct Click {
     link: String,
 }
 
-/// Parses an SQS message body holding an SES event, in any of the three shapes.
-pub fn parse_ses_event(body: &str) -> Result<SesEvent, InvalidEvent> {
+/// Parses an SQS message body holding an SES event, in any of the three shapes. Every
+/// timestamp in it must fall in `years`.
+pub fn parse_ses_event(body: &str, years: &AcceptedYears) -> Result<SesEvent, InvalidEvent> {
     let value: serde_json::Value = serde_json::from_str(body).map_err(|e| InvalidEvent {
         field: "body".into(),
         problem: format!("is not JSON: {e}"),
@@ -180,6 +181,14 @@ pub fn parse_ses_event(body: &str) -> Result<SesEvent, InvalidEvent> {
         (value, "")
     };
     let record: Record = deserialize_at(record, prefix)?;
+    check_timestamps(&record, years).map_err(|e| InvalidEvent {
+        field: if prefix.is_empty() {
+            e.field
+        } else {
+            format!("{prefix}.{}", e.field)
+        },
+        problem: e.problem,
+    })?;
     let tag = |name: &str| {
         record
             .mail
@@ -270,6 +279,43 @@ pub fn parse_ses_event(body: &str) -> Result<SesEvent, InvalidEvent> {
     })
 }
 
+/// Refuses a record with a timestamp outside `years`, naming it.
+fn check_timestamps(record: &Record, years: &AcceptedYears) -> Result<(), InvalidEvent> {
+    years.check("mail.timestamp", record.mail.timestamp)?;
+    let stamps = [
+        (
+            "bounce.timestamp",
+            record.bounce.as_ref().and_then(|b| b.timestamp),
+        ),
+        (
+            "complaint.timestamp",
+            record.complaint.as_ref().and_then(|c| c.timestamp),
+        ),
+        (
+            "delivery.timestamp",
+            record.delivery.as_ref().and_then(|d| d.timestamp),
+        ),
+        (
+            "open.timestamp",
+            record.open.as_ref().and_then(|o| o.timestamp),
+        ),
+        (
+            "click.timestamp",
+            record.click.as_ref().and_then(|c| c.timestamp),
+        ),
+        (
+            "deliveryDelay.timestamp",
+            record.delivery_delay.as_ref().and_then(|d| d.timestamp),
+        ),
+    ];
+    for (field, stamp) in stamps {
+        if let Some(stamp) = stamp {
+            years.check(field, stamp)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,7 +347,7 @@ mod tests {
                 "timestamp": "2026-11-06T18:05:02.000Z", "feedbackId": "fb-1"}}),
         );
         let body = json!({"version": "0", "source": "aws.ses", "detail-type": "Email Bounced", "detail": detail});
-        let event = parse_ses_event(&body.to_string()).unwrap();
+        let event = parse_ses_event(&body.to_string(), &AcceptedYears::default()).unwrap();
         let reference = event.reference.unwrap();
         assert_eq!(reference.customer.as_str(), "cus-1");
         assert_eq!(event.kind, Some(MessageKind::ReviewRequest));
@@ -319,8 +365,8 @@ mod tests {
             json!({"open": {"timestamp": "2026-11-07T08:00:00Z"}}),
         );
         let sns = json!({"Type": "Notification", "Message": detail.to_string()});
-        let a = parse_ses_event(&sns.to_string()).unwrap();
-        let b = parse_ses_event(&detail.to_string()).unwrap();
+        let a = parse_ses_event(&sns.to_string(), &AcceptedYears::default()).unwrap();
+        let b = parse_ses_event(&detail.to_string(), &AcceptedYears::default()).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.report, SesReport::Open);
     }
@@ -330,20 +376,21 @@ mod tests {
         let mut detail = record("Delivery", json!({}));
         detail["mail"]["tags"] = json!({});
         detail["mail"]["headers"] = json!([]);
-        let event = parse_ses_event(&detail.to_string()).unwrap();
+        let event = parse_ses_event(&detail.to_string(), &AcceptedYears::default()).unwrap();
         assert_eq!(event.reference, None);
     }
 
     #[test]
     fn bad_input_names_the_field_at_fault() {
-        let error = parse_ses_event("{").unwrap_err();
+        let error = parse_ses_event("{", &AcceptedYears::default()).unwrap_err();
         assert_eq!(error.field, "body");
         let no_mail = json!({"detail-type": "Email Bounced", "detail": {"eventType": "Bounce"}});
-        let error = parse_ses_event(&no_mail.to_string()).unwrap_err();
+        let error = parse_ses_event(&no_mail.to_string(), &AcceptedYears::default()).unwrap_err();
         assert_eq!(error.field, "detail.mail", "{error:?}");
         assert_eq!(error.problem, "is required", "{error:?}");
         let bad_address = record("Open", json!({"open": "anna@example.com"}));
-        let error = parse_ses_event(&bad_address.to_string()).unwrap_err();
+        let error =
+            parse_ses_event(&bad_address.to_string(), &AcceptedYears::default()).unwrap_err();
         assert_eq!(error.field, "open", "{error:?}");
         assert!(error.problem.contains("invalid type"), "{error:?}");
         assert!(
@@ -352,13 +399,34 @@ mod tests {
         );
         let no_bounce =
             json!({"detail-type": "Email Bounced", "detail": record("Bounce", json!({}))});
-        let error = parse_ses_event(&no_bounce.to_string()).unwrap_err();
+        let error = parse_ses_event(&no_bounce.to_string(), &AcceptedYears::default()).unwrap_err();
         assert_eq!(error.field, "detail.bounce");
         let bad_time = record(
             "Click",
             json!({"click": {"link": "https://x", "timestamp": "yesterday"}}),
         );
-        let error = parse_ses_event(&bad_time.to_string()).unwrap_err();
+        let error = parse_ses_event(&bad_time.to_string(), &AcceptedYears::default()).unwrap_err();
         assert_eq!(error.field, "click.timestamp", "{error:?}");
+    }
+
+    #[test]
+    fn a_timestamp_outside_the_accepted_years_is_refused_with_its_field_named() {
+        let mut ancient = record(
+            "Bounce",
+            json!({"bounce": {"bounceType": "Transient", "bounceSubType": "General",
+                "bouncedRecipients": [{"emailAddress": "anna@example.com"}],
+                "timestamp": "-262143-01-01T00:00:00Z", "feedbackId": "f-1"}}),
+        );
+        let error = parse_ses_event(&ancient.to_string(), &AcceptedYears::default()).unwrap_err();
+        assert_eq!(error.field, "bounce.timestamp", "{error:?}");
+        assert_eq!(error.problem, "is outside the accepted years 2000 to 2100");
+        ancient["mail"]["timestamp"] = json!("1970-01-01T00:00:00Z");
+        let wrapped = json!({"detail-type": "Email Bounced", "detail": ancient});
+        let error = parse_ses_event(&wrapped.to_string(), &AcceptedYears::default()).unwrap_err();
+        assert_eq!(error.field, "detail.mail.timestamp", "{error:?}");
+        let wide = AcceptedYears::new(1970, 2100).unwrap();
+        let mut old_mail = record("Delivery", json!({}));
+        old_mail["mail"]["timestamp"] = json!("1970-01-01T00:00:00Z");
+        assert!(parse_ses_event(&old_mail.to_string(), &wide).is_ok());
     }
 }

@@ -141,7 +141,10 @@ async fn main() -> Result<()> {
             }
             Step::Crash { title, record, .. } => {
                 writeln!(timeline, "\n== {title}")?;
-                let event = aftercare_journey::event::parse_order_event(&record.body)?;
+                let event = aftercare_journey::event::parse_order_event(
+                    &record.body,
+                    &aftercare_journey::event::AcceptedYears::default(),
+                )?;
                 function.apply(&event, "demo-crashed-invocation").await?;
                 writeln!(
                     timeline,

@@ -50,7 +50,10 @@ pub fn order_event(data: &[u8]) {
     let Ok(body) = std::str::from_utf8(data) else {
         return;
     };
-    if let Err(refused) = aftercare_journey::event::parse_order_event(body) {
+    if let Err(refused) = aftercare_journey::event::parse_order_event(
+        body,
+        &aftercare_journey::event::AcceptedYears::default(),
+    ) {
         assert!(!refused.field.is_empty(), "a refusal names its field");
     }
 }
@@ -60,7 +63,9 @@ pub fn ses_event(data: &[u8]) {
     let Ok(body) = std::str::from_utf8(data) else {
         return;
     };
-    if let Err(refused) = ses_events::parse_ses_event(body) {
+    if let Err(refused) =
+        ses_events::parse_ses_event(body, &aftercare_journey::event::AcceptedYears::default())
+    {
         assert!(!refused.field.is_empty(), "a refusal names its field");
     }
 }
@@ -71,10 +76,16 @@ pub fn issue_resolved(data: &[u8]) {
         aws_lambda_events::event::eventbridge::EventBridgeEvent<serde_json::Value>,
     >(data)
     {
-        let _ = aftercare_journey::feedback::parse_issue_resolved(&event.detail);
+        let _ = aftercare_journey::feedback::parse_issue_resolved(
+            &event.detail,
+            &aftercare_journey::event::AcceptedYears::default(),
+        );
     }
     if let Ok(detail) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = aftercare_journey::feedback::parse_issue_resolved(&detail);
+        let _ = aftercare_journey::feedback::parse_issue_resolved(
+            &detail,
+            &aftercare_journey::event::AcceptedYears::default(),
+        );
     }
 }
 

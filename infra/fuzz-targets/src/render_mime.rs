@@ -85,7 +85,10 @@ pub fn render_mime(data: &[u8]) {
         "delay": {"reason": input.reason, "new_eta": "2026-12-09"},
         "cancellation": {"reason": input.reason, "refund": {"amount": "10.00", "currency": "EUR"}},
     });
-    let Ok(event) = aftercare_journey::event::parse_order_event(&event.to_string()) else {
+    let Ok(event) = aftercare_journey::event::parse_order_event(
+        &event.to_string(),
+        &aftercare_journey::event::AcceptedYears::default(),
+    ) else {
         return;
     };
     let Ok(config) = aftercare_adapters::config::Config::from_lookup(|name| {

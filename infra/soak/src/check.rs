@@ -390,8 +390,11 @@ pub async fn check(
                 ));
                 continue;
             };
-            let event =
-                parse_order_event(&published.detail.to_string()).map_err(|e| e.to_string())?;
+            let event = parse_order_event(
+                &published.detail.to_string(),
+                &aftercare_journey::event::AcceptedYears::default(),
+            )
+            .map_err(|e| e.to_string())?;
             let decision = decide_order_event(&journey, &event, &config.settings)
                 .map_err(|e| e.to_string())?;
             let expected = (decision.applied, decision.message.as_ref().map(|m| m.kind));

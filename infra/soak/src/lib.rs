@@ -586,6 +586,7 @@ fn failure_name(error: &RecordError) -> &'static str {
         RecordError::Contention { .. } => "journey kept changing",
         RecordError::Render(_) => "rendering failed",
         RecordError::OutOfTime => "out of time",
+        RecordError::Bug(_) => "a bug (panicked)",
     }
 }
 
