@@ -417,3 +417,54 @@ async fn a_message_waiting_for_the_morning_is_not_sent_after_its_address_bounced
         "{reason}"
     );
 }
+
+#[tokio::test]
+async fn a_bounce_dated_at_the_edge_of_time_is_refused_alone_and_its_batch_sibling_is_applied() {
+    // GIVEN a message that was sent, and the reported transient bounce dated -262143-01-01,
+    // which once panicked in counting soft bounces
+    let world = World::new("ses-edge").await;
+    world
+        .replay(&[world.event("placed", 1, "X-1", "x1-placed", "2026-11-01T09:00:00Z")])
+        .await;
+    let placed = world.sent().pop().expect("the order confirmation");
+    let to = world.email(1);
+    let edge = ses_event_body(
+        &placed,
+        "Bounce",
+        bounce(false, "fb-edge", &to, "-262143-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    let sibling = ses_event_body(
+        &placed,
+        "Bounce",
+        bounce(false, "fb-sibling", &to, "2026-11-01T09:10:00Z"),
+    )
+    .unwrap();
+
+    // WHEN both arrive in one batch
+    let report = world
+        .ses_events
+        .handle_batch(sqs_event(&[("edge", edge), ("sibling", sibling)]))
+        .await;
+
+    // THEN the edge is refused naming its field and the sibling is counted
+    match &report.records[0].result {
+        Err(error) => assert!(
+            error.to_string().contains("detail.bounce.timestamp"),
+            "{error}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(report.records[1].result, Ok(Outcome::BounceCounted(1))),
+        "{:?}",
+        report.records[1]
+    );
+    let failed: Vec<&str> = report
+        .response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["edge"]);
+}

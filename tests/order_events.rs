@@ -5,7 +5,7 @@ use aftercare_adapters::outbox::Delivery;
 use aftercare_adapters::store::{JourneyItem, MessageStatus};
 use aftercare_integration_tests::{envelope, sample_detail, sample_sqs_event, sqs_event, World};
 use aftercare_journey::status::OrderStatus;
-use order_events::RecordOutcome;
+use order_events::{RecordError, RecordOutcome};
 use serde_json::json;
 
 /// Switches off every follow-up kind, for tests that run the schedule only as the outbox
@@ -607,4 +607,55 @@ async fn a_russian_customer_gets_russian_mail_with_plural_forms() {
         "Moscow time: {}",
         mail.text
     );
+}
+
+#[tokio::test]
+async fn an_event_dated_at_the_edge_of_time_is_refused_alone_and_its_batch_sibling_is_applied() {
+    // GIVEN the reported body: an expected delivery in the year -262143, which once panicked in
+    // follow-up planning and took the whole batch down
+    let world = World::new("edge-of-time").await;
+    let mut edge = world.event("placed", 1, "E-1", "evt-edge", "2026-11-20T10:00:00Z");
+    edge["delivery"] = json!({"eta": "-262143-01-01"});
+    let mut late = world.event("delayed", 1, "E-1", "evt-edge-late", "2026-11-20T10:00:00Z");
+    late["delay"] = json!({"reason": "storm", "new_eta": "-262143-01-01"});
+    let sibling = world.event("placed", 1, "E-2", "evt-sibling", "2026-11-20T10:05:00Z");
+
+    // WHEN they arrive in one batch with a valid event after them
+    let report = world
+        .function
+        .handle_batch(
+            sqs_event(&[
+                ("m1", envelope(&edge)),
+                ("m2", envelope(&late)),
+                ("m3", envelope(&sibling)),
+            ]),
+            "inv-edge",
+        )
+        .await;
+
+    // THEN each bad record is refused on its own, naming its field, and the sibling is applied
+    let refused: Vec<_> = report.records[..2]
+        .iter()
+        .map(|r| match &r.result {
+            Err(RecordError::Invalid(invalid)) => invalid.field.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(refused, ["detail.delivery.eta", "detail.delay.new_eta"]);
+    assert!(
+        matches!(
+            report.records[2].result,
+            Ok(RecordOutcome::Processed { applied: true, .. })
+        ),
+        "{:?}",
+        report.records[2]
+    );
+    let failed: Vec<_> = report
+        .response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["m1", "m2"]);
+    assert_eq!(world.sent().len(), 1, "the sibling's confirmation only");
 }

@@ -413,3 +413,166 @@ async fn a_retried_claim_finds_the_follow_up_already_its_own_and_no_one_elses() 
     );
     assert!(other.is_none());
 }
+
+/// A scheduled event as EventBridge sends it, from `rule`, stamped `time`.
+fn scheduled_event(time: &str, rule: &str) -> Value {
+    json!({"version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+           "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+           "time": time, "region": "us-east-1", "resources": [rule], "detail": {}})
+}
+
+fn reviews(world: &World) -> usize {
+    world
+        .sent()
+        .iter()
+        .filter(|m| m.subject.contains("How is your order"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_scheduled_event_from_1970_2015_or_ten_days_ahead_changes_nothing_and_says_why() {
+    // GIVEN a review request due at 18:00 UTC and a sweep that ran at noon
+    let world = World::new("sched-untrusted").await;
+    world
+        .replay(&delivered_order(
+            &world,
+            1,
+            "U-1",
+            "2026-11-01T09:00:00Z",
+            "2026-11-03T15:00:00Z",
+        ))
+        .await;
+    world.sweep("2026-11-06T12:05:00Z").await;
+    let checkpoint = || async { world.schedule.store().sweep_checkpoint().await.unwrap() };
+    let before = checkpoint().await;
+    assert_eq!(before, Some(at("2026-11-06T11:00:00Z")));
+
+    // WHEN, with the function's clock at the due time, it is handed events it must not believe
+    world.clock.set(at("2026-11-06T18:05:00Z"));
+    let ours = aftercare_localstack::LOCAL_SCHEDULE_RULE_ARN;
+    let mut foreign_source = scheduled_event("2026-11-06T18:05:00Z", ours);
+    foreign_source["source"] = json!("shop.orders");
+    let mut foreign_type = scheduled_event("2026-11-06T18:05:00Z", ours);
+    foreign_type["detail-type"] = json!("Order Status Changed");
+    let untrusted = [
+        // The AWS sample of a scheduled event, as the SDK's fixtures carry it.
+        (
+            scheduled_event(
+                "2015-10-08T16:53:06Z",
+                "arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule",
+            ),
+            "do not name this stack's schedule rule",
+        ),
+        // The console's test template, with this stack's rule pasted in.
+        (
+            scheduled_event("1970-01-01T00:00:00Z", ours),
+            "minutes before this function's clock",
+        ),
+        (
+            scheduled_event("2015-10-08T16:53:06Z", ours),
+            "minutes before this function's clock",
+        ),
+        (
+            scheduled_event("2026-11-16T18:05:00Z", ours),
+            "14400 minutes ahead of this function's clock",
+        ),
+        (foreign_source, "`source` is not \"aws.events\""),
+        (foreign_type, "`detail-type` is not \"Scheduled Event\""),
+        (json!({"customer_id": "cus-1"}), "not an EventBridge event"),
+        // The reported time at the edge of chrono's range, which once panicked in the sweep.
+        (
+            scheduled_event("-262143-01-01T00:00:00Z", ours),
+            "`time` is not an RFC 3339 instant",
+        ),
+    ];
+    for (event, why) in untrusted {
+        let outcome = world
+            .schedule
+            .handle(event.clone(), "untrusted", None)
+            .await
+            .unwrap();
+        // THEN nothing moves and nothing is sent, and the answer says why
+        let answer = outcome.answer();
+        let refused = answer["refused"].as_str().unwrap_or_default();
+        assert!(refused.contains(why), "{event}: {answer}");
+        assert_eq!(checkpoint().await, before, "{event}");
+        assert_eq!(reviews(&world), 0, "{event}");
+    }
+
+    // AND the stack's own event at the clock's time sweeps as before
+    let outcome = world
+        .schedule
+        .handle(scheduled_event("2026-11-06T18:05:00Z", ours), "ours", None)
+        .await
+        .unwrap();
+    assert_eq!(outcome.answer()["sent"], 1, "{outcome:?}");
+    assert_eq!(reviews(&world), 1);
+    assert_eq!(checkpoint().await, Some(at("2026-11-06T17:00:00Z")));
+}
+
+#[tokio::test]
+async fn the_checkpoint_never_moves_back_when_a_run_is_told_an_earlier_time() {
+    let world = World::new("sched-monotonic").await;
+    let report = world.sweep("2026-11-06T18:05:00Z").await;
+    assert_eq!(report.checkpoint, Some(at("2026-11-06T17:00:00Z")));
+    let earlier = world.sweep("2026-11-06T09:05:00Z").await;
+    assert_eq!(earlier.checkpoint, Some(at("2026-11-06T17:00:00Z")));
+    assert_eq!(
+        world.schedule.store().sweep_checkpoint().await.unwrap(),
+        Some(at("2026-11-06T17:00:00Z"))
+    );
+}
+
+#[tokio::test]
+async fn after_an_outage_todays_work_goes_first_and_the_backlog_is_caught_up_in_bounded_runs() {
+    // GIVEN a sweep that ran on 3 November, then a week in which the schedule was down while
+    // orders went on: one review request fell due on the 6th, another falls due today
+    let world = World::new("sched-outage").await;
+    world
+        .replay(&delivered_order(
+            &world,
+            1,
+            "B-1",
+            "2026-11-01T09:00:00Z",
+            "2026-11-03T15:00:00Z",
+        ))
+        .await;
+    world.sweep("2026-11-03T16:05:00Z").await;
+    world
+        .replay(&delivered_order(
+            &world,
+            2,
+            "B-2",
+            "2026-11-05T09:00:00Z",
+            "2026-11-07T15:00:00Z",
+        ))
+        .await;
+
+    // WHEN the schedule comes back
+    let first = world.sweep("2026-11-10T18:05:00Z").await;
+
+    // THEN its first run sends today's review and reads a bounded part of the backlog
+    assert_eq!(reviews(&world), 1, "{first:?}");
+    assert!(first.hours_behind > 0, "{first:?}");
+    let bound = (2 + aftercare_adapters::sweep::MAX_CATCH_UP_HOURS as usize)
+        * aftercare_adapters::store::DUE_SHARDS as usize;
+    assert!(first.buckets_read <= bound, "{first:?}");
+
+    // AND the following runs catch up, each bounded, until none is behind; the review that
+    // fell due during the outage goes out once on the way
+    let mut runs = 1;
+    let mut behind = first.hours_behind;
+    while behind > 0 {
+        let run = world.sweep("2026-11-10T18:10:00Z").await;
+        assert!(run.buckets_read <= bound, "{run:?}");
+        assert!(run.hours_behind < behind, "{run:?}");
+        behind = run.hours_behind;
+        runs += 1;
+        assert!(runs <= 10, "caught up in a few runs");
+    }
+    assert_eq!(reviews(&world), 2);
+    assert_eq!(
+        world.schedule.store().sweep_checkpoint().await.unwrap(),
+        Some(at("2026-11-10T17:00:00Z"))
+    );
+}

@@ -34,6 +34,9 @@ pub struct Config {
     /// `EVENT_BUS_NAME`: the EventBridge bus handoffs are published on (the schedule function
     /// needs it).
     pub event_bus: Option<String>,
+    /// `SCHEDULE_RULE_ARN`: the EventBridge rule whose scheduled events the schedule function
+    /// believes (it needs it; the others ignore it).
+    pub schedule_rule_arn: Option<String>,
     /// `LINK_SIGNING_KEYS_SECRET`: the Secrets Manager secret holding the rating-link keys.
     pub rating_keys_secret: Option<String>,
     /// `OUTBOX_LEASE_SECONDS` (default 120): how long a sender holds a message before the
@@ -116,6 +119,7 @@ impl Config {
             sender,
             configuration_set: get("SES_CONFIGURATION_SET"),
             event_bus: get("EVENT_BUS_NAME"),
+            schedule_rule_arn: get("SCHEDULE_RULE_ARN"),
             rating_keys_secret: get("LINK_SIGNING_KEYS_SECRET"),
             outbox_lease: time_shift::seconds(lease_seconds),
             accepted_years,

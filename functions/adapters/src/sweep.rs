@@ -6,9 +6,12 @@
 //!
 //! It reads the due-index partitions from a checkpoint (the earliest hour that may still hold
 //! work) to the hour of `now`, so missed runs are caught up and the cost of a run grows with the
-//! due work and the hours since the checkpoint, never with the number of customers.
+//! due work and the hours since the checkpoint, never with the number of customers. The
+//! checkpoint never moves backwards, and a catch-up after a long outage is bounded: a run reads
+//! the last two hours first (today's work does not wait behind empty hours), then at most
+//! [`MAX_CATCH_UP_HOURS`] of the backlog, and reports how far behind it still is.
 
-use aftercare_journey::time_shift::Shift;
+use aftercare_journey::time_shift::{between, hours, Shift};
 use std::cmp::Reverse;
 use std::time::SystemTime;
 
@@ -24,6 +27,8 @@ use crate::store::{CommitError, FollowUpItem, JourneyStore, StoreError, DUE_SHAR
 
 /// How far back the very first sweep looks.
 pub const FIRST_SWEEP_LOOKBACK: Duration = Duration::days(1);
+/// The most hours of backlog one run reads after an outage, besides the last two hours.
+pub const MAX_CATCH_UP_HOURS: i64 = 24;
 /// How long a sweep holds a follow-up it claimed before another run may take it over.
 pub const CLAIM_DURATION: Duration = Duration::minutes(5);
 /// The time one follow-up may need (a claim, a read, a write, a send); a run that has less
@@ -72,6 +77,9 @@ pub struct SweepReport {
     pub left_for_next_run: usize,
     /// The hour the next run starts reading at.
     pub checkpoint: Option<DateTime<Utc>>,
+    /// Hours of the due index before the last two that are still to be read (0 unless a
+    /// catch-up after an outage is under way).
+    pub hours_behind: i64,
     /// The decisions made, in order.
     pub decisions: Vec<SweepDecision>,
 }
@@ -128,7 +136,7 @@ impl<'a> Sweeper<'a> {
     /// next, and stops taking work when less than [`TASK_TIME_BUDGET`] is left before
     /// `deadline`. The next run starts at the earliest hour with work left, and never later
     /// than the hour before `now` (an item written just before the hour turned may land after
-    /// this run read it).
+    /// this run read it); the checkpoint never moves back.
     pub async fn run(
         &self,
         now: DateTime<Utc>,
@@ -148,29 +156,41 @@ impl<'a> Sweeper<'a> {
     ) -> Result<SweepReport, StoreError> {
         let reads_before = self.store.read_requests();
         let mut report = SweepReport::default();
-        let hour_of = |t: DateTime<Utc>| t.duration_trunc(Duration::hours(1)).unwrap_or(t);
         let now_hour = hour_of(now);
-        let first_hour = match self.store.sweep_checkpoint().await? {
-            Some(hour) => hour.min(now_hour),
+        let saved = self.store.sweep_checkpoint().await?;
+        let start = match saved {
+            // Ahead of now: written by a run told a later time (before the schedule checked
+            // its event's time), or this run is told an earlier one. The checkpoint stays; this
+            // run reads the last two hours, where everything written since the last run is.
+            Some(hour) if hour > now_hour => {
+                tracing::warn!(checkpoint = %hour.to_rfc3339(), now = %now.to_rfc3339(), "the sweep checkpoint is ahead of now; reading the last two hours and keeping it");
+                now_hour.minus(hours(1))
+            }
+            Some(hour) => hour,
             None => hour_of(now.minus(FIRST_SWEEP_LOOKBACK)),
         };
+        let plan = HourPlan::new(start, now_hour);
         let mut unfinished: Option<DateTime<Utc>> = None;
-        let mut hour = first_hour;
-        while hour <= now_hour {
+        for hour in plan.hours() {
             if stop(&report) {
-                unfinished.get_or_insert(hour);
-                break;
+                unfinished = Some(unfinished.map_or(hour, |u| u.min(hour)));
+                continue;
             }
             if !self.sweep_hour(hour, now, owner, stop, &mut report).await? {
-                unfinished.get_or_insert(hour);
+                unfinished = Some(unfinished.map_or(hour, |u| u.min(hour)));
             }
-            hour = hour.plus(Duration::hours(1));
         }
-        let checkpoint = unfinished
-            .unwrap_or(now_hour)
-            .min(now_hour.minus(Duration::hours(1)));
+        let computed = [unfinished, plan.first_unread()]
+            .into_iter()
+            .flatten()
+            .fold(now_hour.minus(hours(1)), DateTime::min);
+        // Never backwards.
+        let checkpoint = saved.map_or(computed, |hour| computed.max(hour));
         self.store.save_sweep_checkpoint(checkpoint).await?;
         report.checkpoint = Some(checkpoint);
+        report.hours_behind = between(checkpoint, now_hour.minus(hours(1)))
+            .num_hours()
+            .max(0);
         report.read_requests = self.store.read_requests() - reads_before;
         Ok(report)
     }
@@ -343,7 +363,110 @@ impl<'a> Sweeper<'a> {
     }
 }
 
+/// The start of the hour of `t`.
+fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(hours(1)).unwrap_or(t)
+}
+
+/// Which hours of the due index one run reads, in order: from `start` to the hour of now when
+/// that is at most [`MAX_CATCH_UP_HOURS`] plus two; otherwise the last two hours first, then
+/// [`MAX_CATCH_UP_HOURS`] of the backlog from `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HourPlan {
+    start: DateTime<Utc>,
+    now_hour: DateTime<Utc>,
+}
+
+impl HourPlan {
+    fn new(start: DateTime<Utc>, now_hour: DateTime<Utc>) -> Self {
+        Self {
+            start: start.min(now_hour),
+            now_hour,
+        }
+    }
+
+    /// The last hour of the backlog this run reads, when it cannot read all of it.
+    fn backlog_end(&self) -> Option<DateTime<Utc>> {
+        let end = self.start.plus(hours(MAX_CATCH_UP_HOURS - 1));
+        (end < self.now_hour.minus(hours(2))).then_some(end)
+    }
+
+    fn hours(&self) -> Vec<DateTime<Utc>> {
+        let span = |from: DateTime<Utc>, to: DateTime<Utc>| {
+            std::iter::successors(Some(from), move |h| {
+                Some(h.plus(hours(1))).filter(|n| *n <= to)
+            })
+        };
+        match self.backlog_end() {
+            None => span(self.start, self.now_hour).collect(),
+            Some(end) => span(self.now_hour.minus(hours(1)), self.now_hour)
+                .chain(span(self.start, end))
+                .collect(),
+        }
+    }
+
+    /// The first hour this run leaves unread, when it cannot read the whole backlog.
+    fn first_unread(&self) -> Option<DateTime<Utc>> {
+        self.backlog_end().map(|end| end.plus(hours(1)))
+    }
+}
+
 fn out_of_time(deadline: Option<SystemTime>) -> bool {
     deadline
         .is_some_and(|d| d.duration_since(SystemTime::now()).unwrap_or_default() < TASK_TIME_BUDGET)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_run_on_time_reads_from_the_checkpoint_to_the_hour_of_now() {
+        let plan = HourPlan::new(at("2026-12-01T09:00:00Z"), at("2026-12-01T11:00:00Z"));
+        assert_eq!(
+            plan.hours(),
+            [
+                at("2026-12-01T09:00:00Z"),
+                at("2026-12-01T10:00:00Z"),
+                at("2026-12-01T11:00:00Z")
+            ]
+        );
+        assert_eq!(plan.first_unread(), None);
+    }
+
+    #[test]
+    fn after_an_outage_a_run_reads_the_last_two_hours_first_then_a_bounded_backlog() {
+        let plan = HourPlan::new(at("2026-11-20T00:00:00Z"), at("2026-12-01T11:00:00Z"));
+        let hours = plan.hours();
+        assert_eq!(hours.len(), 2 + MAX_CATCH_UP_HOURS as usize);
+        assert_eq!(
+            hours[..3],
+            [
+                at("2026-12-01T10:00:00Z"),
+                at("2026-12-01T11:00:00Z"),
+                at("2026-11-20T00:00:00Z")
+            ]
+        );
+        assert_eq!(hours.last(), Some(&at("2026-11-20T23:00:00Z")));
+        assert_eq!(plan.first_unread(), Some(at("2026-11-21T00:00:00Z")));
+    }
+
+    #[test]
+    fn a_backlog_that_fits_one_run_is_read_in_order() {
+        let start = at("2026-12-01T11:00:00Z").minus(hours(MAX_CATCH_UP_HOURS + 1));
+        let plan = HourPlan::new(start, at("2026-12-01T11:00:00Z"));
+        assert_eq!(plan.first_unread(), None);
+        assert_eq!(plan.hours()[0], start);
+        assert_eq!(plan.hours().len(), MAX_CATCH_UP_HOURS as usize + 2);
+    }
+
+    #[test]
+    fn a_checkpoint_ahead_of_now_reads_only_the_hour_of_now() {
+        let plan = HourPlan::new(at("2026-12-11T00:00:00Z"), at("2026-12-01T11:00:00Z"));
+        assert_eq!(plan.hours(), [at("2026-12-01T11:00:00Z")]);
+    }
 }

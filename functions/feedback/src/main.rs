@@ -1,9 +1,7 @@
 //! The feedback Lambda function: configuration and clients once per cold start, then one page
 //! per HTTP request. Everything else is in the library.
 
-use std::sync::Arc;
-
-use aftercare_adapters::clock::SystemClock;
+use aftercare_adapters::clock;
 use aftercare_adapters::startup::{cold_start, LinkKeys};
 use feedback::http_event::ConvertibleEvents;
 use feedback::FeedbackFunction;
@@ -12,7 +10,7 @@ use lambda_http::{service_fn, Error, Request};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let (config, clients) = cold_start(LinkKeys::Load).await?;
-    let function = FeedbackFunction::new(&clients, &config, Arc::new(SystemClock));
+    let function = FeedbackFunction::new(&clients, &config, clock::from_environment());
     let function = &function;
     // lambda_http's adapter converts each event into a request; every event is mended first,
     // so that no request can make the conversion panic (see `http_event`).

@@ -1,6 +1,8 @@
 //! The schedule function: an EventBridge schedule invokes it every few minutes; the event's
-//! `time` is `now`, so replaying past schedule events replays time. Each run sweeps the due
-//! follow-ups and relays the outbox (see `aftercare_adapters::sweep`).
+//! `time` is `now` when it is believable (see [`scheduled_event`]: the stack's own rule, within
+//! minutes of the function's clock). Each run sweeps the due follow-ups and relays the outbox
+//! (see `aftercare_adapters::sweep`). Tests, the demo and local replays call [`ScheduleFunction::run`]
+//! with the instant they mean.
 
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
@@ -16,8 +18,11 @@ use aftercare_adapters::outbox::Outbox;
 use aftercare_adapters::store::{JourneyStore, StoreError};
 use aftercare_adapters::sweep::{SweepReport, Sweeper};
 use aftercare_journey::settings::Settings;
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
+
+pub mod scheduled_event;
+
+pub use scheduled_event::Refusal;
 
 /// Everything the function needs, built once per cold start.
 pub struct ScheduleFunction {
@@ -27,6 +32,7 @@ pub struct ScheduleFunction {
     settings: Settings,
     clock: Arc<dyn Clock>,
     lease: chrono::Duration,
+    rule_arn: String,
 }
 
 /// Why a run failed as a whole.
@@ -35,9 +41,9 @@ pub enum ScheduleError {
     /// The configuration lacks the event bus.
     #[error("configuration variable EVENT_BUS_NAME is not set; the schedule function publishes handoffs there")]
     NoEventBus,
-    /// The scheduled event carries no `time`, so there is no `now`.
-    #[error("the scheduled event has no `time` field; it is the sweep's now")]
-    NoTime,
+    /// The configuration lacks the schedule rule.
+    #[error("configuration variable SCHEDULE_RULE_ARN is not set; the schedule function believes only that rule's events")]
+    NoScheduleRule,
     /// DynamoDB failed while finding due work or saving the checkpoint.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -51,6 +57,10 @@ impl ScheduleFunction {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ScheduleError> {
         let bus = config.event_bus.as_ref().ok_or(ScheduleError::NoEventBus)?;
+        let rule_arn = config
+            .schedule_rule_arn
+            .clone()
+            .ok_or(ScheduleError::NoScheduleRule)?;
         Ok(Self {
             store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
             mailer: SesMailer::new(clients.sesv2.clone(), config),
@@ -58,6 +68,7 @@ impl ScheduleFunction {
             settings: config.settings.clone(),
             clock,
             lease: config.outbox_lease,
+            rule_arn,
         })
     }
 
@@ -96,8 +107,15 @@ impl ScheduleFunction {
         let report = sweeper
             .run_until(now, &format!("sweep/{invocation}"), stop)
             .await?;
+        if report.hours_behind > 0 {
+            tracing::warn!(
+                hours_behind = report.hours_behind,
+                checkpoint = ?report.checkpoint.map(|c| c.to_rfc3339()),
+                "the sweep is catching up after an outage; the next runs read on from the checkpoint"
+            );
+        }
         tracing::info!(
-            now = %now, buckets = report.buckets_read, reads = report.read_requests, due = report.due,
+            now = %now, buckets = report.buckets_read, reads = report.read_requests, due = report.due, hours_behind = report.hours_behind,
             sent = report.sent, deferred = report.deferred, withheld = report.withheld, cancelled = report.cancelled,
             skipped = report.skipped, failed = report.failed, relayed = report.relayed, left = report.left_for_next_run,
             "sweep done"
@@ -105,14 +123,58 @@ impl ScheduleFunction {
         Ok(report)
     }
 
-    /// Handles one scheduled event: its `time` is `now`.
+    /// Handles one invocation: a scheduled event of the stack's own rule sweeps at its `time`
+    /// (see [`scheduled_event::accept`]); any other payload changes nothing and is refused,
+    /// with the reason logged and answered.
     pub async fn handle(
         &self,
-        event: EventBridgeEvent<serde_json::Value>,
+        event: serde_json::Value,
         invocation: &str,
         deadline: Option<SystemTime>,
-    ) -> Result<SweepReport, ScheduleError> {
-        let now = event.time.ok_or(ScheduleError::NoTime)?;
-        self.run(now, invocation, deadline).await
+    ) -> Result<ScheduleOutcome, ScheduleError> {
+        match scheduled_event::accept(&event, &self.rule_arn, self.clock.now()) {
+            Ok(now) => Ok(ScheduleOutcome::Swept(
+                self.run(now, invocation, deadline).await?,
+            )),
+            Err(refusal) => {
+                match refusal {
+                    Refusal::TooOld { .. } => {
+                        tracing::warn!(%refusal, "schedule: event refused; nothing swept")
+                    }
+                    _ => tracing::error!(%refusal, "schedule: event refused; nothing swept"),
+                }
+                Ok(ScheduleOutcome::Refused(refusal))
+            }
+        }
+    }
+}
+
+/// What one invocation came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleOutcome {
+    /// A sweep ran.
+    Swept(SweepReport),
+    /// The event was not believed: nothing was read, written or sent.
+    Refused(Refusal),
+}
+
+impl ScheduleOutcome {
+    /// The function's answer: the sweep's counts, or `{"refused": <why>}`.
+    pub fn answer(&self) -> serde_json::Value {
+        match self {
+            ScheduleOutcome::Swept(report) => serde_json::json!({
+                "due": report.due,
+                "sent": report.sent,
+                "deferred": report.deferred,
+                "withheld": report.withheld,
+                "cancelled": report.cancelled,
+                "relayed": report.relayed,
+                "left_for_next_run": report.left_for_next_run,
+                "hours_behind": report.hours_behind,
+            }),
+            ScheduleOutcome::Refused(refusal) => {
+                serde_json::json!({ "refused": refusal.to_string() })
+            }
+        }
     }
 }

@@ -31,6 +31,12 @@ pub const LOCAL_LINK_KEY: (&str, &str) = (
     "6c6f63616c2d6f6e6c792d72616c6f63616c2d6f6e6c792d72616c6f63616c2d6f6e6c792d7261",
 );
 
+/// The schedule rule of the local stack: the scheduled events in `infra/events/` name it, and
+/// the local schedule function believes only its events, as a deployed one believes only its
+/// own rule's.
+pub const LOCAL_SCHEDULE_RULE_ARN: &str =
+    "arn:aws:events:us-east-1:123456789012:rule/aftercare-ScheduleFunctionSweep";
+
 /// The environment of the local shop's functions ("Leaf & Kettle", sending from
 /// [`SENDER_DOMAIN`]) over the journey table `table`, with the event bus `<table>-bus`: the
 /// variables `template.yaml` gives the deployed functions, with local values.
@@ -43,6 +49,7 @@ pub fn local_shop_environment(table: &str) -> Vec<(&'static str, String)> {
         ("SUPPORT_URL", format!("https://{SENDER_DOMAIN}/help")),
         ("EVENT_BUS_NAME", format!("{table}-bus")),
         ("FEEDBACK_URL", format!("https://{SENDER_DOMAIN}")),
+        ("SCHEDULE_RULE_ARN", LOCAL_SCHEDULE_RULE_ARN.to_owned()),
         (
             "LINK_SIGNING_KEYS",
             format!("{}:{}", LOCAL_LINK_KEY.0, LOCAL_LINK_KEY.1),

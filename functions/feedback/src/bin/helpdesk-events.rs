@@ -1,9 +1,7 @@
 //! The helpdesk-events Lambda function: an EventBridge rule delivers `IssueResolved` events from
 //! a helpdesk; each closes the customer's open issue so promotions resume.
 
-use std::sync::Arc;
-
-use aftercare_adapters::clock::SystemClock;
+use aftercare_adapters::clock;
 use aftercare_adapters::startup::{cold_start, LinkKeys};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use feedback::FeedbackFunction;
@@ -12,7 +10,7 @@ use lambda_http::lambda_runtime::{self, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let (config, clients) = cold_start(LinkKeys::Load).await?;
-    let function = FeedbackFunction::new(&clients, &config, Arc::new(SystemClock));
+    let function = FeedbackFunction::new(&clients, &config, clock::from_environment());
     let function = &function;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
