@@ -453,3 +453,82 @@ async fn a_one_click_unsubscribe_stops_later_review_requests_while_order_updates
     assert!(page.contains("We could not find your details"), "{page}");
     assert_eq!(world.profile(1).await.unsubscribed, saved.unsubscribed);
 }
+
+/// The sample HTTP API event of a rating click, with `change` applied, through the same
+/// mending and conversion the deployed function's entry point does.
+async fn raw_request(world: &World, change: impl FnOnce(&mut Value)) -> (u16, String) {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../infra/events/feedback-rate.json")).unwrap();
+    change(&mut event);
+    let event: lambda_http::request::LambdaRequest = serde_json::from_value(event).unwrap();
+    let response = world
+        .feedback
+        .handle(feedback::http_event::http_request(event))
+        .await;
+    let body = match response.body() {
+        Body::Text(text) => text.clone(),
+        _ => String::new(),
+    };
+    (response.status().as_u16(), body)
+}
+
+/// A change to a sample event.
+type Change = Box<dyn FnOnce(&mut Value)>;
+
+#[tokio::test]
+async fn malformed_requests_get_the_400_page_and_never_a_panic() {
+    let world = World::new("fb-malformed").await;
+    let cases: Vec<(&str, Change)> = vec![
+        (
+            "a literal space in the query string",
+            Box::new(|e: &mut Value| e["rawQueryString"] = json!("token=a b&score=2")),
+        ),
+        (
+            "a percent sign that starts no escape",
+            Box::new(|e: &mut Value| e["rawQueryString"] = json!("token=%ZZ&score=%")),
+        ),
+        (
+            "escapes that are not UTF-8",
+            Box::new(|e: &mut Value| e["rawQueryString"] = json!("token=%FF%FE%00&score=2")),
+        ),
+        (
+            "a path no route has, with a space",
+            Box::new(|e: &mut Value| {
+                e["rawPath"] = json!("/rate/ x");
+                e["rawQueryString"] = json!("");
+            }),
+        ),
+        (
+            "a body flagged base64 that is not",
+            Box::new(|e: &mut Value| {
+                e["requestContext"]["http"]["method"] = json!("POST");
+                e["rawPath"] = json!("/rate/comment");
+                e["headers"]["content-type"] = json!("application/x-www-form-urlencoded");
+                e["isBase64Encoded"] = json!(true);
+                e["body"] = json!("%%%not base64%%%");
+            }),
+        ),
+        (
+            "a form body that is not UTF-8",
+            Box::new(|e: &mut Value| {
+                e["requestContext"]["http"]["method"] = json!("POST");
+                e["rawPath"] = json!("/rate/comment");
+                e["headers"]["content-type"] = json!("application/x-www-form-urlencoded");
+                e["isBase64Encoded"] = json!(true);
+                e["body"] = json!("dG9rZW49//79&comment=%C3%28");
+            }),
+        ),
+        (
+            "a host header a URI cannot hold",
+            Box::new(|e: &mut Value| e["headers"]["host"] = json!("exa mple.com:99999")),
+        ),
+    ];
+    for (case, change) in cases {
+        let (status, page) = raw_request(&world, change).await;
+        assert!(
+            (400..500).contains(&status),
+            "{case}: {status} (a page, not a server error)"
+        );
+        assert!(page.contains("<html"), "{case}: {page}");
+    }
+}

@@ -2,10 +2,12 @@
 //!
 //! lambda_http builds the request's URI from the event's `rawPath`, `rawQueryString`, `Host`
 //! header, `X-Forwarded-Proto` header and stage, and panics when they do not make a valid URI
-//! (a literal space in the query string is enough): the invocation then fails as a whole, the
-//! caller sees a bare 500 and the alarm fires, for a request that deserved a 400 page. Every
-//! event is mended first: what a URI cannot hold is percent-encoded, and a host, scheme or stage
-//! that cannot be part of one is dropped, so the function always gets to answer with a page.
+//! (a literal space in the query string is enough); it also panics on a body flagged as base64
+//! that does not decode. The invocation then fails as a whole, the caller sees a bare 500 and
+//! the alarm fires, for a request that deserved a 400 page. Every event is mended first: what a
+//! URI cannot hold is percent-encoded, a host, scheme or stage that cannot be part of one is
+//! dropped, and a body that is not the base64 it claims to be is dropped, so the function
+//! always gets to answer with a page.
 
 use std::task::{Context, Poll};
 
@@ -26,6 +28,15 @@ pub fn make_convertible(event: &mut LambdaRequest) {
         path.insert(0, '/');
     }
     request.raw_path = Some(path);
+    if request.is_base64_encoded {
+        let decodes = request.body.as_deref().is_none_or(|body| {
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).is_ok()
+        });
+        if !decodes {
+            request.body = None;
+            request.is_base64_encoded = false;
+        }
+    }
     request.raw_query_string = request
         .raw_query_string
         .as_deref()
@@ -172,6 +183,23 @@ mod tests {
         ));
         assert_eq!(request.uri().path(), "/rate/%C3%BC%20100%25");
         assert_eq!(request.uri().query(), Some("x=%25zz&y=%41"));
+    }
+
+    #[test]
+    fn a_body_flagged_as_base64_that_does_not_decode_is_dropped_instead_of_panicking() {
+        let mut bad = event("/rate/comment", "", "feedback.shop.example", None);
+        if let LambdaRequest::ApiGatewayV2(request) = &mut bad {
+            request.is_base64_encoded = true;
+            request.body = Some("%%% not base64".into());
+        }
+        let request = http_request(bad);
+        assert!(request.body().is_empty());
+        let mut good = event("/rate/comment", "", "feedback.shop.example", None);
+        if let LambdaRequest::ApiGatewayV2(request) = &mut good {
+            request.is_base64_encoded = true;
+            request.body = Some("dG9rZW49eA==".into());
+        }
+        assert_eq!(http_request(good).body().as_ref(), b"token=x");
     }
 
     #[test]

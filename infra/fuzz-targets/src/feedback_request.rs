@@ -23,13 +23,21 @@ struct FuzzRequest {
     query: Vec<(String, String)>,
     raw_query_extra: String,
     body: String,
-    base64_body: bool,
+    encoding: BodyEncoding,
     headers: Vec<(String, String)>,
     accept_russian: bool,
     token: TokenChoice,
     score: String,
     customer: String,
     order: String,
+}
+
+/// How the body travels: as text, as base64, or flagged as base64 while it is not.
+#[derive(Debug, Arbitrary, Clone, Copy, PartialEq, Eq)]
+enum BodyEncoding {
+    Plain,
+    Base64,
+    ClaimedBase64,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -156,7 +164,7 @@ pub fn feedback_request(data: &[u8]) {
     if request.accept_russian {
         headers.insert("accept-language".into(), json!("ru-RU,ru;q=0.9"));
     }
-    let body = if request.base64_body {
+    let body = if request.encoding == BodyEncoding::Base64 {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode(&request.body)
     } else {
@@ -175,7 +183,7 @@ pub fn feedback_request(data: &[u8]) {
             "time": "01/Dec/2026:12:00:00 +0000", "timeEpoch": 1_796_126_400_000u64
         },
         "body": body,
-        "isBase64Encoded": request.base64_body,
+        "isBase64Encoded": request.encoding != BodyEncoding::Plain,
     });
     // As the function's main does: the event mended, then converted by lambda_http.
     let Ok(event) = serde_json::from_value::<lambda_http::request::LambdaRequest>(event) else {
