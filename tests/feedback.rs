@@ -242,6 +242,8 @@ async fn issue_resolved_from_the_helpdesk_closes_the_issue_and_promotions_resume
         "detail": {"customer_id": "cus-1", "ticket": "ZD-77"}
     }))
     .unwrap();
+    // The helpdesk's event reaches the function a few seconds after it was sent.
+    world.clock.set(at("2026-11-08T16:00:04Z"));
     let resolved = world
         .feedback
         .resolve(event.clone())
@@ -531,4 +533,29 @@ async fn malformed_requests_get_the_400_page_and_never_a_panic() {
         );
         assert!(page.contains("<html"), "{case}: {page}");
     }
+}
+
+#[tokio::test]
+async fn a_resolution_dated_ahead_of_the_functions_clock_is_read_as_now() {
+    let world = World::new("fb-resolved-ahead").await;
+    world.replay(&delivered(&world, "R-ahead")).await;
+    world.clock.set(at("2026-11-07T10:00:00Z"));
+    assert_eq!(
+        click(&world, &token(&world, "R-ahead", None), "1").await.0,
+        200
+    );
+    world.clock.set(at("2026-11-07T12:00:00Z"));
+    let event: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> = serde_json::from_value(json!({
+        "version": "0", "id": "hd-ahead", "detail-type": "IssueResolved", "source": "helpdesk.zendesk",
+        "account": "123456789012", "time": "2026-11-07T12:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"customer_id": "cus-1", "resolved_at": "2026-11-17T12:00:00Z"}
+    }))
+    .unwrap();
+    let resolved = world
+        .feedback
+        .resolve(event)
+        .await
+        .unwrap()
+        .expect("an issue was open");
+    assert_eq!(resolved.seconds_to_resolution, 2 * 3600);
 }
