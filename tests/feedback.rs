@@ -6,6 +6,7 @@ use aftercare_integration_tests::{at, stack, World};
 use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::links::{sign, LinkClaims, SigningKey};
 use aftercare_journey::message::MessageKind;
+use feedback::Resolution;
 use lambda_http::http::Request;
 use lambda_http::Body;
 use serde_json::{json, Value};
@@ -236,21 +237,18 @@ async fn issue_resolved_from_the_helpdesk_closes_the_issue_and_promotions_resume
         200
     );
 
-    let event: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> = serde_json::from_value(json!({
+    let event = json!({
         "version": "0", "id": "hd-1", "detail-type": "IssueResolved", "source": "helpdesk.zendesk",
         "account": "123456789012", "time": "2026-11-08T16:00:00Z", "region": "us-east-1", "resources": [],
         "detail": {"customer_id": "cus-1", "ticket": "ZD-77"}
-    }))
-    .unwrap();
-    let resolved = world
-        .feedback
-        .resolve(event.clone())
-        .await
-        .unwrap()
-        .expect("an issue was open");
+    });
+    let Resolution::Resolved(resolved) = world.feedback.resolve(&event).await.unwrap() else {
+        panic!("an issue was open");
+    };
     assert_eq!(resolved.seconds_to_resolution, 30 * 3600);
-    assert!(
-        world.feedback.resolve(event).await.unwrap().is_none(),
+    assert_eq!(
+        world.feedback.resolve(&event).await.unwrap(),
+        Resolution::NoOpenIssue,
         "a repeat changes nothing"
     );
 
@@ -267,13 +265,36 @@ async fn issue_resolved_from_the_helpdesk_closes_the_issue_and_promotions_resume
         "{report:?}"
     );
 
-    let bad: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> =
-        serde_json::from_value(json!({
-            "detail-type": "IssueResolved", "source": "helpdesk", "detail": {"ticket": "ZD-78"}
-        }))
-        .unwrap();
-    let error = world.feedback.resolve(bad).await.unwrap_err();
-    assert!(error.to_string().contains("customer_id"), "{error}");
+    let bad = json!({
+        "detail-type": "IssueResolved", "source": "helpdesk", "detail": {"ticket": "ZD-78"}
+    });
+    let refused = world.feedback.resolve(&bad).await.unwrap();
+    assert_eq!(
+        refused.answer(),
+        json!({"resolved": false, "refused": {"field": "detail.customer_id", "problem": "is required"}})
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_event_to_helpdesk_events_is_answered_as_refused_and_not_failed() {
+    let world = World::new("fb-foreign").await;
+    for (event, field) in [
+        (json!({"Records": [{"body": "{}"}]}), "detail-type"),
+        (
+            json!({"detail-type": "Order Status Changed", "detail": {"customer_id": "cus-1"}}),
+            "detail-type",
+        ),
+        (
+            json!({"detail-type": "IssueResolved", "detail": "cus-1"}),
+            "detail",
+        ),
+        (json!(["not", "an", "event"]), "body"),
+    ] {
+        match world.feedback.resolve(&event).await {
+            Ok(Resolution::Refused(invalid)) => assert_eq!(invalid.field, field, "{event}"),
+            other => panic!("{event}: {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]
