@@ -474,3 +474,40 @@ async fn a_one_click_unsubscribe_stops_later_review_requests_while_order_updates
     assert!(page.contains("We could not find your details"), "{page}");
     assert_eq!(world.profile(1).await.unsubscribed, saved.unsubscribed);
 }
+
+#[tokio::test]
+async fn the_log_id_key_is_read_from_the_secret_the_local_stack_creates_and_a_cold_start_needs_one()
+{
+    use aftercare_adapters::log_ids::{CustomerNaming, LogIdKey};
+    use aftercare_adapters::startup::{customer_naming, ColdStartError};
+    let world = World::new("fb-log-id").await;
+    let table = world.config.table_name.clone();
+    stack().provision(&world.clients, &table).await.unwrap();
+    let config = |secret: Option<&str>| {
+        aftercare_adapters::config::Config::from_lookup(|name| match name {
+            "JOURNEY_TABLE" => Some(table.clone()),
+            "SENDER_EMAIL" => Some("orders@shop.example".into()),
+            "SHOP_NAME" => Some("Shop".into()),
+            "SUPPORT_EMAIL" => Some("help@shop.example".into()),
+            "LOG_ID_KEY_SECRET" => secret.map(str::to_owned),
+            _ => None,
+        })
+        .unwrap()
+    };
+    let secret = aftercare_localstack::log_id_secret_name(&table);
+    let naming = customer_naming(&config(Some(&secret)), &world.clients)
+        .await
+        .unwrap();
+    let local = LogIdKey::from_hex(aftercare_localstack::LOCAL_LOG_ID_KEY).unwrap();
+    assert_eq!(naming, CustomerNaming::Hashed(local));
+
+    let missing = customer_naming(&config(Some("no-such-secret")), &world.clients).await;
+    assert!(
+        matches!(missing, Err(ColdStartError::Secrets(_))),
+        "{missing:?}"
+    );
+    match customer_naming(&config(None), &world.clients).await {
+        Err(ColdStartError::Config(error)) => assert_eq!(error.variable, "LOG_ID_KEY_SECRET"),
+        other => panic!("a cold start without a log-id key: {other:?}"),
+    }
+}
