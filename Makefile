@@ -42,7 +42,7 @@ local-stop:
 	cargo run --quiet --locked -p aftercare-local -- stop
 
 ## log-id: the log id the functions' log lines name a customer by (cust_ and 16 hex digits), to
-## search one customer's lines:
+## find one customer's lines:
 ##   make log-id CUSTOMER=cus-1001                 # a deployed stack's key (STACK=aftercare), read
 ##                                                 # from its LogIdKeySecretArn output with the AWS CLI's credentials
 ##   make log-id CUSTOMER=cus-1001 LOCAL=1         # the local stack's key (make demo, make test, make invoke)

@@ -21,7 +21,7 @@ use sha2::Sha256;
 pub const LOG_ID_PREFIX: &str = "cust_";
 
 /// How many hex digits of the HMAC a log id keeps: 64 bits, so two customers of one shop
-/// share a log id with negligible odds, and a search finds one customer's lines.
+/// share a log id with negligible odds, and looking for it finds one customer's lines.
 pub const LOG_ID_HEX_DIGITS: usize = 16;
 
 /// The length of a log-id key, in bytes.

@@ -1,6 +1,6 @@
 //! `make log-id CUSTOMER=<id>`: prints the log id the functions' log lines name a customer by
 //! (`cust_` and 16 hex digits; see `aftercare_adapters::log_ids`), so a support engineer can
-//! search a customer's lines.
+//! find a customer's lines.
 //!
 //! ```text
 //! aftercare-log-id --secret <secret id or ARN> <customer id>...   # a deployed stack's key
