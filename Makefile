@@ -11,7 +11,7 @@ CHECKOV_STAMP := $(CHECKOV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv lint unit integration events-check template-check events clean build invoke local-stop soak fuzz
+.PHONY: demo test venv lint unit integration events-check template-check events clean build invoke local-stop soak fuzz log-id
 
 ## demo: run realistic customer journeys through the real handlers on a local AWS emulator
 demo: $(VENV_STAMP)
@@ -40,6 +40,24 @@ invoke: $(VENV_STAMP)
 
 local-stop:
 	cargo run --quiet --locked -p aftercare-local -- stop
+
+## log-id: the log id the functions' log lines name a customer by (cust_ and 16 hex digits), to
+## find one customer's lines:
+##   make log-id CUSTOMER=cus-1001                 # a deployed stack's key (STACK=aftercare), read
+##                                                 # from its LogIdKeySecretArn output with the AWS CLI's credentials
+##   make log-id CUSTOMER=cus-1001 LOCAL=1         # the local stack's key (make demo, make test, make invoke)
+STACK ?= aftercare
+log-id:
+	@if [ -z "$(CUSTOMER)" ]; then echo "usage: make log-id CUSTOMER=<customer id> [STACK=<stack name>] [LOCAL=1]"; exit 2; fi
+	@if [ -n "$(LOCAL)" ]; then \
+		cargo run --quiet --locked -p aftercare-log-id -- --local "$$CUSTOMER"; \
+	else \
+		secret="$$(aws cloudformation describe-stacks --stack-name '$(STACK)' \
+			--query "Stacks[0].Outputs[?OutputKey=='LogIdKeySecretArn'].OutputValue" --output text)"; \
+		if [ -z "$$secret" ] || [ "$$secret" = None ]; then \
+			echo "stack $(STACK) has no LogIdKeySecretArn output (is it deployed, in this region, from this template?)"; exit 1; fi; \
+		cargo run --quiet --locked -p aftercare-log-id -- --secret "$$secret" "$$CUSTOMER"; \
+	fi
 
 ## soak: the large soak (thousands of order events over hundreds of customers, redelivered,
 ## shuffled and applied concurrently with the schedule, through the fault proxy, with crashes)

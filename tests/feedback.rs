@@ -6,6 +6,7 @@ use aftercare_integration_tests::{at, stack, World};
 use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::links::{sign, LinkClaims, SigningKey};
 use aftercare_journey::message::MessageKind;
+use feedback::Resolution;
 use lambda_http::http::Request;
 use lambda_http::Body;
 use serde_json::{json, Value};
@@ -236,23 +237,20 @@ async fn issue_resolved_from_the_helpdesk_closes_the_issue_and_promotions_resume
         200
     );
 
-    let event: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> = serde_json::from_value(json!({
+    let event = json!({
         "version": "0", "id": "hd-1", "detail-type": "IssueResolved", "source": "helpdesk.zendesk",
         "account": "123456789012", "time": "2026-11-08T16:00:00Z", "region": "us-east-1", "resources": [],
         "detail": {"customer_id": "cus-1", "ticket": "ZD-77"}
-    }))
-    .unwrap();
+    });
     // The helpdesk's event reaches the function a few seconds after it was sent.
     world.clock.set(at("2026-11-08T16:00:04Z"));
-    let resolved = world
-        .feedback
-        .resolve(event.clone())
-        .await
-        .unwrap()
-        .expect("an issue was open");
+    let Resolution::Resolved(resolved) = world.feedback.resolve(&event).await.unwrap() else {
+        panic!("an issue was open");
+    };
     assert_eq!(resolved.seconds_to_resolution, 30 * 3600);
-    assert!(
-        world.feedback.resolve(event).await.unwrap().is_none(),
+    assert_eq!(
+        world.feedback.resolve(&event).await.unwrap(),
+        Resolution::NoOpenIssue,
         "a repeat changes nothing"
     );
 
@@ -269,13 +267,36 @@ async fn issue_resolved_from_the_helpdesk_closes_the_issue_and_promotions_resume
         "{report:?}"
     );
 
-    let bad: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> =
-        serde_json::from_value(json!({
-            "detail-type": "IssueResolved", "source": "helpdesk", "detail": {"ticket": "ZD-78"}
-        }))
-        .unwrap();
-    let error = world.feedback.resolve(bad).await.unwrap_err();
-    assert!(error.to_string().contains("customer_id"), "{error}");
+    let bad = json!({
+        "detail-type": "IssueResolved", "source": "helpdesk", "detail": {"ticket": "ZD-78"}
+    });
+    let refused = world.feedback.resolve(&bad).await.unwrap();
+    assert_eq!(
+        refused.answer(),
+        json!({"resolved": false, "refused": {"field": "detail.customer_id", "problem": "is required"}})
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_event_to_helpdesk_events_is_answered_as_refused_and_not_failed() {
+    let world = World::new("fb-foreign").await;
+    for (event, field) in [
+        (json!({"Records": [{"body": "{}"}]}), "detail-type"),
+        (
+            json!({"detail-type": "Order Status Changed", "detail": {"customer_id": "cus-1"}}),
+            "detail-type",
+        ),
+        (
+            json!({"detail-type": "IssueResolved", "detail": "cus-1"}),
+            "detail",
+        ),
+        (json!(["not", "an", "event"]), "body"),
+    ] {
+        match world.feedback.resolve(&event).await {
+            Ok(Resolution::Refused(invalid)) => assert_eq!(invalid.field, field, "{event}"),
+            other => panic!("{event}: {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]
@@ -545,17 +566,50 @@ async fn a_resolution_dated_ahead_of_the_functions_clock_is_read_as_now() {
         200
     );
     world.clock.set(at("2026-11-07T12:00:00Z"));
-    let event: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> = serde_json::from_value(json!({
+    let event = json!({
         "version": "0", "id": "hd-ahead", "detail-type": "IssueResolved", "source": "helpdesk.zendesk",
         "account": "123456789012", "time": "2026-11-07T12:00:00Z", "region": "us-east-1", "resources": [],
         "detail": {"customer_id": "cus-1", "resolved_at": "2026-11-17T12:00:00Z"}
-    }))
-    .unwrap();
-    let resolved = world
-        .feedback
-        .resolve(event)
-        .await
-        .unwrap()
-        .expect("an issue was open");
+    });
+    let Resolution::Resolved(resolved) = world.feedback.resolve(&event).await.unwrap() else {
+        panic!("an issue was open");
+    };
     assert_eq!(resolved.seconds_to_resolution, 2 * 3600);
+}
+
+#[tokio::test]
+async fn the_log_id_key_is_read_from_the_secret_the_local_stack_creates_and_a_cold_start_needs_one()
+{
+    use aftercare_adapters::log_ids::{CustomerNaming, LogIdKey};
+    use aftercare_adapters::startup::{customer_naming, ColdStartError};
+    let world = World::new("fb-log-id").await;
+    let table = world.config.table_name.clone();
+    stack().provision(&world.clients, &table).await.unwrap();
+    let config = |secret: Option<&str>| {
+        aftercare_adapters::config::Config::from_lookup(|name| match name {
+            "JOURNEY_TABLE" => Some(table.clone()),
+            "SENDER_EMAIL" => Some("orders@shop.example".into()),
+            "SHOP_NAME" => Some("Shop".into()),
+            "SUPPORT_EMAIL" => Some("help@shop.example".into()),
+            "LOG_ID_KEY_SECRET" => secret.map(str::to_owned),
+            _ => None,
+        })
+        .unwrap()
+    };
+    let secret = aftercare_localstack::log_id_secret_name(&table);
+    let naming = customer_naming(&config(Some(&secret)), &world.clients)
+        .await
+        .unwrap();
+    let local = LogIdKey::from_hex(aftercare_localstack::LOCAL_LOG_ID_KEY).unwrap();
+    assert_eq!(naming, CustomerNaming::Hashed(local));
+
+    let missing = customer_naming(&config(Some("no-such-secret")), &world.clients).await;
+    assert!(
+        matches!(missing, Err(ColdStartError::Secrets(_))),
+        "{missing:?}"
+    );
+    match customer_naming(&config(None), &world.clients).await {
+        Err(ColdStartError::Config(error)) => assert_eq!(error.variable, "LOG_ID_KEY_SECRET"),
+        other => panic!("a cold start without a log-id key: {other:?}"),
+    }
 }

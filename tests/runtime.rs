@@ -1,8 +1,8 @@
 //! End to end through the Lambda runtime path: every function's real binary, started by
 //! `cargo lambda watch` with its configuration in the environment (the emulator's endpoint, the
-//! shop's settings, the link keys read from a Secrets Manager secret at cold start), is invoked
-//! with the sample events in `infra/events/` through `cargo lambda invoke`, as `make invoke`
-//! does. What the binaries answered, wrote to the journey table and sent is then read back from
+//! shop's settings, the link keys and the log-id key read from Secrets Manager secrets at cold
+//! start), is invoked with the sample events in `infra/events/` through `cargo lambda invoke`,
+//! as `make invoke` does. What the binaries answered, wrote to the journey table and sent is then read back from
 //! the emulator.
 //!
 //! One test, in order: each step builds on the journey the steps before it left.
@@ -272,4 +272,39 @@ async fn every_function_answers_the_lambda_runtime_api_with_the_sample_events() 
         serde_json::json!([{ "itemIdentifier": "bad-1" }])
     );
     assert!(run.new_mail().is_empty());
+
+    // A foreign event to helpdesk-events is answered as refused, not failed: EventBridge does
+    // not try it again.
+    let foreign = std::env::temp_dir().join(format!(
+        "aftercare-runtime-foreign-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(
+        &foreign,
+        r#"{"detail-type": "Order Status Changed", "source": "shop.orders", "detail": {"customer": {"email": "emily.carter@example.com"}}}"#,
+    )
+    .unwrap();
+    let answer = run.invoke_file("helpdesk-events", &foreign);
+    assert_eq!(
+        answer,
+        serde_json::json!({"resolved": false, "refused": {"field": "detail-type", "problem": "must be \"IssueResolved\""}})
+    );
+
+    // Every function read the log-id key from its secret at cold start: their lines name the
+    // customer by its log id under the local stack's key, never by its id or address.
+    let key =
+        aftercare_adapters::log_ids::LogIdKey::from_hex(aftercare_localstack::LOCAL_LOG_ID_KEY)
+            .unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(logged.contains(&key.log_id(CUSTOMER)), "{logged}");
+    assert!(
+        logged.contains("helpdesk-events: event rejected: field `detail-type`"),
+        "{logged}"
+    );
+    for raw in [CUSTOMER, EMAIL] {
+        assert!(
+            !logged.contains(raw),
+            "{raw} is in the functions' log:\n{logged}"
+        );
+    }
 }

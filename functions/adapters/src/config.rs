@@ -12,6 +12,8 @@ use aftercare_journey::settings::{Brand, Policy, Settings, SignedLinks};
 use aftercare_journey::text::Text;
 use aftercare_journey::time_shift;
 
+use crate::log_ids::LogIdKey;
+
 /// A configuration variable that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration variable {variable} {problem}")]
@@ -39,6 +41,9 @@ pub struct Config {
     pub schedule_rule_arn: Option<String>,
     /// `LINK_SIGNING_KEYS_SECRET`: the Secrets Manager secret holding the rating-link keys.
     pub rating_keys_secret: Option<String>,
+    /// How log lines name customers: `LOG_RAW_CUSTOMER_IDS`, `LOG_ID_KEY_SECRET` or
+    /// `LOG_ID_KEY` (see [`LogIdSource`]).
+    pub log_ids: LogIdSource,
     /// `OUTBOX_LEASE_SECONDS` (default 120): how long a sender holds a message before the
     /// relay may take it over. Keep it below the SQS visibility timeout.
     pub outbox_lease: chrono::Duration,
@@ -121,6 +126,7 @@ impl Config {
             event_bus: get("EVENT_BUS_NAME"),
             schedule_rule_arn: get("SCHEDULE_RULE_ARN"),
             rating_keys_secret: get("LINK_SIGNING_KEYS_SECRET"),
+            log_ids: log_ids(&get)?,
             outbox_lease: time_shift::seconds(lease_seconds),
             accepted_years,
             settings: Settings {
@@ -344,6 +350,52 @@ fn policy(get: &Lookup<'_>) -> Result<Policy, ConfigError> {
     Ok(policy)
 }
 
+/// Where the key of customers' log ids comes from (see `crate::log_ids`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogIdSource {
+    /// `LOG_RAW_CUSTOMER_IDS=true`: the shop opted into raw customer ids in its logs.
+    Raw,
+    /// `LOG_ID_KEY_SECRET`: the Secrets Manager secret the key is read from at cold start
+    /// (`{"key": "<64 hex digits>"}`), as deployed stacks have it.
+    Secret(String),
+    /// `LOG_ID_KEY`: the key itself, in hex (local runs).
+    Key(LogIdKey),
+    /// Neither: the cold start refuses to run, rather than log customer ids raw.
+    Unset,
+}
+
+/// How log lines name customers: hashed unless `LOG_RAW_CUSTOMER_IDS` is `true`, with the key
+/// from `LOG_ID_KEY_SECRET` (deployed) or `LOG_ID_KEY` (local runs).
+fn log_ids(get: &Lookup<'_>) -> Result<LogIdSource, ConfigError> {
+    let raw = match get("LOG_RAW_CUSTOMER_IDS").map(|v| v.to_ascii_lowercase()) {
+        None => false,
+        Some(flag) => match flag.as_str() {
+            "true" | "yes" | "1" => true,
+            "false" | "no" | "0" => false,
+            _ => {
+                return Err(invalid(
+                    "LOG_RAW_CUSTOMER_IDS",
+                    format!("is {flag:?}; expected true or false"),
+                ))
+            }
+        },
+    };
+    if raw {
+        return Ok(LogIdSource::Raw);
+    }
+    match (get("LOG_ID_KEY"), get("LOG_ID_KEY_SECRET")) {
+        (Some(_), Some(_)) => Err(invalid(
+            "LOG_ID_KEY",
+            "is set together with LOG_ID_KEY_SECRET; set one",
+        )),
+        (Some(key), None) => LogIdKey::from_hex(&key)
+            .map(LogIdSource::Key)
+            .map_err(|e| invalid("LOG_ID_KEY", e.to_string())),
+        (None, Some(secret)) => Ok(LogIdSource::Secret(secret)),
+        (None, None) => Ok(LogIdSource::Unset),
+    }
+}
+
 /// Rating links: the keys that sign and verify them come from `LINK_SIGNING_KEYS` (`id:hexsecret`
 /// pairs, newest first; for local runs) or, in a deployed stack, from the Secrets Manager secret
 /// `LINK_SIGNING_KEYS_SECRET` (read by [`Config::load_secrets`]); `FEEDBACK_URL` is where links
@@ -447,6 +499,51 @@ mod tests {
         assert_eq!(config.outbox_lease, chrono::Duration::seconds(120));
         assert!(config.settings.disabled_kinds.is_empty());
         assert_eq!(config.configuration_set, None);
+        assert_eq!(config.log_ids, LogIdSource::Unset);
+    }
+
+    #[test]
+    fn customer_ids_are_hashed_with_a_key_unless_the_shop_opts_into_raw_ids() {
+        fn with(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+            let mut pairs = BASE.to_vec();
+            pairs.extend_from_slice(extra);
+            Config::from_lookup(lookup(&pairs))
+        }
+        let key = "ab".repeat(32);
+        let key = key.as_str();
+        assert_eq!(
+            with(&[("LOG_ID_KEY_SECRET", "stack-log-id-key")])
+                .unwrap()
+                .log_ids,
+            LogIdSource::Secret("stack-log-id-key".into())
+        );
+        assert!(matches!(
+            with(&[("LOG_ID_KEY", key)]).unwrap().log_ids,
+            LogIdSource::Key(_)
+        ));
+        assert_eq!(
+            with(&[("LOG_RAW_CUSTOMER_IDS", "true"), ("LOG_ID_KEY_SECRET", "s")])
+                .unwrap()
+                .log_ids,
+            LogIdSource::Raw
+        );
+        assert_eq!(
+            with(&[
+                ("LOG_RAW_CUSTOMER_IDS", "false"),
+                ("LOG_ID_KEY_SECRET", "s")
+            ])
+            .unwrap()
+            .log_ids,
+            LogIdSource::Secret("s".into())
+        );
+        for bad in [
+            &[("LOG_ID_KEY", "abcd")][..],
+            &[("LOG_ID_KEY", key), ("LOG_ID_KEY_SECRET", "s")][..],
+            &[("LOG_RAW_CUSTOMER_IDS", "sometimes")][..],
+        ] {
+            let error = with(bad).unwrap_err();
+            assert!(error.variable.starts_with("LOG_"), "{error}");
+        }
     }
 
     #[test]

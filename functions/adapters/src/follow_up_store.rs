@@ -125,7 +125,9 @@ impl JourneyStore {
                             .and_then(|v| v.as_s().ok())
                             .cloned()
                             .unwrap_or_default();
-                        tracing::error!(%pk, %sk, %error, "unreadable item in the due index; set aside");
+                        let customer_id = crate::log_ids::customer_of_partition(&pk)
+                            .map_or_else(|| "none".to_owned(), |id| id.to_string());
+                        tracing::error!(%customer_id, %sk, %error, "unreadable item in the due index; set aside");
                         self.set_aside(&pk, &sk, &error.to_string()).await?;
                     }
                 }

@@ -12,6 +12,7 @@ pub mod deadline;
 pub mod error;
 pub mod events;
 pub mod follow_up_store;
+pub mod log_ids;
 pub mod logging;
 pub mod mailer;
 pub mod mime_header;

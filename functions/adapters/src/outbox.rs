@@ -15,6 +15,7 @@ use chrono::Duration;
 
 use crate::clock::Clock;
 use crate::events::{EventBus, PublishError};
+use crate::log_ids;
 use crate::mailer::{SendError, SesMailer};
 use crate::store::{JourneyStore, Lease, MessageItem, MessageStatus, StoreError};
 
@@ -64,10 +65,26 @@ pub enum Delivery {
     },
 }
 
+/// What became of the attempt, as log lines say it: our words, SES's message id, and the
+/// reasons (ours, or SES's with addresses masked).
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Delivery::Sent { ses_message_id } => write!(f, "sent ({ses_message_id})"),
+            Delivery::Rejected { reason } => write!(f, "refused by SES: {reason}"),
+            Delivery::NotOurs => f.write_str("already sent or failed"),
+            Delivery::HeldElsewhere => f.write_str("held by another sender"),
+            Delivery::Waiting { until } => write!(f, "waiting until {}", until.to_rfc3339()),
+            Delivery::Withheld { reason } => write!(f, "withheld: {reason}"),
+            Delivery::LeftForRelay { reason } => write!(f, "left for the relay: {reason}"),
+        }
+    }
+}
+
 impl Delivery {
     /// What became of an attempt that failed: left in the outbox for the relay, and logged.
     pub fn left_for_relay(item: &MessageItem, error: &DeliverError) -> Self {
-        tracing::warn!(message_id = %item.message_id, customer_id = %item.customer_id, %error,
+        tracing::warn!(message_id = %item.message_id, customer_id = %log_ids::customer(&item.customer_id), %error,
             "message not sent now; it stays in the outbox for the relay");
         Delivery::LeftForRelay {
             reason: error.to_string(),
@@ -184,13 +201,13 @@ impl<'a> Outbox<'a> {
         match self.mailer.send(message).await {
             Ok(ses_message_id) => {
                 if !self.record_sent(item, owner, &ses_message_id).await? {
-                    tracing::warn!(message_id = %item.message_id, customer_id = %item.customer_id,
+                    tracing::warn!(message_id = %item.message_id, customer_id = %log_ids::customer(&item.customer_id),
                         "sent after the lease was taken over; the relay may send it again");
                 }
                 Ok(Delivery::Sent { ses_message_id })
             }
             Err(SendError::Rejected(reason)) => {
-                tracing::error!(message_id = %item.message_id, customer_id = %item.customer_id, %reason, "SES refused the message");
+                tracing::error!(message_id = %item.message_id, customer_id = %log_ids::customer(&item.customer_id), %reason, "SES refused the message");
                 self.store
                     .mark_failed(item, owner, &reason, self.clock.now())
                     .await?;
@@ -289,7 +306,7 @@ impl<'a> Outbox<'a> {
         };
         self.publish_handoff(item, owner).await?;
         let reason = format!("withheld at sending: {reason}");
-        tracing::info!(message_id = %item.message_id, customer_id = %item.customer_id, %reason, "message held back");
+        tracing::info!(message_id = %item.message_id, customer_id = %log_ids::customer(&item.customer_id), %reason, "message held back");
         self.store
             .mark_failed(item, owner, &reason, self.clock.now())
             .await?;

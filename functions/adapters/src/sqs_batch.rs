@@ -16,11 +16,13 @@ use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use aftercare_journey::event::InvalidEvent;
+use aftercare_journey::rejection::Problem;
 
 use crate::panics::{self, Panicked};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
-/// A function's per-record error, as the batch loop needs to see it.
+/// A function's per-record error, as the batch loop needs to see it. Its `Display` is
+/// logged, so it holds nothing a sender wrote (see `crate::logging`).
 pub trait RecordFailure: Display + Sized {
     /// The error for a record that has no body.
     fn missing_body(missing: InvalidEvent) -> Self;
@@ -73,7 +75,9 @@ impl Deadline {
 }
 
 /// Runs `process(message_id, body)` for each record of `event`, in order, one at a time, and
-/// logs each result under `what` (for example "order event"). With a `deadline`, records not
+/// logs each result under `what`: the function's name and what a record holds (for example
+/// "order-events: order event"), so each line says which function wrote it. An outcome is
+/// logged by its `Display`, which holds nothing a sender wrote. With a `deadline`, records not
 /// started in time fail with [`RecordFailure::out_of_time`].
 pub async fn process_batch<T, E, F, Fut>(
     event: SqsEvent,
@@ -82,7 +86,7 @@ pub async fn process_batch<T, E, F, Fut>(
     mut process: F,
 ) -> BatchReport<T, E>
 where
-    T: Debug,
+    T: Debug + Display,
     E: RecordFailure,
     F: FnMut(String, String) -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -102,18 +106,15 @@ where
                     Err(E::panicked(bug))
                 }
             },
-            None => Err(E::missing_body(InvalidEvent {
-                field: "body".into(),
-                problem: "is missing".into(),
-            })),
+            None => Err(E::missing_body(InvalidEvent::new("body", Problem::Missing))),
         };
         match &result {
             Ok(outcome) => {
-                tracing::info!(sqs_message_id = %message_id, ?outcome, "{what} processed")
+                tracing::info!(sqs_message_id = %message_id, %outcome, "{what} processed")
             }
             Err(error) => match error.rejected_field() {
                 Some(field) => {
-                    tracing::error!(sqs_message_id = %message_id, %field, %error, "{what} rejected")
+                    tracing::error!(sqs_message_id = %message_id, %field, "{what} rejected: {error}")
                 }
                 None => {
                     tracing::warn!(sqs_message_id = %message_id, %error, "{what} failed; SQS will retry it")
@@ -253,7 +254,7 @@ mod tests {
             "test record",
             |_, _| {
                 started += 1;
-                async { Ok::<_, Failure>(()) }
+                async { Ok::<_, Failure>(String::new()) }
             },
         )
         .await;

@@ -1,10 +1,13 @@
 //! The cold start every function shares, in its order: logging first (so that a bad
-//! configuration is logged) and the panic hook that logs a bug without its message, the configuration from the environment, the SDK clients (built
-//! once, reused by every invocation), then the link-signing keys from their secret for the
-//! functions that sign or verify links.
+//! configuration is logged) and the panic hook that logs a bug without its message, the
+//! configuration from the environment, the SDK clients (built once, reused by every
+//! invocation), how log lines name customers (the log-id key from its secret, unless the shop
+//! opted into raw ids), then the link-signing keys from their secret for the functions that
+//! sign or verify links.
 
 use crate::aws::AwsClients;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, LogIdSource};
+use crate::log_ids::{AlreadyInstalled, CustomerNaming};
 use crate::secrets::SecretError;
 
 /// Whether a function reads the link-signing keys at cold start.
@@ -23,20 +26,48 @@ pub enum ColdStartError {
     /// The environment does not configure it.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The link-signing keys could not be read.
+    /// A key could not be read from its secret.
     #[error(transparent)]
     Secrets(#[from] SecretError),
+    /// The process named customers another way already.
+    #[error(transparent)]
+    LogIds(#[from] AlreadyInstalled),
 }
 
 /// Runs the cold start and returns the configuration and the clients to build the function
-/// from.
+/// from. Every function logs customers, so every one reads the log-id key (one Secrets
+/// Manager call), and refuses to start without one unless raw ids were chosen.
 pub async fn cold_start(keys: LinkKeys) -> Result<(Config, AwsClients), ColdStartError> {
     crate::logging::init();
     crate::panics::install_hook();
     let mut config = Config::from_environment()?;
     let clients = AwsClients::from_environment().await;
+    crate::log_ids::install(customer_naming(&config, &clients).await?)?;
     if keys == LinkKeys::Load {
         config.load_secrets(&clients).await?;
     }
     Ok((config, clients))
+}
+
+/// How this function's log lines name customers, as `config` says.
+pub async fn customer_naming(
+    config: &Config,
+    clients: &AwsClients,
+) -> Result<CustomerNaming, ColdStartError> {
+    Ok(match &config.log_ids {
+        LogIdSource::Raw => CustomerNaming::Raw,
+        LogIdSource::Key(key) => CustomerNaming::Hashed(key.clone()),
+        LogIdSource::Secret(secret) => {
+            CustomerNaming::Hashed(crate::secrets::load_log_id_key(&clients.secrets, secret).await?)
+        }
+        LogIdSource::Unset => {
+            return Err(ConfigError {
+                variable: "LOG_ID_KEY_SECRET",
+                problem: "is not set: customer ids in logs are hashed with the key it holds \
+                          (LOG_ID_KEY for local runs), unless LOG_RAW_CUSTOMER_IDS is true"
+                    .to_owned(),
+            }
+            .into())
+        }
+    })
 }

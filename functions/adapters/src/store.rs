@@ -1223,8 +1223,11 @@ pub(crate) fn from_item<T: for<'de> Deserialize<'de>>(
     operation: &'static str,
     item: HashMap<String, AttributeValue>,
 ) -> Result<T, StoreError> {
-    serde_dynamo::from_item(item)
-        .map_err(|e| StoreError::corrupt(operation, format!("unreadable item: {e}")))
+    // The item's values came from senders once: the error is named by its kind only.
+    serde_dynamo::from_item(item).map_err(|e| {
+        let problem = aftercare_journey::rejection::Problem::of_serde_message(&e.to_string());
+        StoreError::corrupt(operation, format!("unreadable item: a value {problem}"))
+    })
 }
 
 #[cfg(test)]

@@ -249,12 +249,12 @@ impl<'a> Sweeper<'a> {
                     done = false;
                 }
                 Err(error) if error.heals() => {
-                    tracing::warn!(customer_id = %item.follow_up.customer_id, key = %item.follow_up.key, %error, "follow-up failed; the next run tries again");
+                    tracing::warn!(customer_id = %crate::log_ids::customer(&item.follow_up.customer_id), key = %item.follow_up.key, %error, "follow-up failed; the next run tries again");
                     report.failed += 1;
                     done = false;
                 }
                 Err(error) => {
-                    tracing::error!(customer_id = %item.follow_up.customer_id, key = %item.follow_up.key, %error, "follow-up failed for good; set aside");
+                    tracing::error!(customer_id = %crate::log_ids::customer(&item.follow_up.customer_id), key = %item.follow_up.key, %error, "follow-up failed for good; set aside");
                     self.store
                         .set_aside(&item.pk, &item.sk, &error.to_string())
                         .await?;

@@ -22,6 +22,7 @@ use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::Config;
 use aftercare_adapters::events::EventBus;
+use aftercare_adapters::log_ids;
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::Outbox;
 use aftercare_adapters::store::{pending_message_item, CommitError, JourneyStore, MessageItem};
@@ -272,7 +273,7 @@ impl FeedbackFunction {
                 Err(_) => return Answer::error(Page::InvalidLink, language),
             };
             if let Some(reason) = &decision.reply_held_back {
-                tracing::info!(customer_id = %claims.customer, order_id = %claims.order, %reason, "reply to a rating held back");
+                tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, %reason, "reply to a rating held back");
             }
             let items = self.outbox_items(&decision.messages, decision.handoff.as_ref(), owner);
             match self
@@ -285,7 +286,7 @@ impl FeedbackFunction {
                     if result.is_ok() {
                         self.deliver(&items, owner).await;
                     }
-                    tracing::info!(customer_id = %claims.customer, order_id = %claims.order, score = score.get(), first = decision.first_answer, "rating recorded");
+                    tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, score = score.get(), first = decision.first_answer, "rating recorded");
                     let page = if decision.page == AnswerPage::Apology {
                         Page::Apology
                     } else {
@@ -301,7 +302,7 @@ impl FeedbackFunction {
                 }
                 Err(CommitError::Conflict) => continue,
                 Err(CommitError::Store(error)) => {
-                    tracing::error!(customer_id = %claims.customer, %error, "writing the rating failed");
+                    tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the rating failed");
                     return Answer::error(Page::Internal, language);
                 }
             }
@@ -367,7 +368,7 @@ impl FeedbackFunction {
                 }
                 Err(CommitError::Conflict) => continue,
                 Err(CommitError::Store(error)) => {
-                    tracing::error!(customer_id = %claims.customer, %error, "writing the comment failed");
+                    tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the comment failed");
                     return Answer::error(Page::Internal, language);
                 }
             }
@@ -397,7 +398,7 @@ impl FeedbackFunction {
             {
                 Ok(loaded) => loaded,
                 Err(error) => {
-                    tracing::error!(customer_id = %claims.customer, %error, "reading the journey failed");
+                    tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "reading the journey failed");
                     return Answer::error(Page::Internal, hint);
                 }
             };
@@ -429,12 +430,12 @@ impl FeedbackFunction {
                     Ok(()) | Err(CommitError::Duplicate) => {}
                     Err(CommitError::Conflict) => continue,
                     Err(CommitError::Store(error)) => {
-                        tracing::error!(customer_id = %claims.customer, %error, "writing the preferences failed");
+                        tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the preferences failed");
                         return Answer::error(Page::Internal, language);
                     }
                 }
                 let off: Vec<&str> = after.unsubscribed.keys().map(|t| t.as_str()).collect();
-                tracing::info!(customer_id = %claims.customer, unsubscribed = ?off, "preferences changed");
+                tracing::info!(customer_id = %log_ids::customer(&claims.customer), unsubscribed = ?off, "preferences changed");
             }
             let subscribed: Vec<(MailTopic, bool)> = MailTopic::ALL
                 .into_iter()
@@ -474,7 +475,7 @@ impl FeedbackFunction {
             .load_profile_and_order(&claims.customer, Some(&claims.order))
             .await
             .map_err(|error| {
-                tracing::error!(customer_id = %claims.customer, %error, "reading the journey failed");
+                tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "reading the journey failed");
                 Answer::error(Page::Internal, hint)
             })?;
         match (loaded.profile, loaded.order) {
@@ -531,13 +532,14 @@ enum Change {
     Choose(std::collections::BTreeSet<MailTopic>),
 }
 
-/// Why an `IssueResolved` event was not applied.
+/// How the helpdesk-events function's log lines about an event it refuses begin.
+pub const HELPDESK_LOG_NAME: &str = "helpdesk-events: event";
+
+/// Why an `IssueResolved` event could not be applied now; EventBridge tries the invocation
+/// again.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
-    /// The event is not an `IssueResolved` event we can read.
-    #[error(transparent)]
-    Invalid(#[from] aftercare_journey::event::InvalidEvent),
-    /// DynamoDB failed; EventBridge retries the invocation.
+    /// DynamoDB failed.
     #[error(transparent)]
     Store(#[from] aftercare_adapters::store::StoreError),
     /// The profile kept changing.
@@ -545,46 +547,68 @@ pub enum ResolveError {
     Contention,
 }
 
-impl FeedbackFunction {
-    /// Applies a helpdesk's `IssueResolved` event: closes the customer's open issue, recording
-    /// the time to resolution, so promotions resume. Returns the resolution, or `None` when no
-    /// issue was open (a repeat of the event, or a customer without one).
-    pub async fn resolve(
-        &self,
-        event: aws_lambda_events::event::eventbridge::EventBridgeEvent<serde_json::Value>,
-    ) -> Result<Option<aftercare_journey::feedback::ResolvedIssue>, ResolveError> {
-        if event.detail_type != aftercare_journey::feedback::ISSUE_RESOLVED {
-            return Err(aftercare_journey::event::InvalidEvent {
-                field: "detail-type".into(),
-                problem: format!(
-                    "is {:?}; this function takes {:?}",
-                    event.detail_type,
-                    aftercare_journey::feedback::ISSUE_RESOLVED
-                ),
+/// What came of one event to helpdesk-events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The customer's open issue is closed.
+    Resolved(aftercare_journey::feedback::ResolvedIssue),
+    /// No issue was open (a repeat of the event, or a customer without one).
+    NoOpenIssue,
+    /// No journey of this customer.
+    UnknownCustomer,
+    /// Not an `IssueResolved` event we can read: refused for good (a retry would not mend it),
+    /// and logged once.
+    Refused(aftercare_journey::event::InvalidEvent),
+}
+
+impl Resolution {
+    /// The invocation's answer: `{"resolved": true|false}`, and for a refusal the field and
+    /// the problem (our words only).
+    pub fn answer(&self) -> serde_json::Value {
+        match self {
+            Resolution::Resolved(_) => serde_json::json!({ "resolved": true }),
+            Resolution::NoOpenIssue | Resolution::UnknownCustomer => {
+                serde_json::json!({ "resolved": false })
             }
-            .into());
+            Resolution::Refused(invalid) => serde_json::json!({
+                "resolved": false,
+                "refused": {"field": invalid.field, "problem": invalid.problem.to_string()},
+            }),
         }
-        let detail =
-            aftercare_journey::feedback::parse_issue_resolved(&event.detail, &self.accepted_years)?;
-        if let Some(time) = event.time {
-            self.accepted_years.check("time", time)?;
-        }
+    }
+}
+
+impl FeedbackFunction {
+    /// Applies a helpdesk's `IssueResolved` event, any JSON as it reached helpdesk-events:
+    /// closes the customer's open issue, recording the time to resolution, so promotions
+    /// resume. An event that is not one (another shape, another `detail-type`, a detail that
+    /// does not read, a date outside the accepted years) is refused cleanly: logged once at error level, naming the field and
+    /// the problem, and answered, never failed, so EventBridge does not try it again.
+    pub async fn resolve(&self, event: &serde_json::Value) -> Result<Resolution, ResolveError> {
+        let event = match aftercare_journey::feedback::parse_issue_resolved_event(
+            event,
+            &self.accepted_years,
+        ) {
+            Ok(event) => event,
+            Err(invalid) => {
+                tracing::error!(field = %invalid.field, "{HELPDESK_LOG_NAME} rejected: {invalid}");
+                return Ok(Resolution::Refused(invalid));
+            }
+        };
+        let customer = &event.detail.customer_id;
         // A resolution is never in the future: a helpdesk's clock ahead of ours is read as now.
         let now = self.clock.now();
-        let at = detail.resolved_at.or(event.time).unwrap_or(now).min(now);
+        let at = event.resolved_at().unwrap_or(now).min(now);
         for _ in 0..3 {
-            let loaded = self
-                .store
-                .load_profile_and_order(&detail.customer_id, None)
-                .await?;
+            let loaded = self.store.load_profile_and_order(customer, None).await?;
             let Some(profile) = loaded.profile else {
-                tracing::warn!(customer_id = %detail.customer_id, "IssueResolved for an unknown customer");
-                return Ok(None);
+                tracing::warn!(customer_id = %log_ids::customer(customer), "IssueResolved for an unknown customer");
+                return Ok(Resolution::UnknownCustomer);
             };
             let Some((after, resolved)) =
                 aftercare_journey::feedback::resolve_issue(&profile.value, at)
             else {
-                return Ok(None);
+                return Ok(Resolution::NoOpenIssue);
             };
             match self
                 .store
@@ -592,8 +616,8 @@ impl FeedbackFunction {
                 .await
             {
                 Ok(()) => {
-                    tracing::info!(customer_id = %detail.customer_id, order_id = %resolved.order_id, seconds = resolved.seconds_to_resolution, "issue resolved");
-                    return Ok(Some(resolved));
+                    tracing::info!(customer_id = %log_ids::customer(customer), order_id = %resolved.order_id, seconds = resolved.seconds_to_resolution, "issue resolved");
+                    return Ok(Resolution::Resolved(resolved));
                 }
                 Err(CommitError::Conflict | CommitError::Duplicate) => continue,
                 Err(CommitError::Store(error)) => return Err(error.into()),

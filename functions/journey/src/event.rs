@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::contact::{CustomerTimeZone, EmailAddress, Locale};
 use crate::ids::{CustomerId, EventId, OrderId, Sku};
 use crate::money::{Amount, Money};
+use crate::rejection::{field_path, join_path, KnownFields, Problem};
 use crate::status::OrderStatus;
 use crate::text::Text;
 
@@ -23,6 +24,42 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The most line items an event may carry.
 pub const MAX_ITEMS: usize = 100;
+
+/// Every field name of an order event and of the EventBridge envelope around it, as written
+/// on the wire: the only names a refusal's path may hold (see [`crate::rejection`]).
+pub const ORDER_EVENT_FIELDS: KnownFields = &[
+    "detail-type",
+    "detail",
+    "event_id",
+    "order_id",
+    "status",
+    "occurred_at",
+    "customer",
+    "id",
+    "email",
+    "name",
+    "locale",
+    "time_zone",
+    "marketing_consent",
+    "items",
+    "sku",
+    "category",
+    "quantity",
+    "unit_price",
+    "replenish_every_days",
+    "total",
+    "amount",
+    "currency",
+    "delivery",
+    "eta",
+    "carrier",
+    "tracking_url",
+    "delay",
+    "reason",
+    "new_eta",
+    "cancellation",
+    "refund",
+];
 
 /// One change of an order's status, validated: every field of it is usable as it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,13 +130,12 @@ pub struct LineItem {
     pub replenish_every_days: Option<ReplenishDays>,
 }
 
-/// Why a number is out of its allowed range.
+/// Why a number is out of its allowed range. It names the range, never the number given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("must be between {min} and {max}, got {got}")]
+#[error("must be between {min} and {max}")]
 pub struct RangeError {
     min: u32,
     max: u32,
-    got: u32,
 }
 
 macro_rules! bounded_count {
@@ -115,7 +151,7 @@ macro_rules! bounded_count {
                 if ($min..=$max).contains(&value) {
                     Ok(Self(value))
                 } else {
-                    Err(RangeError { min: $min, max: $max, got: value })
+                    Err(RangeError { min: $min, max: $max })
                 }
             }
 
@@ -163,7 +199,7 @@ pub enum WebLinkError {
     #[error("must be an http or https URL")]
     Scheme,
     /// Longer than 2,000 characters.
-    #[error("is longer than 2000 characters")]
+    #[error("is too long (at most 2000 characters)")]
     TooLong,
 }
 
@@ -237,20 +273,23 @@ pub struct Cancellation {
     pub refund: Option<Money>,
 }
 
-/// A message body that is not a valid order event. `field` is the JSON path of the offending
-/// value (`detail.customer.email`, `items[2].quantity`), or `body` when the whole body is at fault.
+/// A message body that is not a valid order event (or SES event, or `IssueResolved`: every
+/// parser of what senders send refuses with it). `field` is the JSON path of the offending
+/// value in our schema (`detail.customer.email`, `items[2].quantity`), or `body` when the whole
+/// body is at fault; `problem` is what is wrong with it, in our words. Neither holds anything a
+/// sender wrote (see [`crate::rejection`]): a refusal is safe to log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid order event: field `{field}` {problem}")]
+#[error("field `{field}` {problem}")]
 pub struct InvalidEvent {
-    /// Where the problem is.
+    /// Where the problem is: a path of known field names and array indices.
     pub field: String,
     /// What is wrong with it.
-    pub problem: String,
+    pub problem: Problem,
 }
 
 impl InvalidEvent {
-    /// The problem `problem` with the value at `field`.
-    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+    /// A refusal of the field at `field` (a path in our schema, never text from the input).
+    pub fn new(field: impl Into<String>, problem: impl Into<Problem>) -> Self {
         Self {
             field: field.into(),
             problem: problem.into(),
@@ -341,10 +380,10 @@ impl AcceptedYears {
     fn refusal(&self, field: &str) -> InvalidEvent {
         InvalidEvent::new(
             field,
-            format!(
-                "is outside the accepted years {} to {}",
-                self.first, self.last
-            ),
+            Problem::OutsideYears {
+                first: self.first,
+                last: self.last,
+            },
         )
     }
 }
@@ -355,24 +394,20 @@ pub fn parse_order_event(body: &str, years: &AcceptedYears) -> Result<OrderEvent
     if body.len() > MAX_BODY_BYTES {
         return Err(InvalidEvent::new(
             "body",
-            format!(
-                "is {} bytes; at most {MAX_BODY_BYTES} are accepted",
-                body.len()
-            ),
+            Problem::MoreThan {
+                limit: MAX_BODY_BYTES,
+                what: "bytes",
+            },
         ));
     }
-    let value: serde_json::Value = serde_json::from_str(body)
-        .map_err(|e| InvalidEvent::new("body", format!("is not JSON: {e}")))?;
+    let value = parse_json(body, "body")?;
     let is_envelope = value.get("detail-type").is_some() && value.get("detail").is_some();
     let (detail, prefix) = if is_envelope {
-        let detail_type = value
-            .get("detail-type")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        if detail_type != DETAIL_TYPE {
+        let detail_type = value.get("detail-type").and_then(|v| v.as_str());
+        if detail_type != Some(DETAIL_TYPE) {
             return Err(InvalidEvent::new(
                 "detail-type",
-                format!("is {detail_type:?}; this function takes {DETAIL_TYPE:?}"),
+                Problem::MustBe(DETAIL_TYPE),
             ));
         }
         let mut value = value;
@@ -382,65 +417,51 @@ pub fn parse_order_event(body: &str, years: &AcceptedYears) -> Result<OrderEvent
     };
     if !detail.is_object() {
         let field = if prefix.is_empty() { "body" } else { prefix };
-        return Err(InvalidEvent::new(field, "must be a JSON object"));
+        return Err(InvalidEvent::new(
+            field,
+            Problem::WrongType {
+                expected: Some(crate::rejection::Expected::Object),
+            },
+        ));
     }
-    let event: OrderEvent = deserialize_at(detail, prefix)?;
+    let event: OrderEvent = deserialize_at(detail, prefix, ORDER_EVENT_FIELDS)?;
     check_event(&event, years)
         .map_err(|e| InvalidEvent::new(join_path(prefix, &e.field), e.problem))?;
     Ok(event)
 }
 
-/// Deserializes `value`, found at `prefix` in the body (`"detail"`, or `""` for the body
-/// itself), into `T`. A failure names the field at fault (a missing field by its own path) and
-/// never echoes the value, which may be personal data: these errors are logged.
-pub fn deserialize_at<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-    prefix: &str,
-) -> Result<T, InvalidEvent> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        field_error(prefix, &path, &message)
+/// Parses `text` (found at `field`) as JSON; a refusal says where the parser stopped, never
+/// what it read.
+pub fn parse_json(text: &str, field: &str) -> Result<serde_json::Value, InvalidEvent> {
+    serde_json::from_str(text).map_err(|e| {
+        InvalidEvent::new(
+            field,
+            Problem::MalformedJson {
+                line: e.line(),
+                column: e.column(),
+            },
+        )
     })
 }
 
-fn join_path(prefix: &str, path: &str) -> String {
-    match (prefix.is_empty(), path.is_empty() || path == ".") {
-        (true, true) => "body".to_owned(),
-        (true, false) => path.to_owned(),
-        (false, true) => prefix.to_owned(),
-        (false, false) => format!("{prefix}.{path}"),
-    }
-}
-
-/// Turns serde's "missing field `x`" at path `p` into a problem at `p.x`.
-fn field_error(prefix: &str, path: &str, message: &str) -> InvalidEvent {
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        let name = rest.split('`').next().unwrap_or_default();
-        let full = if path.is_empty() || path == "." {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        };
-        return InvalidEvent::new(join_path(prefix, &full), "is required");
-    }
-    let problem = message.split(" at line ").next().unwrap_or(message);
-    InvalidEvent::new(join_path(prefix, path), redact_quoted(problem))
-}
-
-/// Replaces double-quoted text in serde's messages (`invalid type: string "Anna", expected
-/// u32`) with `"…"`: the value may be personal data, and these messages are logged.
-fn redact_quoted(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut parts = message.split('"');
-    if let Some(first) = parts.next() {
-        out.push_str(first);
-    }
-    for (i, part) in parts.enumerate() {
-        out.push('"');
-        out.push_str(if i % 2 == 0 { "…" } else { part });
-    }
-    out
+/// Deserializes `value`, found at `prefix` in the body (`"detail"`, or `""` for the body
+/// itself), into `T`. A failure names the field at fault (a missing field by its own path),
+/// spelt with the field names in `known` and array indices only, and the kind of problem: it
+/// never echoes a value or a key the sender chose, which may be personal data (these
+/// refusals are logged).
+pub fn deserialize_at<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    prefix: &str,
+    known: KnownFields,
+) -> Result<T, InvalidEvent> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = e.inner().to_string();
+        let path = field_path(e.path(), &message, known);
+        InvalidEvent::new(
+            join_path(prefix, &path),
+            Problem::of_serde_message(&message),
+        )
+    })
 }
 
 /// Rules that span fields.
@@ -455,23 +476,17 @@ fn check_event(event: &OrderEvent, years: &AcceptedYears) -> Result<(), InvalidE
     if event.items.len() > MAX_ITEMS {
         return Err(InvalidEvent::new(
             "items",
-            format!(
-                "has {} lines; at most {MAX_ITEMS} are accepted",
-                event.items.len()
-            ),
+            Problem::MoreThan {
+                limit: MAX_ITEMS,
+                what: "lines",
+            },
         ));
     }
-    if event.total.is_none() {
-        if let Some(i) = event
-            .items
-            .iter()
-            .position(|item| item.unit_price.is_some())
-        {
-            return Err(InvalidEvent::new(
-                "total",
-                format!("is required when items carry unit_price (items[{i}] does): it gives the currency"),
-            ));
-        }
+    if event.total.is_none() && event.items.iter().any(|item| item.unit_price.is_some()) {
+        return Err(InvalidEvent::new(
+            "total",
+            "is required when items carry unit_price: it gives the currency",
+        ));
     }
     match event.status {
         OrderStatus::Shipped => {
@@ -498,10 +513,7 @@ fn check_event(event: &OrderEvent, years: &AcceptedYears) -> Result<(), InvalidE
         if total.currency != refund.currency {
             return Err(InvalidEvent::new(
                 "cancellation.refund.currency",
-                format!(
-                    "is {} but the order total is in {}",
-                    refund.currency, total.currency
-                ),
+                "must be the currency of the order total",
             ));
         }
     }
@@ -548,8 +560,13 @@ mod tests {
 
     #[test]
     fn an_envelope_of_another_detail_type_is_refused() {
-        let envelope = json!({"detail-type": "Invoice Paid", "detail": shipped()});
-        assert_eq!(error_of(envelope).field, "detail-type");
+        let envelope = json!({"detail-type": "emily.carter@example.com", "detail": shipped()});
+        let err = error_of(envelope);
+        assert_eq!(err.field, "detail-type");
+        assert_eq!(
+            err.to_string(),
+            "field `detail-type` must be \"Order Status Changed\""
+        );
     }
 
     #[test]
@@ -561,26 +578,31 @@ mod tests {
             .remove("time_zone");
         let err = error_of(event);
         assert_eq!(err.field, "customer.time_zone");
-        assert_eq!(err.problem, "is required");
+        assert_eq!(err.problem, Problem::Missing);
     }
 
     #[test]
     fn wrongly_typed_unknown_and_invalid_values_name_their_field() {
         let mut event = shipped();
-        event["items"][0]["quantity"] = json!("Anna Petrova");
+        event["items"][0]["quantity"] = json!("x\"Anna Petrova\"x");
         let err = error_of(event);
-        assert_eq!(err.field, "items[0].quantity");
-        assert!(
-            !err.problem.contains("Anna"),
-            "values are not echoed: {}",
-            err.problem
+        assert_eq!(
+            err.to_string(),
+            "field `items[0].quantity` must be a whole number"
         );
 
         let mut event = shipped();
-        event["status"] = json!("lost_in_space");
+        event["items"][0]["quantity"] = json!(4_155_550_123u64);
+        assert_eq!(
+            error_of(event).to_string(),
+            "field `items[0].quantity` is not valid"
+        );
+
+        let mut event = shipped();
+        event["status"] = json!("anna@example.com");
         let err = error_of(event);
         assert_eq!(err.field, "status");
-        assert!(err.problem.contains("unknown variant"), "{}", err.problem);
+        assert_eq!(err.problem, Problem::UnknownValue);
 
         let mut event = shipped();
         event["customer"]["time_zone"] = json!("Europe/Atlantis");
@@ -593,6 +615,49 @@ mod tests {
         let mut event = shipped();
         event["items"][0]["unit_price"] = json!("79228162514264337593543950335");
         assert_eq!(error_of(event).field, "items[0].unit_price");
+
+        let mut event = shipped();
+        event["customer"]["name"] = json!("x".repeat(501));
+        assert_eq!(
+            error_of(event).to_string(),
+            "field `customer.name` is too long"
+        );
+    }
+
+    #[test]
+    fn a_key_the_schema_does_not_know_never_reaches_the_path() {
+        let mut event = shipped();
+        event["customer"] = json!([{"anna@example.com": 1}]);
+        let err = error_of(event);
+        assert_eq!(err.field, "customer[0]");
+        assert!(!err.to_string().contains("anna"), "{err}");
+    }
+
+    #[test]
+    fn every_field_of_the_json_schema_is_a_known_field() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../infra/order-event.schema.json")).unwrap();
+        fn names(value: &serde_json::Value, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(serde_json::Value::Object(properties)) = map.get("properties") {
+                        out.extend(properties.keys().cloned());
+                    }
+                    map.values().for_each(|v| names(v, out));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| names(v, out)),
+                _ => {}
+            }
+        }
+        let mut fields = Vec::new();
+        names(&schema, &mut fields);
+        assert!(fields.len() > 20, "{fields:?}");
+        for field in fields {
+            assert!(
+                ORDER_EVENT_FIELDS.contains(&field.as_str()),
+                "{field} is in the schema but not in ORDER_EVENT_FIELDS"
+            );
+        }
     }
 
     #[test]
@@ -615,12 +680,9 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_json_or_too_large_are_refused_as_a_whole() {
-        assert_eq!(
-            parse_order_event("{not json", &AcceptedYears::default())
-                .unwrap_err()
-                .field,
-            "body"
-        );
+        let err = parse_order_event("{not json", &AcceptedYears::default()).unwrap_err();
+        assert_eq!(err.field, "body");
+        assert_eq!(err.problem, Problem::MalformedJson { line: 1, column: 2 });
         assert_eq!(
             parse_order_event("[1,2]", &AcceptedYears::default())
                 .unwrap_err()
@@ -629,8 +691,7 @@ mod tests {
         );
         let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(MAX_BODY_BYTES));
         let err = parse_order_event(&huge, &AcceptedYears::default()).unwrap_err();
-        assert_eq!(err.field, "body");
-        assert!(err.problem.contains("bytes"));
+        assert_eq!(err.to_string(), "field `body` has more than 65536 bytes");
     }
 
     #[test]

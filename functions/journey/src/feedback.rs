@@ -440,17 +440,84 @@ pub struct IssueResolvedDetail {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
-/// Parses an `IssueResolved` detail, naming the field at fault; `resolved_at` must fall in
-/// `years`.
+/// An `IssueResolved` event as EventBridge delivers it: its `detail-type`, `time` and
+/// `detail`; every other field of the envelope is ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct IssueResolvedEvent {
+    /// The event's `detail-type`; [`parse_issue_resolved_event`] takes only [`ISSUE_RESOLVED`].
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    /// When EventBridge received it.
+    #[serde(default)]
+    pub time: Option<DateTime<Utc>>,
+    /// What was resolved.
+    pub detail: IssueResolvedDetail,
+}
+
+impl IssueResolvedEvent {
+    /// When the issue was resolved: the detail's `resolved_at`, else the event's `time`.
+    pub fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.detail.resolved_at.or(self.time)
+    }
+}
+
+/// Every field name of an `IssueResolved` event that a refusal's path may hold.
+pub const ISSUE_RESOLVED_FIELDS: crate::rejection::KnownFields = &[
+    "detail-type",
+    "time",
+    "detail",
+    "customer_id",
+    "resolved_at",
+];
+
+/// Parses an `IssueResolved` detail, naming the field at fault (under `detail`);
+/// `resolved_at` must fall in `years`.
 pub fn parse_issue_resolved(
     detail: &serde_json::Value,
     years: &crate::event::AcceptedYears,
 ) -> Result<IssueResolvedDetail, crate::event::InvalidEvent> {
-    let detail: IssueResolvedDetail = crate::event::deserialize_at(detail.clone(), "detail")?;
+    let detail: IssueResolvedDetail =
+        crate::event::deserialize_at(detail.clone(), "detail", ISSUE_RESOLVED_FIELDS)?;
     if let Some(at) = detail.resolved_at {
         years.check("detail.resolved_at", at)?;
     }
     Ok(detail)
+}
+
+/// Parses a whole EventBridge event for the helpdesk-events function: any JSON may arrive
+/// there, and whatever is not an `IssueResolved` event with a readable detail is refused
+/// naming the field at fault (a `detail-type` of another kind included), never echoing it.
+/// Its `time` and `detail.resolved_at` must fall in `years`.
+pub fn parse_issue_resolved_event(
+    event: &serde_json::Value,
+    years: &crate::event::AcceptedYears,
+) -> Result<IssueResolvedEvent, crate::event::InvalidEvent> {
+    use crate::rejection::{Expected, Problem};
+    if !event.is_object() {
+        return Err(crate::event::InvalidEvent::new(
+            "body",
+            Problem::WrongType {
+                expected: Some(Expected::Object),
+            },
+        ));
+    }
+    if let Some(detail_type) = event.get("detail-type") {
+        if detail_type.as_str() != Some(ISSUE_RESOLVED) {
+            return Err(crate::event::InvalidEvent::new(
+                "detail-type",
+                Problem::MustBe(ISSUE_RESOLVED),
+            ));
+        }
+    }
+    let parsed: IssueResolvedEvent =
+        crate::event::deserialize_at(event.clone(), "", ISSUE_RESOLVED_FIELDS)?;
+    if let Some(time) = parsed.time {
+        years.check("time", time)?;
+    }
+    if let Some(at) = parsed.detail.resolved_at {
+        years.check("detail.resolved_at", at)?;
+    }
+    Ok(parsed)
 }
 
 /// Closes the open issue (a helpdesk's `IssueResolved`), recording the time to resolution.
@@ -1091,6 +1158,56 @@ mod tests {
             a.chars()
                 .all(|c| c.is_ascii_uppercase() && !"IO".contains(c) || ('2'..='9').contains(&c)),
             "{a}"
+        );
+    }
+
+    #[test]
+    fn an_issue_resolved_event_is_read_whole_and_a_foreign_one_is_refused_by_field() {
+        let event = parse_issue_resolved_event(&json!({
+            "version": "0", "detail-type": ISSUE_RESOLVED, "source": "helpdesk.zendesk",
+            "time": "2026-11-08T16:00:00Z", "detail": {"customer_id": "cus-1", "ticket": "ZD-77"}
+        }), &crate::event::AcceptedYears::default())
+        .unwrap();
+        assert_eq!(event.detail.customer_id.as_str(), "cus-1");
+        assert_eq!(event.resolved_at(), Some(at("2026-11-08T16:00:00Z")));
+
+        let refusal = |value: serde_json::Value| {
+            parse_issue_resolved_event(&value, &crate::event::AcceptedYears::default())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            refusal(json!({"detail-type": "emily.carter@example.com", "detail": {}})),
+            "field `detail-type` must be \"IssueResolved\""
+        );
+        assert_eq!(
+            refusal(
+                json!({"detail-type": ISSUE_RESOLVED, "detail": {"customer_id": 4_155_550_123u64}})
+            ),
+            "field `detail.customer_id` must be a string"
+        );
+        assert_eq!(
+            refusal(
+                json!({"detail-type": ISSUE_RESOLVED, "detail": "{\"customer_id\": \"emily\"}"})
+            ),
+            "field `detail` must be an object"
+        );
+        assert_eq!(
+            refusal(json!({"Records": [{"body": "emily.carter@example.com"}]})),
+            "field `detail-type` is required"
+        );
+        assert_eq!(refusal(json!("emily")), "field `body` must be an object");
+        assert_eq!(
+            refusal(
+                json!({"detail-type": ISSUE_RESOLVED, "time": "1970-01-01T00:00:00Z",
+                           "detail": {"customer_id": "cus-1"}})
+            ),
+            "field `time` is outside the accepted years 2000 to 2100"
+        );
+        assert_eq!(
+            refusal(json!({"detail-type": ISSUE_RESOLVED,
+                           "detail": {"customer_id": "cus-1", "resolved_at": "-262143-01-01T00:00:00Z"}})),
+            "field `detail.resolved_at` is outside the accepted years 2000 to 2100"
         );
     }
 }

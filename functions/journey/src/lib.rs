@@ -24,6 +24,7 @@ pub mod money;
 pub mod order_events;
 pub mod pages;
 pub mod preferences;
+pub mod rejection;
 pub mod render;
 pub mod settings;
 pub mod status;

@@ -111,7 +111,7 @@ proptest! {
                     ["occurred_at", "delivery.eta", "delay.new_eta"].contains(&refused.field.as_str()),
                     "{refused}"
                 );
-                prop_assert_eq!(refused.problem, "is outside the accepted years 2000 to 2100");
+                prop_assert_eq!(refused.problem.to_string(), "is outside the accepted years 2000 to 2100");
             }
         }
     }

@@ -15,6 +15,7 @@ use std::time::Duration as StdDuration;
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::Config;
+use aftercare_adapters::log_ids::{self, CustomerLogId};
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::{Delivery, Outbox, SCHEDULED_HOLDER};
 use aftercare_adapters::panics::Panicked;
@@ -22,6 +23,7 @@ use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
 use aftercare_adapters::store::{CommitError, JourneyStore, Lease, MessageItem, StoreError};
 use aftercare_journey::event::{parse_order_event, AcceptedYears, InvalidEvent, OrderEvent};
 use aftercare_journey::order_events::decide_order_event;
+use aftercare_journey::rejection::Problem;
 use aftercare_journey::render::RenderError;
 use aftercare_journey::settings::Settings;
 use aftercare_journey::time_shift::Shift;
@@ -41,6 +43,9 @@ pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::hours(24);
 /// a mark of an accepted send tried three times) can take longer; if Lambda then ends the
 /// invocation, that is a crash the outbox is built for.
 pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(12);
+
+/// How this function's log lines begin: its name and what a record holds.
+pub const LOG_NAME: &str = "order-events: order event";
 
 /// Everything the function needs, built once per cold start.
 pub struct OrderEventsFunction {
@@ -80,6 +85,42 @@ pub enum RecordOutcome {
     },
 }
 
+/// The outcome as log lines say it: the customer by their log id, the event, what came of it
+/// (our words), and the kind of message and what became of it; never its subject, which may
+/// name the customer or what they bought.
+impl std::fmt::Display for RecordOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordOutcome::Processed {
+                customer_id,
+                event_id,
+                note,
+                message,
+                ..
+            } => {
+                let customer = log_ids::customer_str(customer_id);
+                write!(f, "customer {customer}, event {event_id}: {note}")?;
+                if let Some((_, delivery)) = message {
+                    write!(f, "; message {delivery}")?;
+                }
+                Ok(())
+            }
+            RecordOutcome::Duplicate {
+                customer_id,
+                event_id,
+                resent,
+            } => {
+                let customer = log_ids::customer_str(customer_id);
+                write!(f, "customer {customer}, event {event_id}: applied before")?;
+                if let Some(delivery) = resent {
+                    write!(f, "; its message {delivery}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Why a record failed. It is reported in the batch response and retried by SQS.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -90,10 +131,10 @@ pub enum RecordError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The journey kept changing under us.
-    #[error("the journey of customer {customer_id} kept changing; gave up after {MAX_DECISION_ATTEMPTS} attempts")]
+    #[error("the journey of customer {customer} kept changing; gave up after {MAX_DECISION_ATTEMPTS} attempts")]
     Contention {
-        /// The customer.
-        customer_id: String,
+        /// The customer, as logs name them.
+        customer: CustomerLogId,
     },
     /// A message template failed (a bug; the tests render every kind).
     #[error(transparent)]
@@ -178,7 +219,7 @@ impl OrderEventsFunction {
             at,
             record_budget: RECORD_TIME_BUDGET,
         });
-        sqs_batch::process_batch(event, deadline, "order event", |message_id, body| {
+        sqs_batch::process_batch(event, deadline, LOG_NAME, |message_id, body| {
             let owner = format!("{invocation}/{message_id}");
             async move { self.process_body(&body, &owner).await }
         })
@@ -194,14 +235,12 @@ impl OrderEventsFunction {
         let event = parse_order_event(body, &self.accepted_years)?;
         let latest_accepted = self.clock.now().plus(MAX_CLOCK_SKEW);
         if event.occurred_at > latest_accepted {
-            return Err(RecordError::Invalid(InvalidEvent {
-                field: "occurred_at".into(),
-                problem: format!(
-                    "is {}, more than {} hours ahead of this function's clock",
-                    event.occurred_at.to_rfc3339(),
-                    MAX_CLOCK_SKEW.num_hours()
-                ),
-            }));
+            return Err(RecordError::Invalid(InvalidEvent::new(
+                "occurred_at",
+                Problem::AheadOfClock {
+                    hours: MAX_CLOCK_SKEW.num_hours(),
+                },
+            )));
         }
         match self.apply(&event, owner).await? {
             Applied::Duplicate { message_sk } => {
@@ -217,7 +256,7 @@ impl OrderEventsFunction {
                         {
                             Ok(delivery) => delivery,
                             Err(error) => {
-                                tracing::warn!(customer_id = %event.customer.id, message_sk = %sk, %error,
+                                tracing::warn!(customer_id = %log_ids::customer(&event.customer.id), message_sk = %sk, %error,
                                     "redelivered event's message not sent now; it stays in the outbox for the relay");
                                 Delivery::LeftForRelay {
                                     reason: error.to_string(),
@@ -304,13 +343,13 @@ impl OrderEventsFunction {
                     })
                 }
                 Err(CommitError::Conflict) | Err(CommitError::Duplicate) => {
-                    tracing::debug!(customer_id = %event.customer.id, attempt, "journey changed while deciding; deciding again");
+                    tracing::debug!(customer_id = %log_ids::customer(&event.customer.id), attempt, "journey changed while deciding; deciding again");
                 }
                 Err(CommitError::Store(error)) => return Err(error.into()),
             }
         }
         Err(RecordError::Contention {
-            customer_id: event.customer.id.to_string(),
+            customer: log_ids::customer(&event.customer.id),
         })
     }
 }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::Config;
+use aftercare_adapters::log_ids::{self, CustomerLogId};
 use aftercare_adapters::panics::Panicked;
 use aftercare_adapters::reference::MessageReference;
 use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
@@ -35,6 +36,9 @@ use aftercare_journey::preferences::{
 use aws_lambda_events::event::sqs::SqsEvent;
 
 pub use ses_event::{parse_ses_event, SesEvent, SesReport};
+
+/// How this function's log lines begin: its name and what a record holds.
+pub const LOG_NAME: &str = "ses-events: SES event";
 
 /// How many times a bounce or complaint is applied again when the profile changed under it.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -72,6 +76,22 @@ pub enum Outcome {
     Unchanged,
 }
 
+/// The outcome in log lines' words.
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::NotOurs => f.write_str("not about mail aftercare sent"),
+            Outcome::Unknown => f.write_str("about a message or customer no longer kept"),
+            Outcome::Ignored => f.write_str("not recorded"),
+            Outcome::Recorded(what) => write!(f, "recorded as {what}"),
+            Outcome::Suppressed => f.write_str("address suppressed"),
+            Outcome::BounceCounted(n) => write!(f, "transient bounce counted ({n} in the window)"),
+            Outcome::Unsubscribed => f.write_str("unsubscribed from marketing"),
+            Outcome::Unchanged => f.write_str("nothing changed"),
+        }
+    }
+}
+
 /// Why a record failed; SQS retries it, then moves it to the dead-letter queue.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -83,7 +103,7 @@ pub enum RecordError {
     Store(#[from] StoreError),
     /// The profile kept changing.
     #[error("the journey of customer {0} kept changing; gave up after {MAX_ATTEMPTS} attempts")]
-    Contention(String),
+    Contention(CustomerLogId),
     /// Not started: too little of the invocation's time was left. SQS delivers it again.
     #[error("not started: too little of the invocation's time was left")]
     OutOfTime,
@@ -147,7 +167,7 @@ impl SesEventsFunction {
             at,
             record_budget: RECORD_TIME_BUDGET,
         });
-        sqs_batch::process_batch(event, deadline, "SES event", |_, body| async move {
+        sqs_batch::process_batch(event, deadline, LOG_NAME, |_, body| async move {
             Box::pin(self.process_body(&body)).await
         })
         .await
@@ -164,9 +184,9 @@ impl SesEventsFunction {
         let Some(reference) = &event.reference else {
             return Ok(Outcome::NotOurs);
         };
-        tracing::debug!(customer_id = %reference.customer, ses_event = event.type_name(), "SES event");
+        tracing::debug!(customer_id = %log_ids::customer(&reference.customer), ses_event = event.type_name(), "SES event");
         let (delivery, outcome) = match &event.report {
-            SesReport::Send | SesReport::Other(_) => return Ok(Outcome::Ignored),
+            SesReport::Send | SesReport::Other => return Ok(Outcome::Ignored),
             SesReport::Delivery => (DeliveryEvent::Delivered, None),
             SesReport::DeliveryDelay => (DeliveryEvent::Delayed, None),
             SesReport::Reject => (DeliveryEvent::Rejected, None),
@@ -281,14 +301,16 @@ impl SesEventsFunction {
                 .await
             {
                 Ok(()) => {
-                    tracing::info!(customer_id = %reference.customer, ?outcome, at = %self.clock.now().to_rfc3339(), "deliverability changed the journey");
+                    tracing::info!(customer_id = %log_ids::customer(&reference.customer), %outcome, at = %self.clock.now().to_rfc3339(), "deliverability changed the journey");
                     return Ok(outcome);
                 }
                 Err(CommitError::Conflict | CommitError::Duplicate) => continue,
                 Err(CommitError::Store(error)) => return Err(error.into()),
             }
         }
-        Err(RecordError::Contention(reference.customer.to_string()))
+        Err(RecordError::Contention(log_ids::customer(
+            &reference.customer,
+        )))
     }
 }
 

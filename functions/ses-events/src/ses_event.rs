@@ -1,6 +1,8 @@
 //! The SES sending event as it arrives: an EventBridge envelope (the configuration set's
 //! EventBridge destination), an SNS notification (an SNS destination subscribed by SQS), or
-//! the bare event record. Parsed once, naming the field at fault.
+//! the bare event record. Parsed once, naming the field at fault; anything else (an order
+//! event sent to the wrong queue, an envelope from another source) is refused the same way.
+//! A refusal names fields of [`SES_EVENT_FIELDS`] only and never repeats a value.
 
 use std::collections::HashMap;
 
@@ -8,8 +10,9 @@ use aftercare_adapters::reference::{
     MessageReference, CUSTOMER_TAG, MESSAGE_TAG, REFERENCE_HEADER,
 };
 use aftercare_journey::contact::EmailAddress;
-use aftercare_journey::event::{deserialize_at, AcceptedYears, InvalidEvent};
+use aftercare_journey::event::{deserialize_at, parse_json, AcceptedYears, InvalidEvent};
 use aftercare_journey::message::MessageKind;
+use aftercare_journey::rejection::{join_path, KnownFields, Problem};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -28,7 +31,7 @@ pub enum SesReport {
     Bounce {
         /// `Permanent`: never again. `Transient` and `Undetermined` are counted.
         permanent: bool,
-        /// SES's subtype.
+        /// SES's subtype, one of [`BOUNCE_SUBTYPES`] (`Other` for any other word).
         subtype: String,
         /// The addresses that bounced (those that parse).
         recipients: Vec<EmailAddress>,
@@ -52,8 +55,59 @@ pub enum SesReport {
         link: String,
     },
     /// Anything else SES publishes (rendering failures, subscriptions): recorded nowhere.
-    Other(String),
+    Other,
 }
+
+/// The EventBridge `source` of SES's events; an envelope from any other source is refused.
+pub const SES_SOURCE: &str = "aws.ses";
+
+/// The bounce subtypes SES documents. A subtype is kept on the journey and written into the
+/// reasons decisions give, so any other word becomes `Other`: the words are ours.
+pub const BOUNCE_SUBTYPES: [&str; 10] = [
+    "Undetermined",
+    "General",
+    "NoEmail",
+    "Suppressed",
+    "OnAccountSuppressionList",
+    "MailboxFull",
+    "MessageTooLarge",
+    "ContentRejected",
+    "AttachmentRejected",
+    "Other",
+];
+
+/// Every field name of an SES event and of the envelopes around it: the only names a
+/// refusal's path may hold.
+pub const SES_EVENT_FIELDS: KnownFields = &[
+    "detail",
+    "detail-type",
+    "source",
+    "Type",
+    "Message",
+    "eventType",
+    "notificationType",
+    "mail",
+    "timestamp",
+    "messageId",
+    "headers",
+    "name",
+    "value",
+    "tags",
+    "bounce",
+    "bounceType",
+    "bounceSubType",
+    "bouncedRecipients",
+    "feedbackId",
+    "complaint",
+    "complainedRecipients",
+    "complaintFeedbackType",
+    "emailAddress",
+    "delivery",
+    "open",
+    "click",
+    "link",
+    "deliveryDelay",
+];
 
 /// One SES event about one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +125,8 @@ pub struct SesEvent {
 }
 
 impl SesEvent {
-    /// The event's type in SES's words (`Bounce`), for logs.
+    /// The event's type in SES's words (`Bounce`), or `Other` for a type aftercare does not
+    /// read, for logs.
     pub fn type_name(&self) -> &str {
         match &self.report {
             SesReport::Send => "Send",
@@ -82,7 +137,7 @@ impl SesEvent {
             SesReport::Complaint { .. } => "Complaint",
             SesReport::Open => "Open",
             SesReport::Click { .. } => "Click",
-            SesReport::Other(name) => name,
+            SesReport::Other => "Other",
         }
     }
 }
@@ -155,40 +210,47 @@ struct Click {
     link: String,
 }
 
-/// Parses an SQS message body holding an SES event, in any of the three shapes. Every
-/// timestamp in it must fall in `years`.
+/// Parses an SQS message body holding an SES event, in any of the three shapes.
 pub fn parse_ses_event(body: &str, years: &AcceptedYears) -> Result<SesEvent, InvalidEvent> {
-    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| InvalidEvent {
-        field: "body".into(),
-        problem: format!("is not JSON: {e}"),
-    })?;
+    let value = parse_json(body, "body")?;
+    if !value.is_object() {
+        return Err(InvalidEvent::new(
+            "body",
+            Problem::WrongType {
+                expected: Some(aftercare_journey::rejection::Expected::Object),
+            },
+        ));
+    }
     let (record, prefix) = if value.get("detail-type").is_some() {
-        (value.get("detail").cloned().unwrap_or_default(), "detail")
+        if let Some(source) = value.get("source") {
+            if source.as_str() != Some(SES_SOURCE) {
+                return Err(InvalidEvent::new("source", Problem::MustBe(SES_SOURCE)));
+            }
+        }
+        let detail = value
+            .get("detail")
+            .cloned()
+            .ok_or_else(|| InvalidEvent::new("detail", Problem::Missing))?;
+        (detail, "detail")
     } else if value.get("Type").and_then(|t| t.as_str()) == Some("Notification") {
-        let message = value
-            .get("Message")
-            .and_then(|m| m.as_str())
-            .ok_or_else(|| InvalidEvent {
-                field: "Message".into(),
-                problem: "is missing from the SNS notification".into(),
-            })?;
-        let inner = serde_json::from_str(message).map_err(|e| InvalidEvent {
-            field: "Message".into(),
-            problem: format!("is not JSON: {e}"),
-        })?;
-        (inner, "Message")
+        let message = match value.get("Message") {
+            None => return Err(InvalidEvent::new("Message", Problem::Missing)),
+            Some(message) => message.as_str().ok_or_else(|| {
+                InvalidEvent::new(
+                    "Message",
+                    Problem::WrongType {
+                        expected: Some(aftercare_journey::rejection::Expected::String),
+                    },
+                )
+            })?,
+        };
+        (parse_json(message, "Message")?, "Message")
     } else {
         (value, "")
     };
-    let record: Record = deserialize_at(record, prefix)?;
-    check_timestamps(&record, years).map_err(|e| InvalidEvent {
-        field: if prefix.is_empty() {
-            e.field
-        } else {
-            format!("{prefix}.{}", e.field)
-        },
-        problem: e.problem,
-    })?;
+    let record: Record = deserialize_at(record, prefix, SES_EVENT_FIELDS)?;
+    check_timestamps(&record, years)
+        .map_err(|e| InvalidEvent::new(join_path(prefix, &e.field), e.problem))?;
     let tag = |name: &str| {
         record
             .mail
@@ -212,14 +274,7 @@ pub fn parse_ses_event(body: &str, years: &AcceptedYears) -> Result<SesEvent, In
             .filter_map(|r| EmailAddress::parse(&r.email_address).ok())
             .collect::<Vec<_>>()
     };
-    let missing = |what: &str| InvalidEvent {
-        field: if prefix.is_empty() {
-            what.to_owned()
-        } else {
-            format!("{prefix}.{what}")
-        },
-        problem: format!("is missing from a {} event", record.event_type),
-    };
+    let missing = |what: &str, rule: &'static str| InvalidEvent::new(join_path(prefix, what), rule);
     let (report, at) = match record.event_type.as_str() {
         "Send" => (SesReport::Send, sent),
         "Delivery" => (
@@ -239,18 +294,22 @@ pub fn parse_ses_event(body: &str, years: &AcceptedYears) -> Result<SesEvent, In
             record.open.and_then(|o| o.timestamp).unwrap_or(sent),
         ),
         "Click" => {
-            let click = record.click.ok_or_else(|| missing("click"))?;
+            let click = record
+                .click
+                .ok_or_else(|| missing("click", "is required in a Click event"))?;
             (
                 SesReport::Click { link: click.link },
                 click.timestamp.unwrap_or(sent),
             )
         }
         "Bounce" => {
-            let bounce = record.bounce.ok_or_else(|| missing("bounce"))?;
+            let bounce = record
+                .bounce
+                .ok_or_else(|| missing("bounce", "is required in a Bounce event"))?;
             (
                 SesReport::Bounce {
                     permanent: bounce.bounce_type == "Permanent",
-                    subtype: bounce.bounce_sub_type,
+                    subtype: known_subtype(&bounce.bounce_sub_type).to_owned(),
                     recipients: addresses(&bounce.bounced_recipients),
                     feedback_id: bounce.feedback_id,
                 },
@@ -258,7 +317,9 @@ pub fn parse_ses_event(body: &str, years: &AcceptedYears) -> Result<SesEvent, In
             )
         }
         "Complaint" => {
-            let complaint = record.complaint.ok_or_else(|| missing("complaint"))?;
+            let complaint = record
+                .complaint
+                .ok_or_else(|| missing("complaint", "is required in a Complaint event"))?;
             (
                 SesReport::Complaint {
                     recipients: addresses(&complaint.complained_recipients),
@@ -268,7 +329,7 @@ pub fn parse_ses_event(body: &str, years: &AcceptedYears) -> Result<SesEvent, In
                 complaint.timestamp.unwrap_or(sent),
             )
         }
-        other => (SesReport::Other(other.to_owned()), sent),
+        _ => (SesReport::Other, sent),
     };
     Ok(SesEvent {
         report,
@@ -279,6 +340,7 @@ pub fn parse_ses_event(body: &str, years: &AcceptedYears) -> Result<SesEvent, In
     })
 }
 
+/// `subtype` if SES documents it, else `Other`.
 /// Refuses a record with a timestamp outside `years`, naming it.
 fn check_timestamps(record: &Record, years: &AcceptedYears) -> Result<(), InvalidEvent> {
     years.check("mail.timestamp", record.mail.timestamp)?;
@@ -314,6 +376,13 @@ fn check_timestamps(record: &Record, years: &AcceptedYears) -> Result<(), Invali
         }
     }
     Ok(())
+}
+
+fn known_subtype(subtype: &str) -> &'static str {
+    BOUNCE_SUBTYPES
+        .into_iter()
+        .find(|known| *known == subtype)
+        .unwrap_or("Other")
 }
 
 #[cfg(test)]
@@ -387,16 +456,11 @@ mod tests {
         let no_mail = json!({"detail-type": "Email Bounced", "detail": {"eventType": "Bounce"}});
         let error = parse_ses_event(&no_mail.to_string(), &AcceptedYears::default()).unwrap_err();
         assert_eq!(error.field, "detail.mail", "{error:?}");
-        assert_eq!(error.problem, "is required", "{error:?}");
-        let bad_address = record("Open", json!({"open": "anna@example.com"}));
+        assert_eq!(error.problem, Problem::Missing, "{error:?}");
+        let bad_address = record("Open", json!({"open": "x\"anna@example.com\"x"}));
         let error =
             parse_ses_event(&bad_address.to_string(), &AcceptedYears::default()).unwrap_err();
-        assert_eq!(error.field, "open", "{error:?}");
-        assert!(error.problem.contains("invalid type"), "{error:?}");
-        assert!(
-            !error.problem.contains("@"),
-            "values are never echoed: {error:?}"
-        );
+        assert_eq!(error.to_string(), "field `open` must be an object");
         let no_bounce =
             json!({"detail-type": "Email Bounced", "detail": record("Bounce", json!({}))});
         let error = parse_ses_event(&no_bounce.to_string(), &AcceptedYears::default()).unwrap_err();
@@ -410,6 +474,57 @@ mod tests {
     }
 
     #[test]
+    fn a_foreign_record_is_refused_by_field_without_repeating_it() {
+        let order = json!({"event_id": "e", "order_id": "o", "status": "placed",
+            "customer": {"email": "anna@example.com"}});
+        assert_eq!(
+            parse_ses_event(&order.to_string(), &AcceptedYears::default())
+                .unwrap_err()
+                .to_string(),
+            "field `eventType` is required"
+        );
+        let scheduled =
+            json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+        assert_eq!(
+            parse_ses_event(&scheduled.to_string(), &AcceptedYears::default())
+                .unwrap_err()
+                .to_string(),
+            "field `source` must be \"aws.ses\""
+        );
+        let mut tagged = record("Open", json!({}));
+        tagged["mail"]["tags"] = json!({"anna@example.com": "not a list"});
+        let error = parse_ses_event(&tagged.to_string(), &AcceptedYears::default()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "field `mail.tags.<key>` must be an array"
+        );
+        let sns = json!({"Type": "Notification", "Message": "{\"anna@example.com"});
+        let error = parse_ses_event(&sns.to_string(), &AcceptedYears::default()).unwrap_err();
+        assert_eq!(error.field, "Message");
+        assert!(!error.to_string().contains("anna"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_event_type_or_bounce_subtype_is_kept_in_our_words() {
+        let event = parse_ses_event(
+            &record("anna@example.com", json!({})).to_string(),
+            &AcceptedYears::default(),
+        )
+        .unwrap();
+        assert_eq!(event.report, SesReport::Other);
+        assert_eq!(event.type_name(), "Other");
+        let bounce = record(
+            "Bounce",
+            json!({"bounce": {"bounceType": "Permanent", "bounceSubType": "anna@example.com",
+                "bouncedRecipients": [], "feedbackId": "fb-1"}}),
+        );
+        let event = parse_ses_event(&bounce.to_string(), &AcceptedYears::default()).unwrap();
+        assert!(
+            matches!(event.report, SesReport::Bounce { ref subtype, .. } if subtype == "Other")
+        );
+    }
+
+    #[test]
     fn a_timestamp_outside_the_accepted_years_is_refused_with_its_field_named() {
         let mut ancient = record(
             "Bounce",
@@ -418,10 +533,13 @@ mod tests {
                 "timestamp": "-262143-01-01T00:00:00Z", "feedbackId": "f-1"}}),
         );
         let error = parse_ses_event(&ancient.to_string(), &AcceptedYears::default()).unwrap_err();
-        assert_eq!(error.field, "bounce.timestamp", "{error:?}");
-        assert_eq!(error.problem, "is outside the accepted years 2000 to 2100");
+        assert_eq!(
+            error.to_string(),
+            "field `bounce.timestamp` is outside the accepted years 2000 to 2100"
+        );
         ancient["mail"]["timestamp"] = json!("1970-01-01T00:00:00Z");
-        let wrapped = json!({"detail-type": "Email Bounced", "detail": ancient});
+        let wrapped =
+            json!({"detail-type": "Email Bounced", "source": "aws.ses", "detail": ancient});
         let error = parse_ses_event(&wrapped.to_string(), &AcceptedYears::default()).unwrap_err();
         assert_eq!(error.field, "detail.mail.timestamp", "{error:?}");
         let wide = AcceptedYears::new(1970, 2100).unwrap();

@@ -204,18 +204,19 @@ async fn main() -> Result<()> {
             }
             Step::Resolve { at, customer } => {
                 let name = names.get(customer).copied().unwrap_or("?");
-                let event = serde_json::from_value(serde_json::json!({
+                let event = serde_json::json!({
                     "version": "0", "id": format!("demo-{customer}"), "detail-type": "IssueResolved",
                     "source": "helpdesk.demo", "account": "123456789012", "time": at, "region": "us-east-1",
                     "resources": [], "detail": {"customer_id": customer}
-                }))?;
-                let outcome = match feedback.resolve(event).await? {
-                    Some(resolved) => format!(
+                });
+                let outcome = match feedback.resolve(&event).await? {
+                    feedback::Resolution::Resolved(resolved) => format!(
                         "issue about order {} closed after {} hours; promotions resume",
                         resolved.order_id,
                         resolved.seconds_to_resolution / 3600
                     ),
-                    None => "no open issue".to_owned(),
+                    feedback::Resolution::Refused(invalid) => format!("refused: {invalid}"),
+                    _ => "no open issue".to_owned(),
                 };
                 writeln!(
                     timeline,

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `order_event` | an SQS body to the order-event parser |
 //! | `ses_event` | an SQS body to the SES event parser |
-//! | `issue_resolved` | an EventBridge event to the `IssueResolved` reader |
+//! | `issue_resolved` | any JSON to the `IssueResolved` reader |
 //! | `link_token` | a token to both link verifiers; claims to sign and verify back |
 //! | `feedback_request` | an HTTP API request (method, path, query, body, headers, a token) to the feedback function |
 //! | `render_mime` | a customer (name, locale, zone), items and a shop name to rendering and MIME, read back |
@@ -45,7 +45,7 @@ pub const TARGETS: [(&str, Target); 6] = [
 ];
 
 /// An order event's SQS body (EventBridge envelope or bare detail) to the parser: it answers
-/// an event or a refusal naming a field, and never panics.
+/// an event or a refusal naming a field of the schema, and never panics.
 pub fn order_event(data: &[u8]) {
     let Ok(body) = std::str::from_utf8(data) else {
         return;
@@ -54,7 +54,7 @@ pub fn order_event(data: &[u8]) {
         body,
         &aftercare_journey::event::AcceptedYears::default(),
     ) {
-        assert!(!refused.field.is_empty(), "a refusal names its field");
+        assert_known_path(&refused.field, aftercare_journey::event::ORDER_EVENT_FIELDS);
     }
 }
 
@@ -66,25 +66,50 @@ pub fn ses_event(data: &[u8]) {
     if let Err(refused) =
         ses_events::parse_ses_event(body, &aftercare_journey::event::AcceptedYears::default())
     {
-        assert!(!refused.field.is_empty(), "a refusal names its field");
+        assert_known_path(&refused.field, ses_events::ses_event::SES_EVENT_FIELDS);
     }
 }
 
-/// An EventBridge event to the `IssueResolved` reader, as helpdesk-events receives it.
+/// Any JSON to the `IssueResolved` reader, as helpdesk-events receives it, and to the detail's
+/// own reader.
 pub fn issue_resolved(data: &[u8]) {
-    if let Ok(event) = serde_json::from_slice::<
-        aws_lambda_events::event::eventbridge::EventBridgeEvent<serde_json::Value>,
-    >(data)
-    {
-        let _ = aftercare_journey::feedback::parse_issue_resolved(
-            &event.detail,
-            &aftercare_journey::event::AcceptedYears::default(),
-        );
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let known = aftercare_journey::feedback::ISSUE_RESOLVED_FIELDS;
+    if let Err(refused) = aftercare_journey::feedback::parse_issue_resolved_event(
+        &event,
+        &aftercare_journey::event::AcceptedYears::default(),
+    ) {
+        assert_known_path(&refused.field, known);
     }
-    if let Ok(detail) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = aftercare_journey::feedback::parse_issue_resolved(
-            &detail,
-            &aftercare_journey::event::AcceptedYears::default(),
+    if let Err(refused) = aftercare_journey::feedback::parse_issue_resolved(
+        &event,
+        &aftercare_journey::event::AcceptedYears::default(),
+    ) {
+        assert_known_path(&refused.field, known);
+    }
+}
+
+/// A refusal's field is a path of `known` names (or `body`, or the placeholder of a key the
+/// sender chose) and array indices: nothing the input wrote.
+fn assert_known_path(field: &str, known: &[&str]) {
+    assert!(!field.is_empty(), "a refusal names its field");
+    for part in field.split('.') {
+        let name = part.split('[').next().unwrap_or_default();
+        let indices = &part[name.len()..];
+        assert!(
+            name == "body"
+                || name == aftercare_journey::rejection::UNKNOWN_KEY
+                || (name.is_empty() && !indices.is_empty())
+                || known.contains(&name),
+            "{field}: {name:?} is not a field name of the schema"
+        );
+        assert!(
+            indices.split_terminator(']').all(|index| index
+                .strip_prefix('[')
+                .is_some_and(|n| n.parse::<usize>().is_ok())),
+            "{field}: {indices:?} is not a run of array indices"
         );
     }
 }

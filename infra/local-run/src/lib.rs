@@ -339,7 +339,8 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
 
 /// The environment of the local functions over `table` on the emulator at `endpoint`: the
 /// endpoint and fixed credentials, and the shop's configuration with the link-signing keys read
-/// from the secret `link_secret` at cold start, as deployed functions read theirs.
+/// from the secret `link_secret` and the log-id key from the table's log-id secret at cold
+/// start, as deployed functions read theirs.
 pub fn local_function_environment(
     endpoint: &str,
     table: &str,
@@ -351,6 +352,10 @@ pub fn local_function_environment(
         ("AWS_ACCESS_KEY_ID", "local"),
         ("AWS_SECRET_ACCESS_KEY", "local"),
         ("LINK_SIGNING_KEYS_SECRET", link_secret),
+        (
+            "LOG_ID_KEY_SECRET",
+            &aftercare_localstack::log_id_secret_name(table),
+        ),
         ("RUST_LOG", "info"),
     ]
     .into_iter()
@@ -359,7 +364,7 @@ pub fn local_function_environment(
     environment.extend(
         aftercare_localstack::local_shop_environment(table)
             .into_iter()
-            .filter(|(name, _)| *name != "LINK_SIGNING_KEYS")
+            .filter(|(name, _)| !["LINK_SIGNING_KEYS", "LOG_ID_KEY"].contains(name))
             .map(|(k, v)| (k.to_owned(), v)),
     );
     environment
@@ -370,7 +375,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_local_functions_read_their_link_keys_from_the_secret_not_the_environment() {
+    fn the_local_functions_read_their_keys_from_the_secrets_not_the_environment() {
         let environment = local_function_environment("http://127.0.0.1:1", "t", "t-link-keys");
         let value = |name: &str| {
             environment
@@ -380,6 +385,8 @@ mod tests {
         };
         assert_eq!(value("LINK_SIGNING_KEYS_SECRET"), Some("t-link-keys"));
         assert_eq!(value("LINK_SIGNING_KEYS"), None);
+        assert_eq!(value("LOG_ID_KEY_SECRET"), Some("t-log-id-key"));
+        assert_eq!(value("LOG_ID_KEY"), None);
         assert_eq!(value("AWS_ENDPOINT_URL"), Some("http://127.0.0.1:1"));
         assert_eq!(value("JOURNEY_TABLE"), Some("t"));
     }

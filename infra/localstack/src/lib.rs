@@ -37,6 +37,18 @@ pub const LOCAL_LINK_KEY: (&str, &str) = (
 pub const LOCAL_SCHEDULE_RULE_ARN: &str =
     "arn:aws:events:us-east-1:123456789012:rule/aftercare-ScheduleFunctionSweep";
 
+/// The hex key of the local stack's customer log ids (see `aftercare_adapters::log_ids`): the
+/// demo, the tests and `make invoke` log customers under it, and `make log-id LOCAL=1` computes
+/// with it; deployed stacks generate their own key in a Secrets Manager secret.
+pub const LOCAL_LOG_ID_KEY: &str =
+    "6c6f63616c2d6c6f672d69642d6b65792d6c6f63616c2d6c6f672d69642d6b65";
+
+/// The name of the local stack's log-id secret for the journey table `table`, holding
+/// [`LOCAL_LOG_ID_KEY`] as deployed stacks hold theirs (`{"key": "<hex>"}`).
+pub fn log_id_secret_name(table: &str) -> String {
+    format!("{table}-log-id-key")
+}
+
 /// The environment of the local shop's functions ("Leaf & Kettle", sending from
 /// [`SENDER_DOMAIN`]) over the journey table `table`, with the event bus `<table>-bus`: the
 /// variables `template.yaml` gives the deployed functions, with local values.
@@ -54,6 +66,7 @@ pub fn local_shop_environment(table: &str) -> Vec<(&'static str, String)> {
             "LINK_SIGNING_KEYS",
             format!("{}:{}", LOCAL_LINK_KEY.0, LOCAL_LINK_KEY.1),
         ),
+        ("LOG_ID_KEY", LOCAL_LOG_ID_KEY.to_owned()),
     ]
 }
 
@@ -313,9 +326,11 @@ impl LocalStack {
     }
 
     /// Sets up what a deployed stack has, for the local shop over `table`: the table, the
-    /// verified sending domain, the event bus `<table>-bus` with its handoffs routed, and the
-    /// link-signing secret `<table>-link-keys` holding [`LOCAL_LINK_KEY`]. Returns the secret's
-    /// name. Safe to call again for a table that exists: nothing is created twice.
+    /// verified sending domain, the event bus `<table>-bus` with its handoffs routed, the
+    /// link-signing secret `<table>-link-keys` holding [`LOCAL_LINK_KEY`], and the log-id secret
+    /// [`log_id_secret_name`] holding [`LOCAL_LOG_ID_KEY`]. Returns the link secret's name.
+    /// Safe to call again for a table that exists: nothing is created twice (a stack
+    /// provisioned before the log-id secret existed gets it now).
     pub async fn provision(
         &self,
         clients: &aftercare_adapters::aws::AwsClients,
@@ -329,6 +344,7 @@ impl LocalStack {
             .await
             .is_ok();
         let secret = format!("{table}-link-keys");
+        self.create_log_id_secret(clients, table).await?;
         if exists {
             return Ok(secret);
         }
@@ -350,6 +366,36 @@ impl LocalStack {
                 detail: aftercare_adapters::error::describe(&e),
             })?;
         Ok(secret)
+    }
+
+    /// Creates the log-id secret of `table` ([`log_id_secret_name`]) unless it exists.
+    async fn create_log_id_secret(
+        &self,
+        clients: &aftercare_adapters::aws::AwsClients,
+        table: &str,
+    ) -> Result<(), LocalStackError> {
+        let secrets = &clients.secrets;
+        let name = log_id_secret_name(table);
+        if secrets
+            .describe_secret()
+            .secret_id(&name)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        secrets
+            .create_secret()
+            .name(&name)
+            .secret_string(serde_json::json!({ "key": LOCAL_LOG_ID_KEY }).to_string())
+            .send()
+            .await
+            .map_err(|e| LocalStackError::Aws {
+                operation: "CreateSecret",
+                detail: aftercare_adapters::error::describe(&e),
+            })?;
+        Ok(())
     }
 
     /// What moto recorded: its `/moto-api/data.json`.

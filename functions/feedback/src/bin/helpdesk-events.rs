@@ -1,9 +1,10 @@
 //! The helpdesk-events Lambda function: an EventBridge rule delivers `IssueResolved` events from
-//! a helpdesk; each closes the customer's open issue so promotions resume.
+//! a helpdesk; each closes the customer's open issue so promotions resume. It takes any JSON,
+//! so that a foreign event is refused by the library (logged, answered) rather than failing in
+//! the runtime and being tried again.
 
 use aftercare_adapters::clock;
 use aftercare_adapters::startup::{cold_start, LinkKeys};
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use feedback::FeedbackFunction;
 use lambda_http::lambda_runtime::{self, service_fn, Error, LambdaEvent};
 
@@ -13,9 +14,9 @@ async fn main() -> Result<(), Error> {
     let function = FeedbackFunction::new(&clients, &config, clock::from_environment());
     let function = &function;
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
-            let resolved = function.resolve(event.payload).await?;
-            Ok::<serde_json::Value, Error>(serde_json::json!({ "resolved": resolved.is_some() }))
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let resolution = function.resolve(&event.payload).await?;
+            Ok::<serde_json::Value, Error>(resolution.answer())
         },
     ))
     .await
