@@ -120,8 +120,8 @@ async fn every_function_answers_the_lambda_runtime_api_with_the_sample_events() 
     // Quiet hours are the customer's (Los Angeles), and this test runs at any hour: without
     // them the review request goes out whenever it runs.
     environment.push(("QUIET_HOURS".into(), "off".into()));
-    let log = std::env::temp_dir().join(format!("aftercare-runtime-{}.log", std::process::id()));
-    let functions = FunctionServer::start(&environment, free_port().unwrap(), &log)
+    let dir = std::env::temp_dir().join(format!("aftercare-runtime-{}", std::process::id()));
+    let functions = FunctionServer::start(&environment, free_port().unwrap(), &dir)
         .unwrap_or_else(|e| panic!("{e}"));
     let mut run = Run {
         functions,
