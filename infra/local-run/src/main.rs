@@ -312,7 +312,7 @@ async fn serve() -> Result<()> {
     println!(
         "Local stack at {}, table {TABLE}; functions answer on 127.0.0.1:{port}:\n  \
          cargo lambda invoke -A 127.0.0.1 -P {port} <function> --data-file infra/events/<file>.json\n\
-         Ctrl-C (or `make local-stop`) stops both.",
+         Ctrl-C (or `make local-stop`) stops them all.",
         stack.endpoint()
     );
     if let Some(plan) = &faults {
@@ -327,7 +327,6 @@ async fn serve() -> Result<()> {
             _ = terminate.recv() => break,
             _ = check.tick() => {
                 if let Err(error) = functions.check() {
-                    eprintln!("{error}; stopping the local stack (the next `make invoke` starts it again)");
                     failure = Some(error);
                     break;
                 }
@@ -346,7 +345,8 @@ async fn serve() -> Result<()> {
     drop(functions);
     drop(stack);
     match failure {
-        Some(error) => Err(error.into()),
+        Some(error) => Err(anyhow::Error::new(error)
+            .context("the local stack stopped; the next `make invoke` starts a fresh one")),
         None => Ok(()),
     }
 }
