@@ -31,6 +31,8 @@ build: $(VENV_STAMP)
 ##   make invoke FN=order-events EVENT=infra/events/placed.json
 ## A scheduled event is stamped with the current time, as EventBridge does (AT=<RFC 3339 time> to replay another).
 ## The local stack keeps running between calls, so journeys build up; `make local-stop` ends it.
+## Each function runs warm in its own process, started again if it exits and afresh once
+## rebuilt; a call waits at most 180 s for the answer, or fails saying what to do.
 ## FAULTS=<plan> puts the fault-injecting proxy between the functions and the emulator, e.g.
 ##   make invoke FN=order-events EVENT=infra/events/placed.json FAULTS=throttle=0.2,lost_answer=0.1
 invoke: $(VENV_STAMP)

@@ -120,8 +120,8 @@ async fn every_function_answers_the_lambda_runtime_api_with_the_sample_events() 
     // Quiet hours are the customer's (Los Angeles), and this test runs at any hour: without
     // them the review request goes out whenever it runs.
     environment.push(("QUIET_HOURS".into(), "off".into()));
-    let log = std::env::temp_dir().join(format!("aftercare-runtime-{}.log", std::process::id()));
-    let functions = FunctionServer::start(&environment, free_port().unwrap(), &log)
+    let dir = std::env::temp_dir().join(format!("aftercare-runtime-{}", std::process::id()));
+    let functions = FunctionServer::start(&environment, free_port().unwrap(), &dir)
         .unwrap_or_else(|e| panic!("{e}"));
     let mut run = Run {
         functions,
@@ -171,6 +171,15 @@ async fn every_function_answers_the_lambda_runtime_api_with_the_sample_events() 
     // that fell due three days after delivery. (From late December 2026 the samples' repurchase
     // reminder and reactivation fall due too; the frequency cap then holds them back behind
     // the review request, which has priority, so what is sent stays the same.)
+    // Unstamped, its time is weeks off the function's clock: refused, nothing swept.
+    let unstamped = run.invoke_file("schedule", &sample("schedule"));
+    assert!(
+        unstamped["refused"]
+            .as_str()
+            .is_some_and(|why| why.contains("minutes before this function's clock")),
+        "{unstamped}"
+    );
+    assert!(run.new_mail().is_empty());
     let stamped = aftercare_local::stamp_scheduled_event(
         &sample("schedule"),
         chrono::Utc::now(),
@@ -295,7 +304,7 @@ async fn every_function_answers_the_lambda_runtime_api_with_the_sample_events() 
     let key =
         aftercare_adapters::log_ids::LogIdKey::from_hex(aftercare_localstack::LOCAL_LOG_ID_KEY)
             .unwrap();
-    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let logged = run.functions.log_tail(usize::MAX);
     assert!(logged.contains(&key.log_id(CUSTOMER)), "{logged}");
     assert!(
         logged.contains("helpdesk-events: event rejected: field `detail-type`"),

@@ -1,23 +1,36 @@
 //! The functions' real binaries, run the way Lambda runs them, on this machine.
 //!
-//! [`FunctionServer`] starts `cargo lambda watch`: an emulator of the Lambda runtime API that
-//! builds each function's binary on its first invocation and runs it as a Lambda would, with
-//! the environment it is given (here: the local stack's endpoint and the local shop's
-//! configuration, as `template.yaml` gives the deployed functions theirs). [`FunctionServer::invoke`]
-//! sends an event through `cargo lambda invoke` and returns the function's answer.
+//! [`FunctionServer`] builds the functions' binaries and starts `cargo lambda watch` as an
+//! emulator of the Lambda runtime API, then one process per function, with the environment it
+//! is given (here: the local stack's endpoint and the local shop's configuration, as
+//! `template.yaml` gives the deployed functions theirs). A supervisor keeps those processes
+//! running: one that exits is started again, as Lambda starts a new execution environment, and
+//! one whose binary is rebuilt is started afresh. [`LocalFunctions::invoke`] sends an event
+//! through `cargo lambda invoke` and returns the function's answer, or fails in bounded time
+//! saying what to do.
 //!
 //! `make invoke` uses it through the `aftercare-local` binary; the end-to-end test uses it
 //! directly.
 
 #![warn(missing_docs)]
 
-use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+mod binaries;
+mod invoke;
+mod process;
+mod server;
+pub mod status;
+mod supervisor;
+
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aftercare_localstack::repository_root;
+
+pub use binaries::build_functions;
+pub use invoke::LocalFunctions;
+pub use process::signal_group;
+pub use server::FunctionServer;
 
 /// The functions of `template.yaml`, by binary name.
 pub const FUNCTIONS: [&str; 5] = [
@@ -31,9 +44,10 @@ pub const FUNCTIONS: [&str; 5] = [
 /// The region the local functions believe they run in.
 pub const LOCAL_REGION: &str = "us-east-1";
 
-/// How long an invocation may take, the first one of each function included: that one waits
-/// for the binary to be built.
-pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(900);
+/// How long a call waits for the function's answer before it fails saying what to do: longer
+/// than any deployed function's timeout in `template.yaml` (at most 120 s), for the slower
+/// debug build. The binaries are built before, so building never counts against it.
+pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// What went wrong running the functions locally.
 #[derive(Debug, thiserror::Error)]
@@ -52,10 +66,77 @@ pub enum RunError {
         /// Why.
         problem: String,
     },
-    /// `cargo lambda watch` did not come up.
-    #[error("`cargo lambda watch` did not start: {0}")]
+    /// `cargo lambda watch` or the function processes did not come up.
+    #[error("the local functions did not start: {0}")]
     Start(String),
-    /// The invocation failed: the function returned an error, or never answered.
+    /// The functions' binaries did not build.
+    #[error("building {functions} failed: {detail}")]
+    Build {
+        /// The functions.
+        functions: String,
+        /// What cargo reported.
+        detail: String,
+    },
+    /// The emulator or the supervisor of the function processes stopped.
+    #[error("the local functions stopped: {0}")]
+    Stopped(String),
+    /// The functions' status file cannot be read or written.
+    #[error("the local functions' status {path}: {problem}")]
+    Status {
+        /// The file.
+        path: String,
+        /// Why.
+        problem: String,
+    },
+    /// The function keeps exiting as soon as it starts, so a call would wait in vain.
+    #[error("{function} cannot take the call: it exits soon after it starts ({last_exit}; {early_exits} times in a row). The end of its log, {log}:\n{tail}\nFix what the log reports and call again: each call rebuilds the function, and the runner starts a rebuilt binary at once; a change to the local stack's configuration takes `make local-stop` first")]
+    Failing {
+        /// The function.
+        function: String,
+        /// How many times in a row.
+        early_exits: u32,
+        /// How the last process ended.
+        last_exit: String,
+        /// The functions' log.
+        log: String,
+        /// Its last lines.
+        tail: String,
+    },
+    /// The function's process exited before it answered; the supervisor starts it again.
+    #[error("{function} exited before it answered ({last_exit}); the runner starts it again. The end of its log, {log}:\n{tail}\nCall again. The event may still reach the function once it runs again; `make local-stop` drops it")]
+    Exited {
+        /// The function.
+        function: String,
+        /// How its process ended.
+        last_exit: String,
+        /// The functions' log.
+        log: String,
+        /// Its last lines.
+        tail: String,
+    },
+    /// The function did not answer in the time a call waits.
+    #[error("{function} did not answer in {waited_secs} s{}. The end of its log, {log}:\n{tail}\nIf it is stuck, `make local-stop` stops the local stack, and the next call starts a fresh one", pid.map(|pid| format!(" (its process, pid {pid}, still runs)")).unwrap_or_default())]
+    NoAnswer {
+        /// The function.
+        function: String,
+        /// How long the call waited.
+        waited_secs: u64,
+        /// The process that runs the function, if one does.
+        pid: Option<u32>,
+        /// The functions' log.
+        log: String,
+        /// Its last lines.
+        tail: String,
+    },
+    /// The function was rebuilt and its old process still runs.
+    #[error("{function} was rebuilt, but its old process still ran after {waited_secs} s; `make local-stop` and call again")]
+    NotRestarted {
+        /// The function.
+        function: String,
+        /// How long the call waited.
+        waited_secs: u64,
+    },
+    /// The invocation failed: the function returned an error, or `cargo lambda invoke` did.
     #[error("invoking {function} failed: {detail}")]
     Invoke {
         /// The function.
@@ -81,222 +162,6 @@ pub fn free_port() -> Result<u16, RunError> {
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .map_err(|e| RunError::Start(format!("no free port: {e}")))
-}
-
-/// A running `cargo lambda watch`, listening on 127.0.0.1. Dropping it stops the emulator and
-/// every function process it started.
-pub struct FunctionServer {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    stopped: bool,
-}
-
-impl FunctionServer {
-    /// Starts the emulator on `port`, the functions to be run with `environment` on top of
-    /// this process's own (the AWS endpoint, credentials and the shop's configuration), writing
-    /// the build output and every function's logs to `log`. Returns once it accepts
-    /// invocations; the binaries are built on their first invocation.
-    pub fn start(
-        environment: &[(String, String)],
-        port: u16,
-        log: &Path,
-    ) -> Result<Self, RunError> {
-        let cargo_lambda = cargo_lambda()?;
-        // A port someone else holds would answer our readiness probe and take our invocations.
-        TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
-            RunError::Start(format!(
-                "127.0.0.1:{port} is taken ({e}); stop what holds it, or choose another port (AFTERCARE_INVOKE_PORT for make invoke)"
-            ))
-        })?;
-        let output = File::create(log)
-            .map_err(|e| RunError::Start(format!("cannot write {}: {e}", log.display())))?;
-        let errors = output
-            .try_clone()
-            .map_err(|e| RunError::Start(e.to_string()))?;
-        let mut command = Command::new(cargo_lambda);
-        command
-            .args(["lambda", "watch", "--ignore-changes", "--quiet", "--locked"])
-            .args(["--invoke-address", "127.0.0.1"])
-            .args(["--invoke-port", &port.to_string()])
-            .args(["--timeout", &INVOKE_TIMEOUT.as_secs().to_string()])
-            .current_dir(repository_root())
-            .env_remove("AWS_PROFILE")
-            .envs(environment.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(output)
-            .stderr(errors);
-        // Its own process group, so that stopping it stops the function processes it started;
-        // and a SIGTERM when the thread that started it dies, so that it never outlives us.
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        // SAFETY: prctl only sets a flag of the new process; it allocates nothing and is
-        // async-signal-safe, as code between fork and exec must be.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == 0 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            });
-        }
-        let child = command
-            .spawn()
-            .map_err(|e| RunError::Start(e.to_string()))?;
-        let mut server = Self {
-            child,
-            port,
-            log: log.to_owned(),
-            stopped: false,
-        };
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let answers = TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok();
-            if let Ok(Some(status)) = server.child.try_wait() {
-                server.stopped = true;
-                return Err(RunError::Start(format!(
-                    "it exited ({status}); its output:\n{}",
-                    server.log_tail(40)
-                )));
-            }
-            if answers {
-                return Ok(server);
-            }
-            if Instant::now() > deadline {
-                let tail = server.log_tail(40);
-                server.stop();
-                return Err(RunError::Start(format!(
-                    "nothing listens on {address} after 60 s; its output:\n{tail}"
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// The port invocations are sent to.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The process id of the emulator, which is also its process group's.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The last `lines` lines the emulator and the functions wrote.
-    pub fn log_tail(&self, lines: usize) -> String {
-        log_tail(&self.log, lines)
-    }
-
-    /// Sends the event in `event_file` to `function` and returns its answer.
-    pub fn invoke(&self, function: &str, event_file: &Path) -> Result<serde_json::Value, RunError> {
-        invoke(self.port, function, event_file)
-    }
-
-    fn stop(&mut self) {
-        if std::mem::replace(&mut self.stopped, true) {
-            return;
-        }
-        signal_group(self.child.id(), libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                // The functions it started are in its group too.
-                signal_group(self.child.id(), libc::SIGKILL);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        signal_group(self.child.id(), libc::SIGKILL);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for FunctionServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// Sends `signal` to every process of the process group `group`; returns whether any
-/// process received it.
-pub fn signal_group(group: u32, signal: libc::c_int) -> bool {
-    let Ok(group) = libc::pid_t::try_from(group) else {
-        return false;
-    };
-    // SAFETY: killpg only sends a signal; a group that no longer exists yields ESRCH.
-    unsafe { libc::killpg(group, signal) == 0 }
-}
-
-/// Sends the event in `event_file` to `function` through the emulator on `port` with
-/// `cargo lambda invoke`, and returns the function's answer as JSON.
-pub fn invoke(port: u16, function: &str, event_file: &Path) -> Result<serde_json::Value, RunError> {
-    if !FUNCTIONS.contains(&function) {
-        return Err(RunError::UnknownFunction(function.to_owned()));
-    }
-    let event = std::fs::read_to_string(event_file).map_err(|e| RunError::Event {
-        path: event_file.display().to_string(),
-        problem: e.to_string(),
-    })?;
-    serde_json::from_str::<serde_json::Value>(&event).map_err(|e| RunError::Event {
-        path: event_file.display().to_string(),
-        problem: format!("not JSON: {e}"),
-    })?;
-    build(function)?;
-    let output = Command::new(cargo_lambda()?)
-        .args(["lambda", "invoke", "--invoke-address", "127.0.0.1"])
-        .args(["--invoke-port", &port.to_string()])
-        .args(["--output-format", "json", "--data-file"])
-        .arg(event_file)
-        .arg(function)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| RunError::Invoke {
-            function: function.to_owned(),
-            detail: e.to_string(),
-        })?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(RunError::Invoke {
-            function: function.to_owned(),
-            detail: format!(
-                "{}{}",
-                stdout.trim(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
-        });
-    }
-    serde_json::from_str(stdout.trim()).map_err(|e| RunError::Invoke {
-        function: function.to_owned(),
-        detail: format!("the answer is not JSON ({e}): {stdout}"),
-    })
-}
-
-/// Builds `function`'s binary as `cargo lambda watch` runs it (the dev profile), so that its
-/// first invocation does not spend the invocation's time compiling. Quick when up to date.
-pub fn build(function: &str) -> Result<(), RunError> {
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-        .args(["build", "--quiet", "--locked", "--bin", function])
-        .current_dir(repository_root())
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| RunError::Invoke {
-            function: function.to_owned(),
-            detail: format!("cargo build: {e}"),
-        })?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(RunError::Invoke {
-            function: function.to_owned(),
-            detail: format!(
-                "cargo build failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        })
-    }
 }
 
 /// EventBridge stamps each scheduled event with the time its rule fires, and the schedule
@@ -442,7 +307,14 @@ mod tests {
 
     #[test]
     fn an_unknown_function_is_named_before_anything_runs() {
-        let error = invoke(1, "order-event", Path::new("infra/events/placed.json")).unwrap_err();
+        let functions = LocalFunctions::new(1, &std::env::temp_dir());
+        let error = functions
+            .invoke(
+                "order-event",
+                Path::new("infra/events/placed.json"),
+                INVOKE_TIMEOUT,
+            )
+            .unwrap_err();
         assert!(error.to_string().contains("\"order-event\""), "{error}");
     }
 }

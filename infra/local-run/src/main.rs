@@ -1,11 +1,13 @@
 //! `aftercare-local`: the local stack and the functions' real binaries, for `make invoke`.
 //!
 //! - `aftercare-local invoke <function> <event.json>` sends the event to the function's real
-//!   binary (through `cargo lambda invoke`) and prints the answer and the mail it sent. The
-//!   first call starts `serve` in the background; later calls reuse it, so journeys build up
-//!   across invocations as they would in a deployed stack.
+//!   binary (through `cargo lambda invoke`) and prints the answer and the mail it sent, or
+//!   fails after at most [`INVOKE_TIMEOUT`] saying what to do. The first call builds the
+//!   binaries and starts `serve` in the background; later calls reuse it while its health
+//!   check passes, so journeys build up across invocations as they would in a deployed stack.
 //! - `aftercare-local serve` runs the emulator (moto server: DynamoDB, SES v2, EventBridge,
-//!   Secrets Manager) and `cargo lambda watch` in the foreground until stopped.
+//!   Secrets Manager), `cargo lambda watch` and the function processes, which it starts again
+//!   whenever they exit, in the foreground until stopped.
 //! - `aftercare-local stop` stops a `serve` running in the background.
 //!
 //! With `AFTERCARE_FAULTS` set to a fault plan (`throttle=0.1,lost_answer=0.05,...`, see the
@@ -18,7 +20,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aftercare_adapters::aws::AwsClients;
-use aftercare_local::{local_function_environment, log_tail, signal_group, FunctionServer};
+use aftercare_local::{
+    build_functions, local_function_environment, log_tail, signal_group, FunctionServer,
+    LocalFunctions, FUNCTIONS, INVOKE_TIMEOUT,
+};
 use aftercare_localstack::{repository_root, sent_mail_at, LocalStack};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -60,6 +65,12 @@ fn faults_file() -> PathBuf {
     state_dir().join("faults.txt")
 }
 
+/// The functions' clock (see `aftercare_adapters::clock::LOCAL_CLOCK_FILE`): the instant a call
+/// replays with `AT=`, or no file for the system clock.
+fn clock_file() -> PathBuf {
+    state_dir().join("clock")
+}
+
 fn state_dir() -> PathBuf {
     let root = repository_root();
     std::fs::canonicalize(&root)
@@ -75,7 +86,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: aftercare-local invoke <function> <event.json> | serve | stop\n\
          functions: {}",
-        aftercare_local::FUNCTIONS.join(", ")
+        FUNCTIONS.join(", ")
     );
     std::process::exit(2)
 }
@@ -90,13 +101,40 @@ fn main() -> Result<()> {
     }
 }
 
-/// Whether the `serve` described in `running` still answers.
-fn answers(running: &Running) -> bool {
+/// The functions of the `serve` described in `running`.
+fn functions_of(running: &Running) -> LocalFunctions {
+    LocalFunctions::new(running.invoke_port, &state_dir())
+}
+
+/// The health check of the `serve` described in `running`: Ok when its process runs, the
+/// emulator and `cargo lambda watch` answer, and the function processes are supervised by it;
+/// otherwise what is wrong. (Whether one function can take a call is checked by the call.)
+fn health(running: &Running) -> Result<(), String> {
+    if !is_serve(running.pid) {
+        return Err(format!("its process, pid {}, has gone", running.pid));
+    }
     let watch = SocketAddr::from(([127, 0, 0, 1], running.invoke_port));
-    TcpStream::connect_timeout(&watch, Duration::from_millis(300)).is_ok()
-        && ureq::get(&format!("{}/moto-api/", running.endpoint))
-            .call()
-            .is_ok()
+    if TcpStream::connect_timeout(&watch, Duration::from_millis(300)).is_err() {
+        return Err(format!("nothing answers on {watch}"));
+    }
+    let probe: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    if let Err(error) = probe.get(&format!("{}/moto-api/", running.endpoint)).call() {
+        return Err(format!(
+            "the emulator at {} does not answer: {error}",
+            running.endpoint
+        ));
+    }
+    let status = functions_of(running).status().map_err(|e| e.to_string())?;
+    if status.supervisor != running.pid {
+        return Err(format!(
+            "its function processes are supervised by pid {}, not by it",
+            status.supervisor
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `pid` is an `aftercare-local serve` (a stale state file may name a pid that another
@@ -136,20 +174,24 @@ fn read_running() -> Option<Running> {
 /// The running `serve`, started in the background if there is none.
 fn ensure_serving() -> Result<Running> {
     let faults = requested_faults()?;
-    if let Some(running) = read_running().filter(answers) {
-        if running.faults == faults {
-            return Ok(running);
+    if let Some(running) = read_running() {
+        match health(&running) {
+            Ok(()) if running.faults == faults => return Ok(running),
+            Ok(()) => println!(
+                "The local stack runs with faults {:?}; restarting it with {:?} (its journeys start afresh).",
+                running.faults, faults
+            ),
+            Err(why) => println!(
+                "The local stack's health check failed ({why}); starting it again (its journeys start afresh)."
+            ),
         }
-        println!(
-            "The local stack runs with faults {:?}; restarting it with {:?} (its journeys start afresh).",
-            running.faults, faults
-        );
-    }
-    if let Some(stale) = read_running() {
-        stop_serve(stale.pid)?;
+        stop_serve(running.pid)?;
     }
     let _ = std::fs::remove_file(state_file());
     std::fs::create_dir_all(state_dir())?;
+    // Built here, where cargo takes the time it needs, so that the stack starts in bounded time.
+    println!("Building the functions' binaries...");
+    build_functions(&FUNCTIONS)?;
     let log_path = state_dir().join("serve.log");
     let log = std::fs::File::create(&log_path)?;
     println!("Starting the local stack and `cargo lambda watch` in the background (log: out/local/serve.log)...");
@@ -166,7 +208,7 @@ fn ensure_serving() -> Result<Running> {
         .context("starting `aftercare-local serve`")?;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if let Some(running) = read_running().filter(answers) {
+        if let Some(running) = read_running().filter(|running| health(running).is_ok()) {
             return Ok(running);
         }
         if let Some(status) = child.try_wait()? {
@@ -188,15 +230,35 @@ fn ensure_serving() -> Result<Running> {
 }
 
 fn invoke(function: &str, event: &Path) -> Result<()> {
-    if !aftercare_local::FUNCTIONS.contains(&function) {
+    if !FUNCTIONS.contains(&function) {
         return Err(aftercare_local::RunError::UnknownFunction(function.to_owned()).into());
     }
     let running = ensure_serving()?;
+    // With AT=, the functions' own clock shows that instant too: the schedule believes an
+    // event's time only near its clock, as a deployed one does.
     let at = match std::env::var("AFTERCARE_SCHEDULE_AT") {
-        Ok(at) if !at.is_empty() => at
-            .parse::<chrono::DateTime<chrono::Utc>>()
-            .with_context(|| format!("AT={at} is not an RFC 3339 time"))?,
-        _ => chrono::Utc::now(),
+        Ok(at) if !at.is_empty() => {
+            let at = at
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .with_context(|| format!("AT={at} is not an RFC 3339 time"))?;
+            std::fs::write(clock_file(), at.to_rfc3339())
+                .with_context(|| format!("writing {}", clock_file().display()))?;
+            println!(
+                "The functions' clock shows {} for this call.",
+                at.format("%Y-%m-%dT%H:%M:%SZ")
+            );
+            at
+        }
+        _ => {
+            match std::fs::remove_file(clock_file()) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(error)
+                        .with_context(|| format!("removing {}", clock_file().display()))
+                }
+                _ => {}
+            }
+            chrono::Utc::now()
+        }
     };
     let stamped = aftercare_local::stamp_scheduled_event(event, at, &state_dir().join("events"))?;
     if stamped.is_some() {
@@ -208,10 +270,11 @@ fn invoke(function: &str, event: &Path) -> Result<()> {
     let event = stamped.as_deref().unwrap_or(event);
     let before = sent_mail_at(&running.endpoint)?.len();
     println!(
-        "Invoking {function} with {} (the first call of a function builds it)...",
-        event.display()
+        "Invoking {function} with {} (waiting at most {} s for its answer)...",
+        event.display(),
+        INVOKE_TIMEOUT.as_secs()
     );
-    let answer = aftercare_local::invoke(running.invoke_port, function, event)?;
+    let answer = functions_of(&running).invoke(function, event, INVOKE_TIMEOUT)?;
     println!("{}", serde_json::to_string_pretty(&answer)?);
     if let Some(plan) = &running.faults {
         // The proxy writes its counts as they change; give it a moment to write the last.
@@ -230,7 +293,7 @@ fn invoke(function: &str, event: &Path) -> Result<()> {
         }
     }
     println!(
-        "\nFunction logs: out/local/functions.log. Journeys: table {} at {}. Stop with `make local-stop`.",
+        "\nFunction logs: out/local/functions.log (their processes: out/local/functions.json). Journeys: table {} at {}. Stop with `make local-stop`.",
         running.table, running.endpoint
     );
     Ok(())
@@ -262,8 +325,12 @@ async fn serve() -> Result<()> {
         .as_ref()
         .map_or(stack.endpoint(), |p| p.endpoint())
         .to_owned();
-    let environment = local_function_environment(&functions_endpoint, TABLE, &secret);
-    let functions = FunctionServer::start(&environment, port, &state_dir().join("functions.log"))?;
+    let mut environment = local_function_environment(&functions_endpoint, TABLE, &secret);
+    environment.push((
+        aftercare_adapters::clock::LOCAL_CLOCK_FILE.to_owned(),
+        clock_file().display().to_string(),
+    ));
+    let mut functions = FunctionServer::start(&environment, port, &state_dir())?;
     let running = Running {
         pid: std::process::id(),
         endpoint: stack.endpoint().to_owned(),
@@ -275,17 +342,25 @@ async fn serve() -> Result<()> {
     println!(
         "Local stack at {}, table {TABLE}; functions answer on 127.0.0.1:{port}:\n  \
          cargo lambda invoke -A 127.0.0.1 -P {port} <function> --data-file infra/events/<file>.json\n\
-         Ctrl-C (or `make local-stop`) stops both.",
+         Ctrl-C (or `make local-stop`) stops them all.",
         stack.endpoint()
     );
     if let Some(plan) = &faults {
         println!("The functions reach the emulator through the fault proxy at {functions_endpoint}: {plan}");
     }
     let mut written = String::new();
+    let mut check = tokio::time::interval(Duration::from_millis(500));
+    let mut failure = None;
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,
+            _ = check.tick() => {
+                if let Err(error) = functions.check() {
+                    failure = Some(error);
+                    break;
+                }
+            }
             _ = tokio::time::sleep(Duration::from_millis(200)), if proxy.is_some() => {
                 let summary = proxy.as_ref().map(|p| p.stats().summary()).unwrap_or_default();
                 if summary != written {
@@ -299,7 +374,11 @@ async fn serve() -> Result<()> {
     let _ = std::fs::remove_file(state_file());
     drop(functions);
     drop(stack);
-    Ok(())
+    match failure {
+        Some(error) => Err(anyhow::Error::new(error)
+            .context("the local stack stopped; the next `make invoke` starts a fresh one")),
+        None => Ok(()),
+    }
 }
 
 fn stop() -> Result<()> {
