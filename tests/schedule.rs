@@ -512,15 +512,42 @@ async fn a_scheduled_event_from_1970_2015_or_ten_days_ahead_changes_nothing_and_
 
 #[tokio::test]
 async fn the_checkpoint_never_moves_back_when_a_run_is_told_an_earlier_time() {
+    // Two runs minutes apart across the hour, the second told a time a little earlier (the
+    // skew the schedule tolerates): the checkpoint stays.
     let world = World::new("sched-monotonic").await;
-    let report = world.sweep("2026-11-06T18:05:00Z").await;
-    assert_eq!(report.checkpoint, Some(at("2026-11-06T17:00:00Z")));
-    let earlier = world.sweep("2026-11-06T09:05:00Z").await;
-    assert_eq!(earlier.checkpoint, Some(at("2026-11-06T17:00:00Z")));
+    let report = world.sweep("2026-11-06T11:02:00Z").await;
+    assert_eq!(report.checkpoint, Some(at("2026-11-06T10:00:00Z")));
+    let earlier = world.sweep("2026-11-06T10:58:00Z").await;
+    assert_eq!(earlier.checkpoint, Some(at("2026-11-06T10:00:00Z")));
     assert_eq!(
         world.schedule.store().sweep_checkpoint().await.unwrap(),
-        Some(at("2026-11-06T17:00:00Z"))
+        Some(at("2026-11-06T10:00:00Z"))
     );
+}
+
+#[tokio::test]
+async fn a_checkpoint_left_ten_days_ahead_or_decades_back_by_an_untrusted_event_is_put_right() {
+    let world = World::new("sched-heal").await;
+    let store = world.schedule.store();
+    // GIVEN the checkpoint an event ten days ahead left (before the schedule checked times)
+    store
+        .save_sweep_checkpoint(at("2026-11-16T18:00:00Z"))
+        .await
+        .unwrap();
+    let report = world.sweep("2026-11-06T18:05:00Z").await;
+    assert_eq!(report.checkpoint, Some(at("2026-11-06T17:00:00Z")));
+    // AND the one the console's 1970 template left
+    store
+        .save_sweep_checkpoint(at("1969-12-31T23:00:00Z"))
+        .await
+        .unwrap();
+    let report = world.sweep("2026-11-06T18:10:00Z").await;
+    assert_eq!(
+        report.checkpoint,
+        Some(at("2026-10-08T18:00:00Z")),
+        "read from 30 days back, 24 hours a run: {report:?}"
+    );
+    assert!(report.buckets_read <= 26 * 4, "{report:?}");
 }
 
 #[tokio::test]
@@ -575,4 +602,56 @@ async fn after_an_outage_todays_work_goes_first_and_the_backlog_is_caught_up_in_
         world.schedule.store().sweep_checkpoint().await.unwrap(),
         Some(at("2026-11-10T17:00:00Z"))
     );
+}
+
+#[tokio::test]
+async fn a_follow_up_held_by_a_run_that_died_does_not_hold_the_checkpoint_back_and_goes_out_later()
+{
+    // GIVEN a review request due at 18:00 that another run claimed and then died holding
+    let world = World::new("sched-held").await;
+    world
+        .replay(&delivered_order(
+            &world,
+            1,
+            "H-1",
+            "2026-11-01T09:00:00Z",
+            "2026-11-03T15:00:00Z",
+        ))
+        .await;
+    let store = world.schedule.store();
+    let bucket = aftercare_adapters::store::due_bucket(at("2026-11-06T18:00:00Z"), "cus-1");
+    let due = store
+        .due_items(&bucket, at("2026-11-06T18:05:00Z"))
+        .await
+        .unwrap();
+    let review = due
+        .into_iter()
+        .find_map(|item| match item {
+            aftercare_adapters::follow_up_store::DueItem::FollowUp(f)
+                if f.follow_up.key == "review#H-1" =>
+            {
+                Some(*f)
+            }
+            _ => None,
+        })
+        .expect("the review request is due");
+    store
+        .claim_follow_up(
+            &review,
+            "sweep/died",
+            at("2026-11-07T18:05:00Z"),
+            at("2026-11-07T18:00:00Z"),
+        )
+        .await
+        .unwrap()
+        .expect("claimed");
+
+    // WHEN the sweep runs while the claim holds, and again once it has run out
+    let held = world.sweep("2026-11-07T18:02:00Z").await;
+    assert_eq!((held.sent, reviews(&world)), (0, 0), "{held:?}");
+    // THEN the hour it was due in does not hold the checkpoint back
+    assert_eq!(held.checkpoint, Some(at("2026-11-07T17:00:00Z")));
+    let later = world.sweep("2026-11-07T18:10:00Z").await;
+    assert_eq!(later.sent, 1, "{later:?}");
+    assert_eq!(reviews(&world), 1);
 }

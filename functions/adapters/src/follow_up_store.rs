@@ -151,13 +151,17 @@ impl JourneyStore {
         until: DateTime<Utc>,
         wall_now: DateTime<Utc>,
     ) -> Result<Option<FollowUpItem>, StoreError> {
+        // The claim also files the follow-up under the hour its claim runs out: if this run
+        // does not finish it, the next runs find it among the last two hours they always read,
+        // so an unfinished follow-up never holds the sweep's checkpoint back.
+        let bucket = crate::store::due_bucket(until, item.follow_up.customer_id.as_str());
         let until = sortable_time(until);
         let result = self
             .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(key(&item.pk, &item.sk)))
-            .update_expression("SET #status = :claimed, claimed_by = :owner, claim_until = :until")
+            .update_expression("SET #status = :claimed, claimed_by = :owner, claim_until = :until, due_bucket = :bucket")
             .condition_expression(
                 "(#status = :scheduled AND due_at = :due) OR (#status = :claimed AND claim_until < :wall)",
             )
@@ -166,6 +170,7 @@ impl JourneyStore {
             .expression_attribute_values(":scheduled", s("scheduled"))
             .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":until", s(&until))
+            .expression_attribute_values(":bucket", s(bucket))
             .expression_attribute_values(":due", s(item.due_at.as_deref().unwrap_or_default()))
             .expression_attribute_values(":wall", s(sortable_time(wall_now)))
             .return_values(ReturnValue::AllNew)

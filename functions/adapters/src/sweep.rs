@@ -23,12 +23,17 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use crate::clock::Clock;
 use crate::follow_up_store::DueItem;
 use crate::outbox::{Delivery, Outbox};
+use crate::panics;
 use crate::store::{CommitError, FollowUpItem, JourneyStore, StoreError, DUE_SHARDS};
 
 /// How far back the very first sweep looks.
 pub const FIRST_SWEEP_LOOKBACK: Duration = Duration::days(1);
 /// The most hours of backlog one run reads after an outage, besides the last two hours.
 pub const MAX_CATCH_UP_HOURS: i64 = 24;
+/// How far back a sweep reads at most: a checkpoint older than this (left by a run that
+/// believed a sample's time) is read from here instead. An outage this long is caught up in
+/// 30 runs.
+pub const MAX_CHECKPOINT_AGE: Duration = Duration::days(30);
 /// How long a sweep holds a follow-up it claimed before another run may take it over.
 pub const CLAIM_DURATION: Duration = Duration::minutes(5);
 /// The time one follow-up may need (a claim, a read, a write, a send); a run that has less
@@ -87,6 +92,9 @@ pub struct SweepReport {
 /// Why a follow-up could not be handled.
 #[derive(Debug, thiserror::Error)]
 enum TaskError {
+    /// Claiming failed: the follow-up is still where it was filed.
+    #[error(transparent)]
+    Claim(StoreError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -99,7 +107,9 @@ impl TaskError {
     /// Whether trying again later may succeed.
     fn heals(&self) -> bool {
         match self {
-            TaskError::Store(error) => error.retry == crate::error::Retry::Transient,
+            TaskError::Claim(error) | TaskError::Store(error) => {
+                error.retry == crate::error::Retry::Transient
+            }
             TaskError::Render(_) => false,
             TaskError::Contention => true,
         }
@@ -136,7 +146,8 @@ impl<'a> Sweeper<'a> {
     /// next, and stops taking work when less than [`TASK_TIME_BUDGET`] is left before
     /// `deadline`. The next run starts at the earliest hour with work left, and never later
     /// than the hour before `now` (an item written just before the hour turned may land after
-    /// this run read it); the checkpoint never moves back.
+    /// this run read it); a believable checkpoint never moves back. One ahead of the hour of
+    /// `now`, or older than [`MAX_CHECKPOINT_AGE`], is not believable and is put right.
     pub async fn run(
         &self,
         now: DateTime<Utc>,
@@ -158,13 +169,20 @@ impl<'a> Sweeper<'a> {
         let mut report = SweepReport::default();
         let now_hour = hour_of(now);
         let saved = self.store.sweep_checkpoint().await?;
+        let oldest = hour_of(now.minus(MAX_CHECKPOINT_AGE));
         let start = match saved {
-            // Ahead of now: written by a run told a later time (before the schedule checked
-            // its event's time), or this run is told an earlier one. The checkpoint stays; this
-            // run reads the last two hours, where everything written since the last run is.
+            // Ahead of the hour of now: a run can only have written it after believing a time
+            // ahead of its clock (before the schedule checked its event's time). Not
+            // believable: this run reads from the hour before now and puts it right.
             Some(hour) if hour > now_hour => {
-                tracing::warn!(checkpoint = %hour.to_rfc3339(), now = %now.to_rfc3339(), "the sweep checkpoint is ahead of now; reading the last two hours and keeping it");
+                tracing::warn!(checkpoint = %hour.to_rfc3339(), now = %now.to_rfc3339(), "the sweep checkpoint is ahead of now; reading from the hour before now");
                 now_hour.minus(hours(1))
+            }
+            // Months or years back: written after believing a sample's time. Catching up from
+            // there would take thousands of runs over hours that hold nothing.
+            Some(hour) if hour < oldest => {
+                tracing::error!(checkpoint = %hour.to_rfc3339(), from = %oldest.to_rfc3339(), "the sweep checkpoint is older than the oldest hour a sweep reads; reading from there");
+                oldest
             }
             Some(hour) => hour,
             None => hour_of(now.minus(FIRST_SWEEP_LOOKBACK)),
@@ -184,8 +202,11 @@ impl<'a> Sweeper<'a> {
             .into_iter()
             .flatten()
             .fold(now_hour.minus(hours(1)), DateTime::min);
-        // Never backwards.
-        let checkpoint = saved.map_or(computed, |hour| computed.max(hour));
+        // Never backwards from a believable checkpoint.
+        let checkpoint = match saved {
+            Some(hour) if hour <= now_hour => computed.max(hour),
+            _ => computed,
+        };
         self.store.save_sweep_checkpoint(checkpoint).await?;
         report.checkpoint = Some(checkpoint);
         report.hours_behind = between(checkpoint, now_hour.minus(hours(1)))
@@ -234,7 +255,21 @@ impl<'a> Sweeper<'a> {
                 done = false;
                 continue;
             }
-            match self.handle(&item, now, owner).await {
+            // A claimed follow-up is filed under the hour its claim runs out (see
+            // `claim_follow_up`), so one this run leaves unfinished is found again among the
+            // last two hours: only work never claimed keeps this hour unfinished.
+            let handled = match panics::catch(self.handle(&item, now, owner)).await {
+                Ok(handled) => handled,
+                Err(bug) => {
+                    tracing::error!(customer_id = %crate::log_ids::customer(&item.follow_up.customer_id), key = %item.follow_up.key, %bug, "bug: deciding a follow-up panicked; set aside");
+                    self.store
+                        .set_aside(&item.pk, &item.sk, &bug.to_string())
+                        .await?;
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            match handled {
                 Ok(Some(decision)) => {
                     match decision.decision.as_str() {
                         "sent" => report.sent += 1,
@@ -244,14 +279,13 @@ impl<'a> Sweeper<'a> {
                     }
                     report.decisions.push(decision);
                 }
-                Ok(None) => {
-                    report.skipped += 1;
-                    done = false;
-                }
+                Ok(None) => report.skipped += 1,
                 Err(error) if error.heals() => {
                     tracing::warn!(customer_id = %crate::log_ids::customer(&item.follow_up.customer_id), key = %item.follow_up.key, %error, "follow-up failed; the next run tries again");
                     report.failed += 1;
-                    done = false;
+                    if matches!(error, TaskError::Claim(_)) {
+                        done = false;
+                    }
                 }
                 Err(error) => {
                     tracing::error!(customer_id = %crate::log_ids::customer(&item.follow_up.customer_id), key = %item.follow_up.key, %error, "follow-up failed for good; set aside");
@@ -293,7 +327,8 @@ impl<'a> Sweeper<'a> {
         let Some(held) = self
             .store
             .claim_follow_up(item, owner, wall.plus(CLAIM_DURATION), wall)
-            .await?
+            .await
+            .map_err(TaskError::Claim)?
         else {
             return Ok(None);
         };

@@ -308,7 +308,7 @@ pub struct AcceptedYears {
 
 /// Why a span of years cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("must be two years `FIRST-LAST` with FIRST <= LAST, both between 1900 and 9999")]
+#[error("must be two years `FIRST-LAST` with FIRST <= LAST, both between 1900 and 2999")]
 pub struct AcceptedYearsError;
 
 impl Default for AcceptedYears {
@@ -322,9 +322,10 @@ impl Default for AcceptedYears {
 }
 
 impl AcceptedYears {
-    /// The years `first` to `last`, both included; both must lie in 1900..=9999.
+    /// The years `first` to `last`, both included; both must lie in 1900..=2999, so that every
+    /// date a rule derives from an accepted one still has four digits.
     pub fn new(first: i32, last: i32) -> Result<Self, AcceptedYearsError> {
-        let sane = 1900..=9999;
+        let sane = 1900..=2999;
         if sane.contains(&first) && sane.contains(&last) && first <= last {
             Ok(Self { first, last })
         } else {

@@ -95,11 +95,10 @@ pub fn scaled(d: Duration, factor: i32) -> Duration {
     Duration::try_milliseconds(clamped).unwrap_or(Duration::MAX)
 }
 
-/// The mean of `a` and `b`, exact to the millisecond and never overflowing.
+/// The mean of `a` and `b`, to the nanosecond, never overflowing.
 pub fn midpoint(a: Duration, b: Duration) -> Duration {
     let half = |d: Duration| d.checked_div(2).unwrap_or(d);
-    let rest = (a.num_milliseconds() % 2 + b.num_milliseconds() % 2) / 2;
-    sum(sum(half(a), half(b)), Duration::milliseconds(rest))
+    sum(half(a), half(b))
 }
 
 /// How long from `earlier` to `later` (negative if `later` comes first). Total: the span of
@@ -158,6 +157,14 @@ mod tests {
         assert_eq!(sum(Duration::MAX, days(1)), Duration::MAX);
         assert_eq!(midpoint(Duration::MAX, Duration::MAX), Duration::MAX);
         assert_eq!(midpoint(days(10), days(15)), Duration::hours(300));
+        assert_eq!(
+            midpoint(Duration::milliseconds(1), Duration::milliseconds(1)),
+            Duration::milliseconds(1)
+        );
+        assert_eq!(
+            midpoint(Duration::milliseconds(3), Duration::milliseconds(5)),
+            Duration::milliseconds(4)
+        );
     }
 
     proptest! {

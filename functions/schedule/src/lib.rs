@@ -159,6 +159,17 @@ pub enum ScheduleOutcome {
 }
 
 impl ScheduleOutcome {
+    /// Whether the function should fail the invocation, so that its errors alarm: a refusal
+    /// that a person must look at (a scheduled event naming another rule, which is what a
+    /// mismatched `SCHEDULE_RULE_ARN` would make of every sweep, or one dated ahead of the
+    /// clock), as opposed to a late retry the next run covers.
+    pub fn needs_attention(&self) -> bool {
+        matches!(
+            self,
+            ScheduleOutcome::Refused(Refusal::ForeignRule | Refusal::Ahead { .. })
+        )
+    }
+
     /// The function's answer: the sweep's counts, or `{"refused": <why>}`.
     pub fn answer(&self) -> serde_json::Value {
         match self {

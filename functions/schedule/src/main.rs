@@ -20,6 +20,10 @@ async fn main() -> Result<(), Error> {
             let outcome = function
                 .handle(event.payload, &event.context.request_id, deadline)
                 .await?;
+            // Nothing was swept either way; these fail the invocation so the alarm fires.
+            if outcome.needs_attention() {
+                return Err(Error::from(outcome.answer().to_string()));
+            }
             Ok::<serde_json::Value, Error>(outcome.answer())
         },
     ))

@@ -56,14 +56,22 @@ pub enum Refusal {
     },
 }
 
+/// The envelope's fields, each as whatever JSON the sender put there.
 #[derive(Deserialize)]
 struct Envelope {
-    source: Option<String>,
+    source: Option<serde_json::Value>,
     #[serde(rename = "detail-type")]
-    detail_type: Option<String>,
-    time: Option<String>,
-    #[serde(default)]
-    resources: Option<Vec<serde_json::Value>>,
+    detail_type: Option<serde_json::Value>,
+    time: Option<serde_json::Value>,
+    resources: Option<serde_json::Value>,
+}
+
+/// The text at `field`, or the refusal naming it.
+fn text<'a>(value: &'a Option<serde_json::Value>, field: &'static str) -> Result<&'a str, Refusal> {
+    value
+        .as_ref()
+        .and_then(serde_json::Value::as_str)
+        .ok_or(Refusal::NotAnEvent { field })
 }
 
 /// The sweep's now for `event`, given the stack's schedule rule `rule_arn` and the function's
@@ -76,31 +84,22 @@ pub fn accept(
 ) -> Result<DateTime<Utc>, Refusal> {
     let envelope =
         Envelope::deserialize(event).map_err(|_| Refusal::NotAnEvent { field: "body" })?;
-    let source = envelope
-        .source
-        .ok_or(Refusal::NotAnEvent { field: "source" })?;
-    if source != SCHEDULED_SOURCE {
+    if text(&envelope.source, "source")? != SCHEDULED_SOURCE {
         return Err(Refusal::ForeignSource);
     }
-    let detail_type = envelope.detail_type.ok_or(Refusal::NotAnEvent {
-        field: "detail-type",
-    })?;
-    if detail_type != SCHEDULED_DETAIL_TYPE {
+    if text(&envelope.detail_type, "detail-type")? != SCHEDULED_DETAIL_TYPE {
         return Err(Refusal::ForeignDetailType);
     }
     let ours = envelope
         .resources
-        .unwrap_or_default()
-        .iter()
-        .any(|resource| resource.as_str() == Some(rule_arn));
+        .as_ref()
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|resources| resources.iter().any(|r| r.as_str() == Some(rule_arn)));
     if !ours {
         return Err(Refusal::ForeignRule);
     }
-    let time = envelope
-        .time
-        .as_deref()
-        .ok_or(Refusal::NotAnEvent { field: "time" })
-        .and_then(|t| DateTime::parse_from_rfc3339(t).map_err(|_| Refusal::BadTime))?
+    let time = DateTime::parse_from_rfc3339(text(&envelope.time, "time")?)
+        .map_err(|_| Refusal::BadTime)?
         .with_timezone(&Utc);
     let offset = between(clock_now, time);
     if offset > MAX_SCHEDULE_SKEW {
@@ -188,7 +187,7 @@ mod tests {
         no_time["time"] = json!(4155550123u64);
         assert_eq!(
             accept(&no_time, RULE, clock),
-            Err(Refusal::NotAnEvent { field: "body" })
+            Err(Refusal::NotAnEvent { field: "time" })
         );
         no_time.as_object_mut().unwrap().remove("time");
         assert_eq!(
