@@ -340,7 +340,6 @@ pub fn parse_ses_event(body: &str, years: &AcceptedYears) -> Result<SesEvent, In
     })
 }
 
-/// `subtype` if SES documents it, else `Other`.
 /// Refuses a record with a timestamp outside `years`, naming it.
 fn check_timestamps(record: &Record, years: &AcceptedYears) -> Result<(), InvalidEvent> {
     years.check("mail.timestamp", record.mail.timestamp)?;
@@ -378,6 +377,7 @@ fn check_timestamps(record: &Record, years: &AcceptedYears) -> Result<(), Invali
     Ok(())
 }
 
+/// `subtype` if SES documents it, else `Other`.
 fn known_subtype(subtype: &str) -> &'static str {
     BOUNCE_SUBTYPES
         .into_iter()
