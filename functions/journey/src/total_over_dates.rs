@@ -166,6 +166,25 @@ proptest! {
     }
 }
 
+proptest! {
+    #[test]
+    fn an_issue_resolved_event_dated_anywhere_is_read_or_refused_naming_its_date(
+        time in any_instant(),
+        resolved in any_instant(),
+    ) {
+        let years = AcceptedYears::default();
+        let event = json!({"detail-type": "IssueResolved", "time": time.to_rfc3339(),
+                           "detail": {"customer_id": "cus-1", "resolved_at": resolved.to_rfc3339()}});
+        match crate::feedback::parse_issue_resolved_event(&event, &years) {
+            Ok(parsed) => prop_assert!(parsed.resolved_at().is_some_and(|at| years.contains(at))),
+            Err(refused) => prop_assert!(
+                ["time", "detail.resolved_at"].contains(&refused.field.as_str()),
+                "{refused}"
+            ),
+        }
+    }
+}
+
 #[test]
 fn the_reported_inputs_are_refused_at_parsing_with_their_field_named() {
     let years = AcceptedYears::default();

@@ -547,4 +547,29 @@ mod tests {
         old_mail["mail"]["timestamp"] = json!("1970-01-01T00:00:00Z");
         assert!(parse_ses_event(&old_mail.to_string(), &wide).is_ok());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn a_bounce_dated_anywhere_in_chronos_range_is_read_or_refused_naming_its_timestamp(
+            sent in chrono::DateTime::<Utc>::MIN_UTC.timestamp()..=chrono::DateTime::<Utc>::MAX_UTC.timestamp(),
+            bounced in chrono::DateTime::<Utc>::MIN_UTC.timestamp()..=chrono::DateTime::<Utc>::MAX_UTC.timestamp(),
+        ) {
+            let instant = |s: i64| DateTime::from_timestamp(s, 0).unwrap().to_rfc3339();
+            let mut body = record(
+                "Bounce",
+                json!({"bounce": {"bounceType": "Transient", "bounceSubType": "General",
+                    "bouncedRecipients": [{"emailAddress": "anna@example.com"}],
+                    "timestamp": instant(bounced), "feedbackId": "f-1"}}),
+            );
+            body["mail"]["timestamp"] = json!(instant(sent));
+            let years = AcceptedYears::default();
+            match parse_ses_event(&body.to_string(), &years) {
+                Ok(event) => proptest::prop_assert!(years.contains(event.at)),
+                Err(refused) => proptest::prop_assert!(
+                    ["mail.timestamp", "bounce.timestamp"].contains(&refused.field.as_str()),
+                    "{refused}"
+                ),
+            }
+        }
+    }
 }
