@@ -190,11 +190,9 @@ impl<'a> Sweeper<'a> {
         let plan = HourPlan::new(start, now_hour);
         let mut unfinished: Option<DateTime<Utc>> = None;
         for hour in plan.hours() {
-            if stop(&report) {
-                unfinished = Some(unfinished.map_or(hour, |u| u.min(hour)));
-                continue;
-            }
-            if !self.sweep_hour(hour, now, owner, stop, &mut report).await? {
+            let done =
+                !stop(&report) && self.sweep_hour(hour, now, owner, stop, &mut report).await?;
+            if !done {
                 unfinished = Some(unfinished.map_or(hour, |u| u.min(hour)));
             }
         }

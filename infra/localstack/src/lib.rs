@@ -70,6 +70,26 @@ pub fn local_shop_environment(table: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Creates the secret `name` holding `value` as its JSON string.
+async fn create_secret(
+    clients: &aftercare_adapters::aws::AwsClients,
+    name: &str,
+    value: serde_json::Value,
+) -> Result<(), LocalStackError> {
+    clients
+        .secrets
+        .create_secret()
+        .name(name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| LocalStackError::Aws {
+            operation: "CreateSecret",
+            detail: aftercare_adapters::error::describe(&e),
+        })
+}
+
 /// The configuration of the local shop over the journey table `table`, as the functions would
 /// read it from [`local_shop_environment`].
 pub fn local_shop_config(
@@ -354,17 +374,12 @@ impl LocalStack {
         self.route_handoffs(&clients.eventbridge, &format!("{table}-bus"))
             .await?;
         let (key_id, key) = LOCAL_LINK_KEY;
-        clients
-            .secrets
-            .create_secret()
-            .name(&secret)
-            .secret_string(serde_json::json!({ "key_id": key_id, "secret": key }).to_string())
-            .send()
-            .await
-            .map_err(|e| LocalStackError::Aws {
-                operation: "CreateSecret",
-                detail: aftercare_adapters::error::describe(&e),
-            })?;
+        create_secret(
+            clients,
+            &secret,
+            serde_json::json!({ "key_id": key_id, "secret": key }),
+        )
+        .await?;
         Ok(secret)
     }
 
@@ -385,17 +400,12 @@ impl LocalStack {
         {
             return Ok(());
         }
-        secrets
-            .create_secret()
-            .name(&name)
-            .secret_string(serde_json::json!({ "key": LOCAL_LOG_ID_KEY }).to_string())
-            .send()
-            .await
-            .map_err(|e| LocalStackError::Aws {
-                operation: "CreateSecret",
-                detail: aftercare_adapters::error::describe(&e),
-            })?;
-        Ok(())
+        create_secret(
+            clients,
+            &name,
+            serde_json::json!({ "key": LOCAL_LOG_ID_KEY }),
+        )
+        .await
     }
 
     /// What moto recorded: its `/moto-api/data.json`.
