@@ -18,6 +18,7 @@ pub mod mailer;
 pub mod mime_header;
 pub mod outbox;
 pub mod panics;
+pub mod ports;
 pub mod reference;
 pub mod request_token;
 pub mod secrets;
