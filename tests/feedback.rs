@@ -2,58 +2,13 @@
 //! reply, an unhappy customer reaching a person with no offers until resolved, a comment, and
 //! links that are forged, expired or foreign recording nothing.
 
+use aftercare_integration_tests::ratings::{click, delivered, token};
 use aftercare_integration_tests::{at, stack, World};
 use aftercare_journey::ids::{CustomerId, OrderId};
-use aftercare_journey::links::{sign, LinkClaims, SigningKey};
-use aftercare_journey::message::MessageKind;
-use feedback::Resolution;
+use aftercare_journey::links::SigningKey;
 use lambda_http::http::Request;
 use lambda_http::Body;
 use serde_json::{json, Value};
-
-fn delivered(world: &World, order: &str) -> [Value; 2] {
-    let mut placed = world.event(
-        "placed",
-        1,
-        order,
-        &format!("{order}-placed"),
-        "2026-11-01T09:00:00Z",
-    );
-    placed["items"] = json!([{"sku": "TEA-1", "name": "Assam", "category": "tea", "quantity": 1, "replenish_every_days": 30}]);
-    placed.as_object_mut().unwrap().remove("total");
-    let mut delivered = placed.clone();
-    delivered["status"] = json!("delivered");
-    delivered["event_id"] = json!(format!("{order}-delivered"));
-    delivered["occurred_at"] = json!("2026-11-03T15:00:00Z");
-    [placed, delivered]
-}
-
-fn token(world: &World, order: &str, key: Option<SigningKey>) -> String {
-    let key = key.unwrap_or_else(|| world.config.settings.links.as_ref().unwrap().keys[0].clone());
-    sign(
-        &key,
-        &LinkClaims {
-            customer: CustomerId::parse("cus-1").unwrap(),
-            order: OrderId::parse(order).unwrap(),
-            kind: MessageKind::ReviewRequest,
-            expires_at: at("2026-12-31T00:00:00Z"),
-        },
-    )
-}
-
-async fn click(world: &World, token: &str, score: &str) -> (u16, String) {
-    let request = Request::builder()
-        .method("GET")
-        .uri(format!("/rate?token={token}&score={score}"))
-        .body(Body::Empty)
-        .unwrap();
-    let response = world.feedback.handle(request).await;
-    let body = match response.body() {
-        Body::Text(text) => text.clone(),
-        _ => String::new(),
-    };
-    (response.status().as_u16(), body)
-}
 
 async fn comment(world: &World, token: &str, text: &str) -> u16 {
     let body: String = url::form_urlencoded::Serializer::new(String::new())
@@ -225,78 +180,6 @@ async fn an_empty_or_oversized_comment_is_refused_with_a_4xx() {
     assert_eq!(comment(&world, &t, &"x".repeat(2_001)).await, 400);
     assert_eq!(comment(&world, &t, &"x".repeat(20_000)).await, 400);
     assert_eq!(comment(&world, &t, "Lovely tea, slow courier").await, 200);
-}
-
-#[tokio::test]
-async fn issue_resolved_from_the_helpdesk_closes_the_issue_and_promotions_resume() {
-    let world = World::new("fb-resolved").await;
-    world.replay(&delivered(&world, "R-fb")).await;
-    world.clock.set(at("2026-11-07T10:00:00Z"));
-    assert_eq!(
-        click(&world, &token(&world, "R-fb", None), "2").await.0,
-        200
-    );
-
-    let event = json!({
-        "version": "0", "id": "hd-1", "detail-type": "IssueResolved", "source": "helpdesk.zendesk",
-        "account": "123456789012", "time": "2026-11-08T16:00:00Z", "region": "us-east-1", "resources": [],
-        "detail": {"customer_id": "cus-1", "ticket": "ZD-77"}
-    });
-    // The helpdesk's event reaches the function a few seconds after it was sent.
-    world.clock.set(at("2026-11-08T16:00:04Z"));
-    let Resolution::Resolved(resolved) = world.feedback.resolve(&event).await.unwrap() else {
-        panic!("an issue was open");
-    };
-    assert_eq!(resolved.seconds_to_resolution, 30 * 3600);
-    assert_eq!(
-        world.feedback.resolve(&event).await.unwrap(),
-        Resolution::NoOpenIssue,
-        "a repeat changes nothing"
-    );
-
-    // The repurchase reminder now goes out.
-    let report = world.sweep("2026-11-26T18:05:00Z").await;
-    let repurchase: Vec<_> = report
-        .decisions
-        .iter()
-        .filter(|d| d.key == "repurchase#TEA-1")
-        .collect();
-    assert_eq!(
-        repurchase.first().map(|d| d.decision.as_str()),
-        Some("sent"),
-        "{report:?}"
-    );
-
-    let bad = json!({
-        "detail-type": "IssueResolved", "source": "helpdesk", "detail": {"ticket": "ZD-78"}
-    });
-    let refused = world.feedback.resolve(&bad).await.unwrap();
-    assert_eq!(
-        refused.answer(),
-        json!({"resolved": false, "refused": {"field": "detail.customer_id", "problem": "is required"}})
-    );
-}
-
-#[tokio::test]
-async fn a_foreign_event_to_helpdesk_events_is_answered_as_refused_and_not_failed() {
-    let world = World::new("fb-foreign").await;
-    for (event, field) in [
-        (json!({"Records": [{"body": "{}"}]}), "detail-type"),
-        (
-            json!({"detail-type": "Order Status Changed", "detail": {"customer_id": "cus-1"}}),
-            "detail-type",
-        ),
-        (
-            json!({"detail-type": "IssueResolved", "detail": "cus-1"}),
-            "detail",
-        ),
-        (json!(["not", "an", "event"]), "body"),
-    ] {
-        match world.feedback.resolve(&event).await {
-            Ok(Resolution::Refused(invalid)) => assert_eq!(invalid.field, field, "{event}"),
-            other => panic!("{event}: {other:?}"),
-        }
-    }
 }
 
 #[tokio::test]
@@ -554,27 +437,6 @@ async fn malformed_requests_get_the_400_page_and_never_a_panic() {
         );
         assert!(page.contains("<html"), "{case}: {page}");
     }
-}
-
-#[tokio::test]
-async fn a_resolution_dated_ahead_of_the_functions_clock_is_read_as_now() {
-    let world = World::new("fb-resolved-ahead").await;
-    world.replay(&delivered(&world, "R-ahead")).await;
-    world.clock.set(at("2026-11-07T10:00:00Z"));
-    assert_eq!(
-        click(&world, &token(&world, "R-ahead", None), "1").await.0,
-        200
-    );
-    world.clock.set(at("2026-11-07T12:00:00Z"));
-    let event = json!({
-        "version": "0", "id": "hd-ahead", "detail-type": "IssueResolved", "source": "helpdesk.zendesk",
-        "account": "123456789012", "time": "2026-11-07T12:00:00Z", "region": "us-east-1", "resources": [],
-        "detail": {"customer_id": "cus-1", "resolved_at": "2026-11-17T12:00:00Z"}
-    });
-    let Resolution::Resolved(resolved) = world.feedback.resolve(&event).await.unwrap() else {
-        panic!("an issue was open");
-    };
-    assert_eq!(resolved.seconds_to_resolution, 2 * 3600);
 }
 
 #[tokio::test]

@@ -428,7 +428,7 @@ async fn no_secret_planted_in_an_issue_resolved_event_reaches_a_log_line() {
     events.push((".detail.customer_id as an address".into(), hashed));
     for (path, event) in &events {
         let resolution = world
-            .feedback
+            .helpdesk
             .resolve(event)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -440,7 +440,7 @@ async fn no_secret_planted_in_an_issue_resolved_event_reaches_a_log_line() {
             || path == ".detail.resolved_at";
         if must_refuse {
             assert!(
-                matches!(resolution, feedback::Resolution::Refused(_)),
+                matches!(resolution, helpdesk_events::Resolution::Refused(_)),
                 "{path}: {event} was not refused"
             );
         }

@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 
 pub use aftercare_localstack::SENDER_DOMAIN;
 
+pub mod ratings;
+
 /// The emulator shared by the tests of one binary. A missing emulator fails the test with the
 /// command that installs it: it is never skipped.
 pub fn stack() -> &'static LocalStack {
@@ -36,6 +38,8 @@ pub struct World {
     pub schedule: schedule::ScheduleFunction,
     /// The feedback function, over the same table.
     pub feedback: feedback::FeedbackFunction,
+    /// The helpdesk-events function, over the same table.
+    pub helpdesk: helpdesk_events::HelpdeskEventsFunction,
     /// The SES events function, over the same table.
     pub ses_events: ses_events::SesEventsFunction,
     /// The clock leases are measured by.
@@ -77,6 +81,11 @@ impl World {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let feedback = feedback::FeedbackFunction::new(&clients, &config, Arc::new(clock.clone()));
+        let helpdesk = helpdesk_events::HelpdeskEventsFunction::new(
+            &clients,
+            &config.core(),
+            Arc::new(clock.clone()),
+        );
         let ses_events =
             ses_events::SesEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
         let schedule = schedule::ScheduleFunction::new(&clients, &config, Arc::new(clock.clone()))
@@ -86,6 +95,7 @@ impl World {
             function,
             schedule,
             feedback,
+            helpdesk,
             ses_events,
             clock,
             clients,

@@ -114,11 +114,7 @@ impl Config {
                     )
                 })?,
         };
-        let accepted_years = match get("ACCEPTED_YEARS") {
-            None => AcceptedYears::default(),
-            Some(v) => AcceptedYears::parse(&v)
-                .map_err(|e| invalid("ACCEPTED_YEARS", format!("is {v:?}; it {e}")))?,
-        };
+        let accepted_years = accepted_years(&get)?;
         Ok(Self {
             table_name,
             sender,
@@ -147,7 +143,66 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The part of this configuration a function that sends nothing and signs no link reads
+    /// (see [`CoreConfig`]).
+    pub fn core(&self) -> CoreConfig {
+        CoreConfig {
+            table_name: self.table_name.clone(),
+            log_ids: self.log_ids.clone(),
+            accepted_years: self.accepted_years,
+        }
+    }
+}
+
+/// What a function reads from the environment when it only applies events to journeys and
+/// sends nothing (helpdesk-events): the table, the accepted years and how log lines name
+/// customers, read as [`Config`] reads them. No shop settings, no sender and no link keys: a
+/// variable it does not read cannot stop it from starting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreConfig {
+    /// `JOURNEY_TABLE`: the DynamoDB table of journeys.
+    pub table_name: String,
+    /// How log lines name customers: `LOG_RAW_CUSTOMER_IDS`, `LOG_ID_KEY_SECRET` or
+    /// `LOG_ID_KEY` (see [`LogIdSource`]).
+    pub log_ids: LogIdSource,
+    /// `ACCEPTED_YEARS` (default `2000-2100`): the years an event's dates may fall in.
+    pub accepted_years: AcceptedYears,
+}
+
+impl CoreConfig {
+    /// Reads the process environment.
+    pub fn from_environment() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (a variable name to its value); empty values
+    /// count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(Self {
+            table_name: get("JOURNEY_TABLE")
+                .ok_or_else(|| invalid("JOURNEY_TABLE", "is not set"))?,
+            log_ids: log_ids(&get)?,
+            accepted_years: accepted_years(&get)?,
+        })
+    }
+}
+
 type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// `ACCEPTED_YEARS`, `FIRST-LAST` (default `2000-2100`).
+fn accepted_years(get: &Lookup<'_>) -> Result<AcceptedYears, ConfigError> {
+    match get("ACCEPTED_YEARS") {
+        None => Ok(AcceptedYears::default()),
+        Some(v) => AcceptedYears::parse(&v)
+            .map_err(|e| invalid("ACCEPTED_YEARS", format!("is {v:?}; it {e}"))),
+    }
+}
 
 fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -595,6 +650,43 @@ mod tests {
                 variable
             );
         }
+    }
+
+    #[test]
+    fn the_core_configuration_needs_only_the_table_and_reads_no_link_keys() {
+        // GIVEN an environment with the table and the log-id secret, and no shop settings,
+        // sender or link keys
+        let core = CoreConfig::from_lookup(lookup(&[
+            ("JOURNEY_TABLE", "journeys"),
+            ("LOG_ID_KEY_SECRET", "stack-log-id-key"),
+            ("ACCEPTED_YEARS", "2020-2030"),
+        ]))
+        .unwrap();
+        // THEN it reads them as the full configuration would
+        assert_eq!(core.table_name, "journeys");
+        assert_eq!(core.log_ids, LogIdSource::Secret("stack-log-id-key".into()));
+        assert_eq!(
+            core.accepted_years,
+            AcceptedYears::parse("2020-2030").unwrap()
+        );
+        let mut full = BASE.to_vec();
+        full.push(("LOG_ID_KEY_SECRET", "stack-log-id-key"));
+        full.push(("ACCEPTED_YEARS", "2020-2030"));
+        assert_eq!(Config::from_lookup(lookup(&full)).unwrap().core(), core);
+        // AND a missing table or a malformed variable it reads is named
+        assert_eq!(
+            CoreConfig::from_lookup(lookup(&[])).unwrap_err().variable,
+            "JOURNEY_TABLE"
+        );
+        assert_eq!(
+            CoreConfig::from_lookup(lookup(&[
+                ("JOURNEY_TABLE", "t"),
+                ("ACCEPTED_YEARS", "soon")
+            ]))
+            .unwrap_err()
+            .variable,
+            "ACCEPTED_YEARS"
+        );
     }
 
     #[test]

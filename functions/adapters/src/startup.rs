@@ -3,10 +3,11 @@
 //! configuration from the environment, the SDK clients (built once, reused by every
 //! invocation), how log lines name customers (the log-id key from its secret, unless the shop
 //! opted into raw ids), then the link-signing keys from their secret for the functions that
-//! sign or verify links.
+//! sign or verify links. A function that sends nothing and signs no link (helpdesk-events)
+//! starts with [`cold_start_core`]: the same steps over the [`CoreConfig`] alone.
 
 use crate::aws::AwsClients;
-use crate::config::{Config, ConfigError, LogIdSource};
+use crate::config::{Config, ConfigError, CoreConfig, LogIdSource};
 use crate::log_ids::{AlreadyInstalled, CustomerNaming};
 use crate::secrets::SecretError;
 
@@ -49,12 +50,33 @@ pub async fn cold_start(keys: LinkKeys) -> Result<(Config, AwsClients), ColdStar
     Ok((config, clients))
 }
 
+/// The cold start of a function that only applies events to journeys and sends nothing: the
+/// logging and the panic hook, the [`CoreConfig`] from the environment, the clients and how log
+/// lines name customers (the log-id key from its secret, one Secrets Manager call, unless raw
+/// ids were chosen). It reads no shop settings and no link-signing keys.
+pub async fn cold_start_core() -> Result<(CoreConfig, AwsClients), ColdStartError> {
+    crate::logging::init();
+    crate::panics::install_hook();
+    let config = CoreConfig::from_environment()?;
+    let clients = AwsClients::from_environment().await;
+    crate::log_ids::install(naming(&config.log_ids, &clients).await?)?;
+    Ok((config, clients))
+}
+
 /// How this function's log lines name customers, as `config` says.
 pub async fn customer_naming(
     config: &Config,
     clients: &AwsClients,
 ) -> Result<CustomerNaming, ColdStartError> {
-    Ok(match &config.log_ids {
+    naming(&config.log_ids, clients).await
+}
+
+/// How log lines name customers, from where `log_ids` says the key is.
+async fn naming(
+    log_ids: &LogIdSource,
+    clients: &AwsClients,
+) -> Result<CustomerNaming, ColdStartError> {
+    Ok(match log_ids {
         LogIdSource::Raw => CustomerNaming::Raw,
         LogIdSource::Key(key) => CustomerNaming::Hashed(key.clone()),
         LogIdSource::Secret(secret) => {

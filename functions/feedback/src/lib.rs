@@ -61,7 +61,6 @@ pub struct FeedbackFunction {
     settings: Settings,
     clock: Arc<dyn Clock>,
     lease: chrono::Duration,
-    accepted_years: aftercare_journey::event::AcceptedYears,
 }
 
 /// What a request came to.
@@ -99,7 +98,6 @@ impl FeedbackFunction {
             settings: config.settings.clone(),
             clock,
             lease: config.outbox_lease,
-            accepted_years: config.accepted_years,
         }
     }
 
@@ -530,101 +528,6 @@ enum Change {
     OneClick,
     /// Receive exactly these topics.
     Choose(std::collections::BTreeSet<MailTopic>),
-}
-
-/// How the helpdesk-events function's log lines about an event it refuses begin.
-pub const HELPDESK_LOG_NAME: &str = "helpdesk-events: event";
-
-/// Why an `IssueResolved` event could not be applied now; EventBridge tries the invocation
-/// again.
-#[derive(Debug, thiserror::Error)]
-pub enum ResolveError {
-    /// DynamoDB failed.
-    #[error(transparent)]
-    Store(#[from] aftercare_adapters::store::StoreError),
-    /// The profile kept changing.
-    #[error("the customer's journey kept changing; try again")]
-    Contention,
-}
-
-/// What came of one event to helpdesk-events.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resolution {
-    /// The customer's open issue is closed.
-    Resolved(aftercare_journey::feedback::ResolvedIssue),
-    /// No issue was open (a repeat of the event, or a customer without one).
-    NoOpenIssue,
-    /// No journey of this customer.
-    UnknownCustomer,
-    /// Not an `IssueResolved` event we can read: refused for good (a retry would not mend it),
-    /// and logged once.
-    Refused(aftercare_journey::event::InvalidEvent),
-}
-
-impl Resolution {
-    /// The invocation's answer: `{"resolved": true|false}`, and for a refusal the field and
-    /// the problem (our words only).
-    pub fn answer(&self) -> serde_json::Value {
-        match self {
-            Resolution::Resolved(_) => serde_json::json!({ "resolved": true }),
-            Resolution::NoOpenIssue | Resolution::UnknownCustomer => {
-                serde_json::json!({ "resolved": false })
-            }
-            Resolution::Refused(invalid) => serde_json::json!({
-                "resolved": false,
-                "refused": {"field": invalid.field, "problem": invalid.problem.to_string()},
-            }),
-        }
-    }
-}
-
-impl FeedbackFunction {
-    /// Applies a helpdesk's `IssueResolved` event, any JSON as it reached helpdesk-events:
-    /// closes the customer's open issue, recording the time to resolution, so promotions
-    /// resume. An event that is not one (another shape, another `detail-type`, a detail that
-    /// does not read, a date outside the accepted years) is refused cleanly: logged once at error level, naming the field and
-    /// the problem, and answered, never failed, so EventBridge does not try it again.
-    pub async fn resolve(&self, event: &serde_json::Value) -> Result<Resolution, ResolveError> {
-        let event = match aftercare_journey::feedback::parse_issue_resolved_event(
-            event,
-            &self.accepted_years,
-        ) {
-            Ok(event) => event,
-            Err(invalid) => {
-                tracing::error!(field = %invalid.field, "{HELPDESK_LOG_NAME} rejected: {invalid}");
-                return Ok(Resolution::Refused(invalid));
-            }
-        };
-        let customer = &event.detail.customer_id;
-        // A resolution is never in the future: a helpdesk's clock ahead of ours is read as now.
-        let now = self.clock.now();
-        let at = event.resolved_at().unwrap_or(now).min(now);
-        for _ in 0..3 {
-            let loaded = self.store.load_profile_and_order(customer, None).await?;
-            let Some(profile) = loaded.profile else {
-                tracing::warn!(customer_id = %log_ids::customer(customer), "IssueResolved for an unknown customer");
-                return Ok(Resolution::UnknownCustomer);
-            };
-            let Some((after, resolved)) =
-                aftercare_journey::feedback::resolve_issue(&profile.value, at)
-            else {
-                return Ok(Resolution::NoOpenIssue);
-            };
-            match self
-                .store
-                .commit_profile_with_messages(&after, profile.version, &[])
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(customer_id = %log_ids::customer(customer), order_id = %resolved.order_id, seconds = resolved.seconds_to_resolution, "issue resolved");
-                    return Ok(Resolution::Resolved(resolved));
-                }
-                Err(CommitError::Conflict | CommitError::Duplicate) => continue,
-                Err(CommitError::Store(error)) => return Err(error.into()),
-            }
-        }
-        Err(ResolveError::Contention)
-    }
 }
 
 /// The settings for this request: when `FEEDBACK_URL` is not configured (the function

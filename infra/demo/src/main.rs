@@ -18,6 +18,7 @@ use aftercare_localstack::{LocalStack, SentMail};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use feedback::FeedbackFunction;
+use helpdesk_events::HelpdeskEventsFunction;
 use order_events::{OrderEventsFunction, RecordOutcome};
 use schedule::ScheduleFunction;
 
@@ -61,6 +62,7 @@ async fn main() -> Result<()> {
     let function = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
     let schedule = ScheduleFunction::new(&clients, &config, Arc::new(clock.clone()))?;
     let feedback = FeedbackFunction::new(&clients, &config, Arc::new(clock.clone()));
+    let helpdesk = HelpdeskEventsFunction::new(&clients, &config.core(), Arc::new(clock.clone()));
     let ses_events = ses_events::SesEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
     println!("Table {table} created from template.yaml; sending domain {SENDER_DOMAIN} verified.");
     println!(
@@ -209,13 +211,13 @@ async fn main() -> Result<()> {
                     "source": "helpdesk.demo", "account": "123456789012", "time": at, "region": "us-east-1",
                     "resources": [], "detail": {"customer_id": customer}
                 });
-                let outcome = match feedback.resolve(&event).await? {
-                    feedback::Resolution::Resolved(resolved) => format!(
+                let outcome = match helpdesk.resolve(&event).await? {
+                    helpdesk_events::Resolution::Resolved(resolved) => format!(
                         "issue about order {} closed after {} hours; promotions resume",
                         resolved.order_id,
                         resolved.seconds_to_resolution / 3600
                     ),
-                    feedback::Resolution::Refused(invalid) => format!("refused: {invalid}"),
+                    helpdesk_events::Resolution::Refused(invalid) => format!("refused: {invalid}"),
                     _ => "no open issue".to_owned(),
                 };
                 writeln!(

@@ -41,6 +41,11 @@ pub const FUNCTIONS: [&str; 5] = [
     "ses-events",
 ];
 
+/// The functions that sign or verify links: only they are told where links point
+/// (`FEEDBACK_URL`) and which secret holds the link-signing keys (`LINK_SIGNING_KEYS_SECRET`),
+/// as `template.yaml` tells only them (and lets only them read that secret).
+pub const LINK_KEY_FUNCTIONS: [&str; 3] = ["order-events", "schedule", "feedback"];
+
 /// The region the local functions believe they run in.
 pub const LOCAL_REGION: &str = "us-east-1";
 
@@ -235,9 +240,103 @@ pub fn local_function_environment(
     environment
 }
 
+/// What `function` gets of the local functions' `environment`: all of it, but the link
+/// variables for a function that neither signs nor verifies links (not one of
+/// [`LINK_KEY_FUNCTIONS`]), as in `template.yaml`.
+pub fn environment_of(function: &str, environment: &[(String, String)]) -> Vec<(String, String)> {
+    let links = LINK_KEY_FUNCTIONS.contains(&function);
+    environment
+        .iter()
+        .filter(|(name, _)| {
+            links
+                || ![
+                    "LINK_SIGNING_KEYS_SECRET",
+                    "LINK_SIGNING_KEYS",
+                    "FEEDBACK_URL",
+                ]
+                .contains(&name.as_str())
+        })
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_functions_that_sign_or_verify_links_are_told_the_link_key_secret() {
+        let environment = local_function_environment("http://127.0.0.1:1", "t", "t-link-keys");
+        let has = |function: &str, name: &str| {
+            environment_of(function, &environment)
+                .iter()
+                .any(|(k, _)| k == name)
+        };
+        for function in FUNCTIONS {
+            let links = LINK_KEY_FUNCTIONS.contains(&function);
+            assert_eq!(
+                has(function, "LINK_SIGNING_KEYS_SECRET"),
+                links,
+                "{function}"
+            );
+            assert_eq!(has(function, "FEEDBACK_URL"), links, "{function}");
+            assert!(has(function, "LOG_ID_KEY_SECRET"), "{function}");
+            assert!(has(function, "JOURNEY_TABLE"), "{function}");
+        }
+        assert!(!has("helpdesk-events", "LINK_SIGNING_KEYS_SECRET"));
+    }
+
+    #[test]
+    fn the_template_gives_the_link_key_secret_and_the_right_to_read_it_to_those_functions_only() {
+        use serde_yaml::Value;
+        let template: Value = serde_yaml::from_str(include_str!("../../../template.yaml")).unwrap();
+        let untagged = |value: &Value| match value {
+            Value::Tagged(tagged) => tagged.value.clone(),
+            other => other.clone(),
+        };
+        let names = |variables: &Value| -> Vec<String> {
+            variables
+                .as_mapping()
+                .map(|m| {
+                    m.keys()
+                        .filter_map(|k| k.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let global = names(&template["Globals"]["Function"]["Environment"]["Variables"]);
+        let mut binaries = Vec::new();
+        for (name, resource) in template["Resources"].as_mapping().unwrap() {
+            if resource["Type"] != "AWS::Serverless::Function" {
+                continue;
+            }
+            let name = name.as_str().unwrap();
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} names no binary"));
+            binaries.push(binary.to_owned());
+            let mut variables = global.clone();
+            variables.extend(names(&resource["Properties"]["Environment"]["Variables"]));
+            let told = variables.iter().any(|v| v == "LINK_SIGNING_KEYS_SECRET");
+            let may_read = resource["Properties"]["Policies"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(|policy| policy["Statement"].as_sequence())
+                .flatten()
+                .any(|statement| {
+                    untagged(&statement["Resource"]) == "LinkSigningKeySecret"
+                        && statement["Action"] == "secretsmanager:GetSecretValue"
+                });
+            let signs = LINK_KEY_FUNCTIONS.contains(&binary);
+            assert_eq!(told, signs, "{name}: told the link-key secret");
+            assert_eq!(may_read, signs, "{name}: may read the link-key secret");
+        }
+        binaries.sort();
+        let mut functions = FUNCTIONS.map(str::to_owned).to_vec();
+        functions.sort();
+        assert_eq!(binaries, functions);
+    }
 
     #[test]
     fn the_local_functions_read_their_keys_from_the_secrets_not_the_environment() {

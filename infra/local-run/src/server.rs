@@ -14,7 +14,7 @@ use crate::invoke::LocalFunctions;
 use crate::process::{detach_but_die_with_parent, signal_group};
 use crate::status::FunctionsStatus;
 use crate::supervisor::{FunctionSpec, Supervisor};
-use crate::{cargo_lambda, RunError, FUNCTIONS, INVOKE_TIMEOUT};
+use crate::{cargo_lambda, environment_of, RunError, FUNCTIONS, INVOKE_TIMEOUT};
 
 /// The functions, running on this machine as Lambda runs them. `cargo lambda watch` emulates
 /// the runtime API (its `--only-lambda-apis` mode, and without `--timeout`: that limit applies
@@ -34,9 +34,11 @@ pub struct FunctionServer {
 impl FunctionServer {
     /// Builds the functions' binaries, starts the emulator on `port` and one process per
     /// function with `environment` on top of this process's own (the AWS endpoint,
-    /// credentials and the shop's configuration); the emulator's output, the functions' logs
-    /// and the supervisor's notes go to `functions.log` in `dir`, the functions' status to
-    /// `functions.json` there. Returns once the emulator accepts invocations.
+    /// credentials and the shop's configuration; without the link variables for a function
+    /// that neither signs nor verifies links, see [`environment_of`]); the emulator's output,
+    /// the functions' logs and the supervisor's notes go to `functions.log` in `dir`, the
+    /// functions' status to `functions.json` there. Returns once the emulator accepts
+    /// invocations.
     pub fn start(
         environment: &[(String, String)],
         port: u16,
@@ -83,9 +85,9 @@ impl FunctionServer {
             .into_iter()
             .map(|(name, binary)| FunctionSpec {
                 runtime_api: format!("http://127.0.0.1:{port}/.rt/{name}"),
+                environment: environment_of(&name, environment),
                 name,
                 binary,
-                environment: environment.to_vec(),
             })
             .collect();
         let supervisor = match Supervisor::start(specs, functions.status_file(), log) {
