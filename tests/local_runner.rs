@@ -151,7 +151,8 @@ async fn a_call_the_function_does_not_answer_ends_after_its_wait_saying_what_to_
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_to_a_function_that_keeps_failing_to_start_fails_at_once_with_its_log() {
     let dir = test_dir("local-runner-failing");
-    // GIVEN a configuration every function rejects at cold start
+    // GIVEN a configuration every function that reads the shop's settings rejects at cold
+    // start (helpdesk-events reads none of them)
     let functions = functions(
         "journeys-local-runner-failing",
         &dir,
@@ -160,13 +161,13 @@ async fn a_call_to_a_function_that_keeps_failing_to_start_fails_at_once_with_its
     .await;
     let deadline = Instant::now() + Duration::from_secs(120);
     while !matches!(
-        status_of(&functions, "helpdesk-events").readiness(),
+        status_of(&functions, "feedback").readiness(),
         Readiness::Failing { .. }
     ) {
         assert!(
             Instant::now() < deadline,
-            "helpdesk-events is not failing after 120 s: {:?}\n{}",
-            status_of(&functions, "helpdesk-events"),
+            "feedback is not failing after 120 s: {:?}\n{}",
+            status_of(&functions, "feedback"),
             functions.log_tail(40)
         );
         std::thread::sleep(Duration::from_millis(100));
@@ -174,7 +175,7 @@ async fn a_call_to_a_function_that_keeps_failing_to_start_fails_at_once_with_its
 
     // WHEN it is called
     let error = functions
-        .invoke("helpdesk-events", &sample("helpdesk-issue-resolved"))
+        .invoke("feedback", &sample("feedback-rate"))
         .unwrap_err();
 
     // THEN the call fails without waiting, quoting the log, and says what to do

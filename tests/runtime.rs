@@ -241,6 +241,25 @@ async fn every_function_answers_the_lambda_runtime_api_with_the_sample_events() 
     let profile = run.profile().await;
     assert!(profile.open_issue.is_none());
     assert_eq!(profile.resolved_issues.len(), 1);
+    // It did so started as the template deploys it: told of no link-key secret.
+    let pid = run
+        .functions
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .function("helpdesk-events")
+        .and_then(|status| status.pid)
+        .expect("helpdesk-events runs");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    assert!(
+        !environ
+            .split('\0')
+            .any(|v| v.starts_with("LINK_SIGNING_KEYS")),
+        "helpdesk-events was given a link-key variable"
+    );
+    assert!(environ
+        .split('\0')
+        .any(|v| v.starts_with("LOG_ID_KEY_SECRET=")));
 
     // feedback: the preferences page, then the one-click unsubscribe a mail app sends.
     let page = run.invoke("feedback", "feedback-preferences");
