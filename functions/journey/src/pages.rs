@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::contact::Language;
-use crate::preferences::MailTopic;
+use crate::profile::MailTopic;
 use crate::settings::Brand;
 
 /// Which page.

@@ -1,32 +1,21 @@
-//! What follow-up messages say, in English and Russian: the delivery reminder, the review
-//! request with its one-click rating links, the repurchase reminder, reactivation, and the
-//! watchdog's honest update. Like the order-status catalogue, every string is plain text that
-//! the layout escapes.
+//! The follow-up emails: the delivery reminder, the review request with its one-click rating
+//! links, the repurchase reminder, reactivation, and the watchdog's honest update.
 
-use crate::time_shift::{between, Shift};
 use chrono::{DateTime, Utc};
 
-use crate::catalogue::{fact, footer, greeting, items, support, Action, Copy};
+use crate::consent::{list_unsubscribe, preferences_action};
 use crate::contact::Language;
-use crate::followups::{follow_up_message_id, rendered, FollowUp, FollowUpKind};
+use crate::copy::shared::{engagement_footer, footer, greeting, support};
 use crate::format;
-use crate::journey::{Order, Profile};
 use crate::links::{sign, LinkClaims};
-use crate::message::{MessageKind, OutgoingMessage};
-use crate::render::RenderError;
+use crate::message::{MessageId, MessageKind, OutgoingMessage};
+use crate::order::Order;
+use crate::profile::{FollowUpKind, Profile};
+use crate::render::{fact, items, render, Action, Copy, RenderError};
 use crate::settings::Settings;
+use crate::time_shift::{between, Shift};
 
-/// The footer of messages the customer did not ask for: why they get it and how to stop it
-/// (the preferences link when there is one, a reply to a person otherwise).
-fn engagement_footer(settings: &Settings, language: Language, has_link: bool) -> String {
-    let shop = settings.brand.shop_name.as_str();
-    match (language, has_link) {
-        (Language::En, true) => format!("You receive this because you bought from {shop}."),
-        (Language::En, false) => format!("You receive this because you bought from {shop}. Don't want these emails? Reply to this one and a person will take you off the list."),
-        (Language::Ru, true) => format!("Вы получили это письмо, потому что покупали в {shop}."),
-        (Language::Ru, false) => format!("Вы получили это письмо, потому что покупали в {shop}. Не хотите получать такие письма? Ответьте на это — сотрудник исключит вас из рассылки."),
-    }
-}
+use super::types::FollowUp;
 
 /// Composes the message of a due follow-up.
 pub fn compose(
@@ -338,8 +327,7 @@ pub fn compose(
         }
     };
 
-    let preferences =
-        crate::preferences::preferences_action(settings, &profile.customer_id, kind, language);
+    let preferences = preferences_action(settings, &profile.customer_id, kind, language);
     let copy = Copy {
         subject,
         preheader,
@@ -357,7 +345,7 @@ pub fn compose(
         },
         preferences,
     };
-    let rendered = rendered(&copy, settings, language)?;
+    let rendered = render(&copy, shop, language)?;
     Ok(OutgoingMessage {
         id: follow_up_message_id(task),
         kind,
@@ -372,10 +360,15 @@ pub fn compose(
         trigger: format!("follow-up:{}#{}", task.key, task.attempt),
         decided_at: now,
         reason: format!("{} due {}", task.key, task.due_at.to_rfc3339()),
-        list_unsubscribe: crate::preferences::list_unsubscribe(
-            settings,
-            &profile.customer_id,
-            kind,
-        ),
+        list_unsubscribe: list_unsubscribe(settings, &profile.customer_id, kind),
     })
+}
+
+/// The message id of a follow-up's message: one per key and attempt.
+pub fn follow_up_message_id(task: &FollowUp) -> MessageId {
+    MessageId::derive(
+        &task.customer_id,
+        &format!("{}#{}", task.key, task.attempt),
+        task.kind.message_kind(),
+    )
 }

@@ -1,82 +1,57 @@
-//! The message catalogue: what each kind of message says, in English and Russian, for a first,
-//! a returning and a long-standing customer. Every string here is plain text; the renderer
-//! escapes all of it, so customer-supplied values are never trusted as markup.
+//! The email telling a customer their order has a new status, assembled from the shared
+//! layout and the words of [`crate::copy::order_status`].
 
-use serde::Serialize;
+use chrono::{DateTime, Utc};
 
+use crate::consent::preferences_action;
 use crate::contact::Language;
+use crate::copy::shared::{footer, greeting, support};
+use crate::event::OrderEvent;
 use crate::format;
-use crate::journey::{Order, Profile};
-use crate::settings::Brand;
+use crate::message::{MessageId, MessageKind, OutgoingMessage};
+use crate::order::Order;
+use crate::profile::Profile;
+use crate::render::{fact, items, render, Action, Copy, RenderError};
+use crate::settings::{Brand, Settings};
 use crate::status::OrderStatus;
 
-/// The words of one message, before layout.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Copy {
-    /// The subject line.
-    pub subject: String,
-    /// The inbox preview line.
-    pub preheader: String,
-    /// "Hi Anna," / "Здравствуйте, Анна!"
-    pub greeting: String,
-    /// The body, one paragraph each.
-    pub paragraphs: Vec<String>,
-    /// Label and value rows: order number, carrier, dates.
-    pub facts: Vec<Fact>,
-    /// The order's lines, where the message shows them.
-    pub items: Vec<ItemLine>,
-    /// The one button, where there is one.
-    pub action: Option<Action>,
-    /// One-click answers shown as a row (the rating links of a review request).
-    pub choices: Vec<Action>,
-    /// How to reach a person: every message has it.
-    pub support: Support,
-    /// Why the customer receives this.
-    pub footer: String,
-    /// The link to the customer's email preferences, where there is one.
-    pub preferences: Option<Action>,
-}
-
-/// A label and a value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Fact {
-    /// "Carrier"
-    pub label: String,
-    /// "DHL Express"
-    pub value: String,
-}
-
-/// One line of the order as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ItemLine {
-    /// The product name.
-    pub name: String,
-    /// "× 2"
-    pub quantity: u32,
-    /// The line price, when known.
-    pub price: Option<String>,
-}
-
-/// A button.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Action {
-    /// What it says.
-    pub label: String,
-    /// Where it goes: always an http(s) URL.
-    pub url: String,
-}
-
-/// How to reach a person.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Support {
-    /// The sentence inviting a reply.
-    pub text: String,
-    /// The support inbox.
-    pub email: String,
-    /// The help page, if any, and its label.
-    pub url: Option<String>,
-    /// "Help centre"
-    pub url_label: String,
+/// Composes the status message of `kind` for an applied `event`.
+pub(crate) fn compose(
+    kind: MessageKind,
+    profile: &Profile,
+    order: &Order,
+    event: &OrderEvent,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<OutgoingMessage, RenderError> {
+    let language = profile.locale.language();
+    let ctx = OrderMessageContext {
+        brand: &settings.brand,
+        profile,
+        order,
+    };
+    let mut copy = order_status_copy(event.status, &ctx, language);
+    copy.preferences = preferences_action(settings, &profile.customer_id, kind, language);
+    let rendered = render(&copy, settings.brand.shop_name.as_str(), language)?;
+    Ok(OutgoingMessage {
+        id: MessageId::derive(&profile.customer_id, event.event_id.as_str(), kind),
+        kind,
+        customer_id: profile.customer_id.clone(),
+        order_id: Some(order.order_id.clone()),
+        to: profile.email.clone(),
+        to_name: profile.name.clone(),
+        language,
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        trigger: format!("event:{}", event.event_id),
+        decided_at: now,
+        reason: format!(
+            "order {} is {} (event {})",
+            order.order_id, event.status, event.event_id
+        ),
+        list_unsubscribe: None,
+    })
 }
 
 /// How long the customer has been with the shop, which sets the tone.
@@ -111,78 +86,6 @@ pub struct OrderMessageContext<'a> {
     pub order: &'a Order,
 }
 
-fn first_name(profile: &Profile) -> Option<&str> {
-    profile
-        .name
-        .as_ref()
-        .and_then(|n| n.as_str().split_whitespace().next())
-}
-
-pub(crate) fn greeting(profile: &Profile, language: Language) -> String {
-    match (language, first_name(profile)) {
-        (Language::En, Some(name)) => format!("Hi {name},"),
-        (Language::En, None) => "Hello,".to_owned(),
-        (Language::Ru, Some(name)) => format!("Здравствуйте, {name}!"),
-        (Language::Ru, None) => "Здравствуйте!".to_owned(),
-    }
-}
-
-pub(crate) fn support(brand: &Brand, language: Language) -> Support {
-    let shop = brand.shop_name.as_str();
-    let email = brand.support_email.as_str().to_owned();
-    let (text, url_label) = match language {
-        Language::En => (
-            format!("Questions, or something not right? Just reply to this email: a person at {shop} reads every reply. You can also write to {email}."),
-            "Help centre",
-        ),
-        Language::Ru => (
-            format!("Есть вопрос или что-то не так? Просто ответьте на это письмо: его прочитает сотрудник {shop}. Можно также написать на {email}."),
-            "Центр помощи",
-        ),
-    };
-    Support {
-        text,
-        email,
-        url: brand.support_url.as_ref().map(|u| u.as_str().to_owned()),
-        url_label: url_label.to_owned(),
-    }
-}
-
-pub(crate) fn footer(brand: &Brand, language: Language) -> String {
-    let shop = brand.shop_name.as_str();
-    match language {
-        Language::En => format!("You receive this email because you ordered from {shop}. Updates about your orders are part of the purchase and are always sent."),
-        Language::Ru => format!("Вы получили это письмо, потому что сделали заказ в {shop}. Уведомления о заказах — часть покупки, они приходят всегда."),
-    }
-}
-
-pub(crate) fn items(order: &Order, language: Language) -> Vec<ItemLine> {
-    order
-        .items
-        .iter()
-        .map(|item| ItemLine {
-            name: item.name.as_str().to_owned(),
-            quantity: item.quantity.get(),
-            price: match (item.unit_price, order.total) {
-                (Some(unit), Some(total)) => unit
-                    .value()
-                    .checked_mul(rust_decimal::Decimal::from(item.quantity.get()))
-                    .and_then(|line| crate::money::Amount::from_decimal(line).ok())
-                    .map(|amount| {
-                        format::money(
-                            crate::money::Money {
-                                amount,
-                                currency: total.currency,
-                            },
-                            language,
-                        )
-                    }),
-                _ => None,
-            },
-        })
-        .collect()
-}
-
 fn item_count(order: &Order) -> u64 {
     order
         .items
@@ -201,13 +104,6 @@ fn order_summary(order: &Order, language: Language) -> Option<String> {
         (Some(c), None) => Some(c),
         (None, Some(t)) => Some(t),
         (None, None) => None,
-    }
-}
-
-pub(crate) fn fact(label: &str, value: impl Into<String>) -> Fact {
-    Fact {
-        label: label.to_owned(),
-        value: value.into(),
     }
 }
 
