@@ -38,6 +38,9 @@ pub mod copy;
 pub mod follow_ups;
 pub mod order_status;
 
+// The frame every stage's emails share: greeting, how to reach a person, footer.
+mod frame;
+
 #[cfg(test)]
 mod total_over_dates;
 
@@ -135,6 +138,7 @@ pub mod preferences {
 
 #[doc(hidden)]
 pub mod catalogue {
-    pub use crate::order_status::message::{order_status_copy, OrderMessageContext, Tenure};
+    pub use crate::copy::order_status::Tenure;
+    pub use crate::order_status::message::{order_status_copy, OrderMessageContext};
     pub use crate::render::{Action, Copy, Fact, ItemLine, Support};
 }

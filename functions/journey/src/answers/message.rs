@@ -6,7 +6,9 @@ use sha2::{Digest, Sha256};
 
 use crate::consent::{list_unsubscribe, preferences_action};
 use crate::contact::Language;
-use crate::copy::shared::{footer, greeting, support};
+use crate::copy::answers::{self as words, AlertFacts};
+use crate::copy::shared::LABELS;
+use crate::frame::{footer, greeting, support};
 use crate::message::{MessageId, MessageKind, OutgoingMessage};
 use crate::order::Order;
 use crate::profile::{Comment, Profile, Score};
@@ -35,39 +37,11 @@ pub(crate) fn compose(
     } else {
         profile.locale.language()
     };
-    let en = language == Language::En;
     let mut facts = Vec::new();
     let mut action = None;
-    let (subject, preheader, paragraphs) = match kind {
-        MessageKind::ReviewThanks => {
-            let mut paragraphs = vec![if en {
-                format!(
-                    "You gave order {id} {n} out of 5. Thank you: every answer helps us do better."
-                )
-            } else {
-                format!("Вы поставили заказу {id} {n} из 5. Спасибо: каждый ответ помогает нам стать лучше.")
-            }];
-            if n == 3 {
-                paragraphs.push(if en {
-                    "If something could have been better, reply and tell us what: a person reads every reply.".to_owned()
-                } else {
-                    "Если что-то могло быть лучше, ответьте и расскажите, что именно: каждый ответ читает сотрудник.".to_owned()
-                });
-            }
-            if en {
-                (
-                    format!("Thank you for rating order {id}"),
-                    "Your answer reached us.".to_owned(),
-                    paragraphs,
-                )
-            } else {
-                (
-                    format!("Спасибо за оценку заказа {id}"),
-                    "Ваш ответ получен.".to_owned(),
-                    paragraphs,
-                )
-            }
-        }
+    let mut greeting_words = None;
+    let words = match kind {
+        MessageKind::ReviewThanks => words::review_thanks(id, n).pick(language),
         MessageKind::ReferralInvitation => {
             let code = referral_code(&profile.customer_id);
             let bonus = settings
@@ -75,114 +49,40 @@ pub(crate) fn compose(
                 .as_ref()
                 .map(|b| b.as_str().to_owned())
                 .unwrap_or_default();
-            facts.push(fact(if en { "Your code" } else { "Ваш код" }, code.clone()));
+            let words = words::referral_invitation(shop, id, n, &code, &bonus).pick(language);
+            facts.push(fact(LABELS.pick(language).referral_code, code.clone()));
             if let Some(url) = &brand.shop_url {
                 action = Some(Action {
-                    label: if en {
-                        format!("Visit {shop}")
-                    } else {
-                        format!("Перейти в {shop}")
-                    },
+                    label: words.visit_shop,
                     url: url.as_str().into(),
                 });
             }
-            let paragraphs = vec![
-                if en {
-                    format!(
-                        "We are glad order {id} made you happy: thank you for the {n} out of 5."
-                    )
-                } else {
-                    format!("Мы рады, что заказ {id} вам понравился: спасибо за {n} из 5.")
-                },
-                if en {
-                    format!(
-                        "If a friend would like {shop} too, give them your code {code}: {bonus}."
-                    )
-                } else {
-                    format!(
-                        "Если друзьям тоже понравится {shop}, поделитесь кодом {code}: {bonus}."
-                    )
-                },
-            ];
-            if en {
-                (
-                    format!("Thank you! A gift from {shop} to share"),
-                    format!("Your code: {code}."),
-                    paragraphs,
-                )
-            } else {
-                (
-                    format!("Спасибо! Подарок от {shop}, чтобы поделиться"),
-                    format!("Ваш код: {code}."),
-                    paragraphs,
-                )
-            }
+            words.message
         }
-        MessageKind::ReviewApology => {
-            let paragraphs = vec![
-                if en {
-                    format!("Thank you for telling us that order {id} was not right. We are sorry.")
-                } else {
-                    format!(
-                        "Спасибо, что рассказали, что с заказом {id} что-то не так. Простите нас."
-                    )
-                },
-                if en {
-                    format!("A person from {shop} has been told and will get in touch with you personally to put it right. If you would like to tell us more now, reply to this email.")
-                } else {
-                    format!("Сотрудник {shop} уже знает об этом и свяжется с вами лично, чтобы всё исправить. Если хотите рассказать подробнее, ответьте на это письмо.")
-                },
-            ];
-            if en {
-                (
-                    format!("We are sorry about order {id}"),
-                    "A person will be in touch.".to_owned(),
-                    paragraphs,
-                )
-            } else {
-                (
-                    format!("Простите нас за заказ {id}"),
-                    "Сотрудник свяжется с вами.".to_owned(),
-                    paragraphs,
-                )
-            }
-        }
+        MessageKind::ReviewApology => words::review_apology(shop, id).pick(language),
         _ => {
-            let name = profile
-                .name
-                .as_ref()
-                .map(|n| n.as_str().to_owned())
-                .unwrap_or_else(|| "(no name)".into());
-            facts.push(fact(
-                "Customer",
-                format!("{name} <{}> ({})", profile.email, profile.customer_id),
-            ));
-            facts.push(fact("Order", format!("{id} ({})", order.status)));
-            facts.push(fact("Score", format!("{n}/5")));
-            facts.push(fact(
-                "Comment",
-                comment.map_or_else(|| "(none yet)".to_owned(), |c| c.as_str().to_owned()),
-            ));
-            let paragraphs = vec![format!(
-                "The customer rated order {id} {n} out of 5 at {}. They were promised that a person will get in touch. Reply to them directly; when it is resolved, send IssueResolved so promotions resume.",
-                now.to_rfc3339()
-            )];
-            (
-                format!("Unhappy customer: order {id} rated {n}/5"),
-                "A person is needed.".to_owned(),
-                paragraphs,
-            )
+            let name = profile.name.as_ref().map(|n| n.as_str());
+            let alert = words::support_alert(&AlertFacts {
+                shop,
+                id,
+                status: &order.status.to_string(),
+                score: n,
+                name,
+                email: &profile.email.to_string(),
+                customer_id: &profile.customer_id.to_string(),
+                comment: comment.map(Comment::as_str),
+                rated_at: &now.to_rfc3339(),
+            });
+            facts = alert.facts;
+            greeting_words = Some(alert.greeting);
+            alert.message
         }
     };
     let copy = Copy {
-        subject,
-        preheader,
-        greeting: if kind == MessageKind::SupportAlert {
-            format!("Hello {shop} team,")
-        } else {
-            greeting(profile, language)
-        },
-        paragraphs,
+        subject: words.subject,
+        preheader: words.preheader,
+        greeting: greeting_words.unwrap_or_else(|| greeting(profile, language)),
+        paragraphs: words.paragraphs,
         facts,
         items: Vec::new(),
         action,

@@ -63,7 +63,9 @@ pub fn preferences_action(
 ) -> Option<Action> {
     let url = preferences_link(settings, customer, kind)?;
     Some(Action {
-        label: preferences_label(kind.is_transactional(), language),
+        label: preferences_label(kind.is_transactional())
+            .pick(language)
+            .to_owned(),
         url,
     })
 }
