@@ -1,9 +1,22 @@
-//! The pure domain of aftercare: order events, journey state, rules, message catalogue and
-//! rendering. Nothing here does I/O or reads a clock: `now` is always an input (an order event's
-//! `occurred_at`), so every rule is a plain function that can be tested at any instant, and
-//! replaying past events replays time.
+//! The pure domain of aftercare: order events, the customer's profile and orders, the rules of
+//! each stage of the journey, every email's words, and rendering. Nothing here does I/O or reads
+//! a clock: `now` is always an input (an order event's `occurred_at`), so every rule is a plain
+//! function that can be tested at any instant, and replaying past events replays time.
 //!
-//! Start at [`order_status`]: what happens when an order event arrives.
+//! Start at [`order_status`]: what happens when an order event arrives. The stages:
+//!
+//! - [`order_status`]: an order event applied or refused, and the status email.
+//! - [`follow_ups`]: messages planned for later (delivery reminder, review request, repurchase,
+//!   reactivation, the watchdog), and what one does when it falls due.
+//! - [`answers`]: a customer's rating and comment, and the helpdesk resolving their issue.
+//! - [`consent`]: topics switched off, bounces and complaints, and the links to the preferences
+//!   page.
+//! - [`copy`]: every email's words, English and Russian side by side.
+//!
+//! Below them the core types, which import no stage: [`profile`] (with every record it stores),
+//! [`order`], [`message`], [`event`] (the inbound contract), [`settings`], [`render`] (the
+//! layout every email shares) and the value types ([`ids`], [`money`], [`contact`], [`text`],
+//! [`status`]).
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]

@@ -17,6 +17,10 @@ use hmac::Mac;
 use crate::ids::{CustomerId, OrderId};
 use crate::message::MessageKind;
 use crate::profile::MailTopic;
+
+// Old paths, kept until the other crates import them from `crate::signing` (issue 12); then
+// removed.
+#[doc(hidden)]
 pub use crate::signing::{KeyError, SigningKey};
 
 /// What a valid token vouches for.

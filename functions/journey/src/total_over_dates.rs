@@ -69,10 +69,10 @@ fn unchecked(
     serde_json::from_str(&body(status, at, eta, new_eta)).expect("chrono writes what it reads")
 }
 
-/// Applies `event` to `journey`, then decides every follow-up it planned at `now`.
-fn apply(journey: &BeforeEvent, event: &OrderEvent, now: DateTime<Utc>) -> BeforeEvent {
+/// Applies `event` to `before`, then decides every follow-up it planned at `now`.
+fn apply(before: &BeforeEvent, event: &OrderEvent, now: DateTime<Utc>) -> BeforeEvent {
     let settings = settings();
-    let decision = decide_order_event(journey, event, &settings).expect("rendering works");
+    let decision = decide_order_event(before, event, &settings).expect("rendering works");
     for task in &decision.follow_ups.planned {
         for at in [now, task.due_at, event.occurred_at] {
             let _ = decide_follow_up(
@@ -126,9 +126,9 @@ proptest! {
         new_eta in any_date(),
         now in any_instant(),
     ) {
-        let journey = apply(&BeforeEvent::default(), &unchecked(first, at, eta, new_eta), now);
-        let journey = apply(&journey, &unchecked(second, later, new_eta, eta), now);
-        prop_assert!(journey.profile.is_some());
+        let before = apply(&BeforeEvent::default(), &unchecked(first, at, eta, new_eta), now);
+        let before = apply(&before, &unchecked(second, later, new_eta, eta), now);
+        prop_assert!(before.profile.is_some());
     }
 
     #[test]

@@ -21,7 +21,7 @@ fn at(text: &str) -> DateTime<Utc> {
 /// A delivered order 1042 of customer c-1.
 fn delivered(consent: Option<bool>) -> (Profile, Order, Settings) {
     let settings = crate::fixtures::settings();
-    let mut journey = BeforeEvent::default();
+    let mut before = BeforeEvent::default();
     for (status, when) in [
         ("placed", "2026-11-18T09:00:00Z"),
         ("delivered", "2026-11-20T09:00:00Z"),
@@ -35,17 +35,17 @@ fn delivered(consent: Option<bool>) -> (Profile, Order, Settings) {
             body["customer"]["marketing_consent"] = json!(consent);
         }
         let d = decide_order_event(
-            &journey,
+            &before,
             &parse_order_event(&body.to_string(), &crate::event::AcceptedYears::default()).unwrap(),
             &settings,
         )
         .unwrap();
-        journey = BeforeEvent {
+        before = BeforeEvent {
             profile: Some(d.profile),
             order: Some(d.order),
         };
     }
-    (journey.profile.unwrap(), journey.order.unwrap(), settings)
+    (before.profile.unwrap(), before.order.unwrap(), settings)
 }
 
 fn claims(order: &Order) -> LinkClaims {

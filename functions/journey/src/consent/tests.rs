@@ -279,12 +279,12 @@ fn order_updates_switched_off_silence_status_news_but_never_a_cancellation() {
         OptOutSource::PreferencesPage,
         at("2026-11-01T11:00:00Z"),
     );
-    let journey = BeforeEvent {
+    let before = BeforeEvent {
         profile: Some(quiet),
         order: Some(placed.order),
     };
     let confirmed = decide_order_event(
-        &journey,
+        &before,
         &event("confirmed", "e-2", "2026-11-01T12:00:00Z"),
         &settings,
     )
@@ -298,7 +298,7 @@ fn order_updates_switched_off_silence_status_news_but_never_a_cancellation() {
         confirmed.note
     );
     let cancelled = decide_order_event(
-        &journey,
+        &before,
         &event("cancelled", "e-3", "2026-11-01T12:00:00Z"),
         &settings,
     )

@@ -24,7 +24,7 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 struct Shop {
-    journey: BeforeEvent,
+    before: BeforeEvent,
     settings: Settings,
     zone: &'static str,
     consent: Option<bool>,
@@ -33,7 +33,7 @@ struct Shop {
 impl Shop {
     fn new(zone: &'static str) -> Self {
         Self {
-            journey: BeforeEvent::default(),
+            before: BeforeEvent::default(),
             settings: settings(),
             zone,
             consent: None,
@@ -63,17 +63,17 @@ impl Shop {
         let event =
             parse_order_event(&body.to_string(), &crate::event::AcceptedYears::default()).unwrap();
         let order_now = self
-            .journey
+            .before
             .order
             .as_ref()
             .filter(|o| o.order_id.as_str() == order)
             .cloned();
-        let journey = BeforeEvent {
-            profile: self.journey.profile.clone(),
+        let before = BeforeEvent {
+            profile: self.before.profile.clone(),
             order: order_now,
         };
-        let decision = decide_order_event(&journey, &event, &self.settings).unwrap();
-        self.journey = BeforeEvent {
+        let decision = decide_order_event(&before, &event, &self.settings).unwrap();
+        self.before = BeforeEvent {
             profile: Some(decision.profile),
             order: Some(decision.order),
         };
@@ -81,18 +81,18 @@ impl Shop {
     }
 
     fn profile(&self) -> &Profile {
-        self.journey.profile.as_ref().unwrap()
+        self.before.profile.as_ref().unwrap()
     }
 
     fn order(&self) -> &Order {
-        self.journey.order.as_ref().unwrap()
+        self.before.order.as_ref().unwrap()
     }
 
     fn decide(&self, task: &FollowUp, now: &str) -> FollowUpOutcome {
         decide_follow_up(
             task,
             self.profile(),
-            self.journey.order.as_ref(),
+            self.before.order.as_ref(),
             at(now),
             &self.settings,
         )
@@ -213,7 +213,7 @@ fn a_status_change_at_the_same_instant_moves_the_watchdog_to_the_new_status() {
 fn a_late_event_of_an_older_order_does_not_bring_reactivation_forward() {
     let mut shop = Shop::new("UTC");
     shop.event("B", "placed", "2026-03-01T10:00:00Z", json!({}));
-    shop.journey.order = None;
+    shop.before.order = None;
     let changes = shop.event("A", "placed", "2026-01-01T10:00:00Z", json!({}));
     let check = planned(&changes, "reactivation");
     assert_eq!(check.planned_at, at("2026-03-01T10:00:00Z"));
@@ -298,9 +298,9 @@ fn repurchase_is_timed_to_the_items_cycle_times_quantity_less_the_lead_time() {
 fn after_three_purchases_the_customers_own_median_interval_wins() {
     let mut shop = Shop::new("UTC");
     shop.event("A", "placed", "2026-08-01T10:00:00Z", json!({}));
-    shop.journey.order = None;
+    shop.before.order = None;
     shop.event("B", "placed", "2026-08-21T10:00:00Z", json!({}));
-    shop.journey.order = None;
+    shop.before.order = None;
     shop.event("C", "placed", "2026-09-10T10:00:00Z", json!({}));
     let changes = shop.event("C", "delivered", "2026-09-12T10:00:00Z", json!({}));
     // Intervals of 20 days beat 2 × 30.
@@ -316,7 +316,7 @@ fn a_new_order_of_the_same_product_or_category_cancels_the_repurchase_reminder()
     shop.event("A", "placed", "2026-10-01T10:00:00Z", json!({}));
     let delivered = shop.event("A", "delivered", "2026-10-03T10:00:00Z", json!({}));
     let reminder = planned(&delivered, "repurchase#TEA-1").clone();
-    shop.journey.order = None;
+    shop.before.order = None;
     let reorder = json!({"items": [{"sku": "TEA-2", "name": "Darjeeling", "category": "tea", "quantity": 1}]});
     let changes = shop.event("B", "placed", "2026-10-20T10:00:00Z", reorder);
     let cancelled = changes
@@ -372,7 +372,7 @@ fn dormancy_is_ninety_days_or_three_median_intervals_whichever_is_longer() {
     let mut shop = Shop::new("UTC");
     shop.event("A", "placed", "2026-01-01T00:00:00Z", json!({}));
     assert_eq!(dormant_after(shop.profile(), &policy), Duration::days(90));
-    shop.journey.order = None;
+    shop.before.order = None;
     shop.event("B", "placed", "2026-03-02T00:00:00Z", json!({}));
     // One interval of 60 days: 3 × 60 = 180 days.
     assert_eq!(dormant_after(shop.profile(), &policy), Duration::days(180));
@@ -399,7 +399,7 @@ fn reactivation_makes_two_attempts_fourteen_days_apart_then_stops() {
         (2, at("2026-04-15T10:00:00Z"))
     );
     let mut shop = Shop {
-        journey: BeforeEvent {
+        before: BeforeEvent {
             profile: Some(outcome.profile),
             order: None,
         },
@@ -419,7 +419,7 @@ fn a_new_order_ends_the_reactivation_journey() {
     let mut shop = Shop::new("UTC");
     let changes = shop.event("A", "placed", "2026-01-01T10:00:00Z", json!({}));
     let first = planned(&changes, "reactivation").clone();
-    shop.journey.order = None;
+    shop.before.order = None;
     shop.event("B", "placed", "2026-03-01T10:00:00Z", json!({}));
     let outcome = shop.decide(&first, "2026-04-01T10:00:00Z");
     assert!(
@@ -447,7 +447,7 @@ fn a_review_request_for_an_order_the_customer_rated_already_is_cancelled() {
             updated_at: at("2026-11-21T08:00:00Z"),
         },
     );
-    shop.journey.profile = Some(profile);
+    shop.before.profile = Some(profile);
     let outcome = shop.decide(&review, "2026-11-23T10:00:00Z");
     assert_eq!(
         outcome.decision,
@@ -485,7 +485,7 @@ fn the_frequency_cap_holds_a_second_message_within_a_day() {
     let outcome = decide_follow_up(
         &review,
         &profile,
-        shop.journey.order.as_ref(),
+        shop.before.order.as_ref(),
         at("2026-11-23T12:00:00Z"),
         &shop.settings,
     )
@@ -593,14 +593,14 @@ fn a_review_request_carries_five_signed_links_for_this_customer_and_order() {
 fn an_unsubscribed_or_suppressed_customer_gets_no_follow_up_and_the_reason_is_recorded() {
     let mut shop = Shop::new("UTC");
     let review = delivered_review(&mut shop);
-    let profile = shop.journey.profile.clone().unwrap();
+    let profile = shop.before.profile.clone().unwrap();
     let (unsubscribed, _) = crate::consent::unsubscribe(
         &profile,
         &[crate::consent::MailTopic::ReviewRequests],
         crate::consent::OptOutSource::OneClick,
         at("2026-11-21T08:00:00Z"),
     );
-    shop.journey.profile = Some(unsubscribed);
+    shop.before.profile = Some(unsubscribed);
     let outcome = shop.decide(&review, "2026-11-23T12:00:00Z");
     assert!(
         matches!(outcome.decision, FollowUpDecision::Withhold { ref reason } if reason.contains("unsubscribed from review_requests with one click")),
@@ -617,7 +617,7 @@ fn an_unsubscribed_or_suppressed_customer_gets_no_follow_up_and_the_reason_is_re
             at: at("2026-11-21T08:00:00Z"),
         },
     );
-    shop.journey.profile = Some(suppressed);
+    shop.before.profile = Some(suppressed);
     let outcome = shop.decide(&review, "2026-11-23T12:00:00Z");
     assert!(
         matches!(outcome.decision, FollowUpDecision::Withhold { ref reason } if reason.contains("suppressed")),
@@ -659,7 +659,7 @@ fn every_follow_up_renders_in_both_languages() {
             let message = crate::follow_ups::message::compose(
                 &task,
                 &profile,
-                shop.journey.order.as_ref(),
+                shop.before.order.as_ref(),
                 at("2026-11-20T09:00:00Z"),
                 &shop.settings,
             )

@@ -268,8 +268,8 @@ mod tests {
         parse_order_event(&body.to_string(), &crate::event::AcceptedYears::default()).unwrap()
     }
 
-    fn step(journey: &BeforeEvent, e: &OrderEvent) -> (BeforeEvent, OrderEventDecision) {
-        let decision = decide_order_event(journey, e, &settings()).unwrap();
+    fn step(before: &BeforeEvent, e: &OrderEvent) -> (BeforeEvent, OrderEventDecision) {
+        let decision = decide_order_event(before, e, &settings()).unwrap();
         (
             BeforeEvent {
                 profile: Some(decision.profile.clone()),
@@ -361,18 +361,18 @@ mod tests {
 
     #[test]
     fn the_tenth_order_reads_differently_from_the_first() {
-        let mut journey = BeforeEvent::default();
+        let mut before = BeforeEvent::default();
         let (j, first) = step(
-            &journey,
+            &before,
             &event("e1", "placed", "2026-01-01T10:00:00Z", "en"),
         );
-        journey.profile = j.profile.map(|mut p| {
+        before.profile = j.profile.map(|mut p| {
             p.orders_count = 9;
             p
         });
         let mut tenth = event("e10", "placed", "2026-11-20T10:00:00Z", "en");
         tenth.order_id = crate::ids::OrderId::parse("2000").unwrap();
-        let (_, d) = step(&journey, &tenth);
+        let (_, d) = step(&before, &tenth);
         let text = d.message.unwrap().text;
         assert!(text.contains("10th order"), "{text}");
         assert_ne!(first.message.unwrap().subject, "");
@@ -489,12 +489,12 @@ mod tests {
         /// delivered or cancelled order never changes again.
         #[test]
         fn status_never_moves_backwards(statuses in proptest::collection::vec((any_status(), 0i64..200), 1..12)) {
-            let mut journey = BeforeEvent::default();
+            let mut before = BeforeEvent::default();
             let mut last_step = 0u8;
             let mut final_status: Option<OrderStatus> = None;
             for (i, (status, minutes)) in statuses.into_iter().enumerate() {
                 let at = (chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z").unwrap() + chrono::Duration::minutes(minutes)).to_rfc3339();
-                let (next, decision) = step(&journey, &event(&format!("e{i}"), status.as_str(), &at, "en"));
+                let (next, decision) = step(&before, &event(&format!("e{i}"), status.as_str(), &at, "en"));
                 let order = &decision.order;
                 let reached = order.reached.step().unwrap_or(0);
                 proptest::prop_assert!(reached >= last_step, "step moved back from {} to {}", last_step, reached);
@@ -506,25 +506,25 @@ mod tests {
                     final_status = Some(order.status);
                 }
                 last_step = reached;
-                journey = next;
+                before = next;
             }
         }
 
         /// No order gets two messages of one kind, except delays (each carries a new date).
         #[test]
         fn no_order_gets_two_messages_of_one_kind(statuses in proptest::collection::vec(any_status(), 1..16)) {
-            let mut journey = BeforeEvent::default();
+            let mut before = BeforeEvent::default();
             let mut sent = Vec::new();
             for (i, status) in statuses.into_iter().enumerate() {
                 let at = (chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z").unwrap() + chrono::Duration::minutes(i as i64)).to_rfc3339();
-                let (next, decision) = step(&journey, &event(&format!("e{i}"), status.as_str(), &at, "en"));
+                let (next, decision) = step(&before, &event(&format!("e{i}"), status.as_str(), &at, "en"));
                 if let Some(message) = decision.message {
                     if message.kind != MessageKind::OrderDelayed {
                         proptest::prop_assert!(!sent.contains(&message.kind), "{:?} sent twice", message.kind);
                     }
                     sent.push(message.kind);
                 }
-                journey = next;
+                before = next;
             }
         }
     }
@@ -538,17 +538,17 @@ mod tests {
             amount: crate::money::Amount::parse("999999999999.999999").unwrap(),
             currency: crate::money::Currency::parse("EUR").unwrap(),
         });
-        let mut journey = BeforeEvent::default();
+        let mut before = BeforeEvent::default();
         for i in 0..3 {
             let mut next = e.clone();
             next.order_id = crate::ids::OrderId::parse(format!("big-{i}")).unwrap();
             next.event_id = crate::ids::EventId::parse(format!("e{i}")).unwrap();
-            journey.order = None;
-            let (j, d) = step(&journey, &next);
+            before.order = None;
+            let (j, d) = step(&before, &next);
             assert!(d.message.is_some(), "{}", d.note);
-            journey = j;
+            before = j;
         }
-        let spent = journey
+        let spent = before
             .profile
             .unwrap()
             .spent
