@@ -11,12 +11,15 @@
 //! - [`answers`]: a customer's rating and comment, and the helpdesk resolving their issue.
 //! - [`consent`]: topics switched off, bounces and complaints, and the links to the preferences
 //!   page.
-//! - [`copy`]: every email's words, English and Russian side by side.
+//! - [`copy`]: every email's (and page's) words, English and Russian side by side; [`pages`]
+//!   lays out the feedback endpoint's pages.
 //!
 //! Below them the core types, which import no stage: [`profile`] (with every record it stores),
-//! [`order`], [`message`], [`event`] (the inbound contract), [`settings`], [`render`] (the
-//! layout every email shares) and the value types ([`ids`], [`money`], [`contact`], [`text`],
-//! [`status`]).
+//! [`order`], [`message`], [`handoff`], [`event`] (the inbound contract), [`settings`] with
+//! [`guardrails`] (quiet hours, caps, consent policy, holdouts: values of the settings that
+//! order status and follow-ups both apply), [`links`] (signed one-click links) with [`signing`],
+//! [`render`] (the layout every email shares) and the value types ([`ids`], [`money`],
+//! [`contact`], [`text`], [`status`], [`format`], [`time_shift`], [`rejection`]).
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
@@ -32,7 +35,6 @@ pub mod links;
 pub mod message;
 pub mod money;
 pub mod order;
-pub mod pages;
 pub mod profile;
 pub mod rejection;
 pub mod render;
@@ -51,8 +53,10 @@ pub mod copy;
 pub mod follow_ups;
 pub mod order_status;
 
-// The frame every stage's emails share: greeting, how to reach a person, footer.
+// Assembled from `copy` and the core, for the stages and the feedback endpoint: the frame every
+// email shares (greeting, how to reach a person, footer) and the endpoint's pages.
 mod frame;
+pub mod pages;
 
 #[cfg(test)]
 mod total_over_dates;

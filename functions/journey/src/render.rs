@@ -1,7 +1,7 @@
 //! The shell every message shares: a message's [`Copy`](struct@Copy) (its words, facts and
-//! buttons, before layout) laid out as plain text and as HTML. The HTML template auto-escapes every value, so
-//! nothing a shop or customer sends can become markup. The words themselves live in
-//! [`crate::copy`].
+//! buttons, before layout) laid out as plain text and as HTML. The HTML template auto-escapes
+//! every value, so nothing a shop or customer sends can become markup. The words themselves live
+//! in [`crate::copy`].
 
 use std::sync::OnceLock;
 

@@ -1,6 +1,6 @@
-//! Every word a customer (or the shop's support inbox) reads in an email, by stage, with each
-//! message's English and Russian side by side, so a copywriter can review them without reading
-//! the rules.
+//! Every word a customer (or the shop's support inbox) reads in an email or on a page, by
+//! stage, with each message's English and Russian side by side, so a copywriter can review them
+//! without reading the rules.
 //!
 //! Each message is one function returning its words in every language ([`ByLanguage`]); the
 //! code that assembles the email (in the stage's `message` module) works out the values, calls
@@ -13,12 +13,15 @@
 //! - [`follow_ups`]: the delivery reminder, the review request, the repurchase reminder,
 //!   reactivation and the watchdog's update.
 //! - [`answers`]: the replies to a rating and the alert to support.
+//! - [`pages`]: the feedback endpoint's pages (after a rating or a comment, broken links, the
+//!   email preferences page).
 
 use crate::contact::Language;
 
 pub mod answers;
 pub mod follow_ups;
 pub mod order_status;
+pub mod pages;
 pub mod shared;
 
 /// One text in every language we write, side by side.

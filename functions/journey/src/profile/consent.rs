@@ -7,7 +7,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::contact::{EmailAddress, Language};
+use crate::contact::EmailAddress;
 use crate::message::MessageKind;
 
 /// A topic a customer can switch off on the preferences page. Each message kind a customer
@@ -81,34 +81,6 @@ impl MailTopic {
             .into_iter()
             .find(|t| t.as_str() == value)
             .ok_or_else(|| UnknownTopic(value.chars().take(40).collect()))
-    }
-
-    /// What the preferences page calls it.
-    pub fn label(self, language: Language) -> &'static str {
-        match (self, language) {
-            (MailTopic::OrderUpdates, Language::En) => "Order updates",
-            (MailTopic::ReviewRequests, Language::En) => "Review requests",
-            (MailTopic::Reminders, Language::En) => "Reorder reminders",
-            (MailTopic::Offers, Language::En) => "Offers",
-            (MailTopic::OrderUpdates, Language::Ru) => "Новости о заказах",
-            (MailTopic::ReviewRequests, Language::Ru) => "Просьбы об отзыве",
-            (MailTopic::Reminders, Language::Ru) => "Напоминания о повторном заказе",
-            (MailTopic::Offers, Language::Ru) => "Предложения",
-        }
-    }
-
-    /// One line on what the topic holds, for the preferences page.
-    pub fn description(self, language: Language) -> &'static str {
-        match (self, language) {
-            (MailTopic::OrderUpdates, Language::En) => "Where your order is: confirmed, shipped, late, delivered. A cancellation always reaches you, because it concerns your money.",
-            (MailTopic::ReviewRequests, Language::En) => "A few days after delivery, one question: how was it?",
-            (MailTopic::Reminders, Language::En) => "A note before something you buy regularly runs out.",
-            (MailTopic::Offers, Language::En) => "Now and then, after a long pause, and invitations to bring a friend.",
-            (MailTopic::OrderUpdates, Language::Ru) => "Где ваш заказ: подтверждён, отправлен, задерживается, доставлен. Об отмене мы сообщим всегда — это касается ваших денег.",
-            (MailTopic::ReviewRequests, Language::Ru) => "Через несколько дней после доставки — один вопрос: как всё прошло?",
-            (MailTopic::Reminders, Language::Ru) => "Напоминание, пока то, что вы покупаете регулярно, не закончилось.",
-            (MailTopic::Offers, Language::Ru) => "Изредка, после долгого перерыва, и приглашения для друзей.",
-        }
     }
 }
 
