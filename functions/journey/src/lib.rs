@@ -19,7 +19,7 @@
 //! [`guardrails`] (quiet hours, caps, consent policy, holdouts: values of the settings that
 //! order status and follow-ups both apply), [`links`] (signed one-click links) with [`signing`],
 //! [`render`] (the layout every email shares) and the value types ([`ids`], [`money`],
-//! [`contact`], [`text`], [`status`], [`format`], [`time_shift`], [`rejection`]).
+//! [`contact`], [`text`], [`status`], [`format`](mod@format), [`time_shift`], [`rejection`]).
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
