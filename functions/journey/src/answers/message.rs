@@ -9,13 +9,12 @@ use crate::contact::Language;
 use crate::copy::answers::{self as words, AlertFacts};
 use crate::copy::shared::LABELS;
 use crate::frame::{footer, greeting, support};
+use crate::ids::CustomerId;
 use crate::message::{MessageId, MessageKind, OutgoingMessage};
 use crate::order::Order;
 use crate::profile::{Comment, Profile, Score};
 use crate::render::{fact, render, Action, Copy, RenderError};
 use crate::settings::Settings;
-
-use crate::ids::CustomerId;
 
 /// Composes the answer message of `kind` (or the alert to support) for a rating of `score`.
 pub(crate) fn compose(
@@ -60,6 +59,7 @@ pub(crate) fn compose(
             words.message
         }
         MessageKind::ReviewApology => words::review_apology(shop, id).pick(language),
+        // The alert to support: the only other kind an answer sends.
         _ => {
             let name = profile.name.as_ref().map(|n| n.as_str());
             let alert = words::support_alert(&AlertFacts {
