@@ -1,35 +1,62 @@
-//! The pure domain of aftercare: order events, journey state, rules, message catalogue and
-//! rendering. Nothing here does I/O or reads a clock: `now` is always an input (an order event's
-//! `occurred_at`), so every rule is a plain function that can be tested at any instant, and
-//! replaying past events replays time.
+//! The pure domain of aftercare: order events, the customer's profile and orders, the rules of
+//! each stage of the journey, every email's words, and rendering. Nothing here does I/O or reads
+//! a clock: `now` is always an input (an order event's `occurred_at`), so every rule is a plain
+//! function that can be tested at any instant, and replaying past events replays time.
 //!
-//! Start at [`order_events`]: what happens when an order event arrives.
+//! Start at [`order_status`]: what happens when an order event arrives. The stages:
+//!
+//! - [`order_status`]: an order event applied or refused, and the status email.
+//! - [`follow_ups`]: messages planned for later (delivery reminder, review request, repurchase,
+//!   reactivation, the watchdog), and what one does when it falls due.
+//! - [`answers`]: a customer's rating and comment, and the helpdesk resolving their issue.
+//! - [`consent`]: topics switched off, bounces and complaints, and the links to the preferences
+//!   page.
+//! - [`copy`]: every email's (and page's) words, English and Russian side by side; [`pages`]
+//!   lays out the feedback endpoint's pages.
+//!
+//! Below them the core types, which import no stage: [`profile`] (with every record it stores),
+//! [`order`], [`message`], [`handoff`], [`event`] (the inbound contract), [`settings`] with
+//! [`guardrails`] (quiet hours, caps, consent policy, holdouts: values of the settings that
+//! order status and follow-ups both apply), [`links`] (signed one-click links) with [`signing`],
+//! [`render`] (the layout every email shares) and the value types ([`ids`], [`money`],
+//! [`contact`], [`text`], [`status`], [`format`](mod@format), [`time_shift`], [`rejection`]).
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
-pub mod catalogue;
+// Core types: they import no rule module.
 pub mod contact;
 pub mod event;
-pub mod feedback;
-pub mod followup_copy;
-pub mod followups;
 pub mod format;
 pub mod guardrails;
+pub mod handoff;
 pub mod ids;
-pub mod journey;
 pub mod links;
 pub mod message;
 pub mod money;
-pub mod order_events;
-pub mod pages;
-pub mod preferences;
+pub mod order;
+pub mod profile;
 pub mod rejection;
 pub mod render;
 pub mod settings;
+pub mod signing;
 pub mod status;
 pub mod text;
 pub mod time_shift;
+
+// The journey's stages, each importing the core and the stages below it: `order_status` plans
+// through `follow_ups`; `follow_ups` and `answers` ask `consent`; every stage takes its words
+// from `copy`, which imports the core only.
+pub mod answers;
+pub mod consent;
+pub mod copy;
+pub mod follow_ups;
+pub mod order_status;
+
+// Assembled from `copy` and the core, for the stages and the feedback endpoint: the frame every
+// email shares (greeting, how to reach a person, footer) and the endpoint's pages.
+mod frame;
+pub mod pages;
 
 #[cfg(test)]
 mod total_over_dates;
@@ -40,8 +67,8 @@ pub(crate) mod fixtures {
 
     use crate::contact::EmailAddress;
     use crate::event::WebLink;
-    use crate::links::SigningKey;
     use crate::settings::{Brand, Policy, Settings, SignedLinks};
+    use crate::signing::SigningKey;
     use crate::text::Text;
 
     /// The test shop: Leaf & Kettle, with a help page, a front page and rating links.
@@ -65,4 +92,70 @@ pub(crate) mod fixtures {
             ),
         }
     }
+}
+
+// Old paths, kept until the other crates import the new ones (issue 12); then removed.
+
+#[doc(hidden)]
+pub mod journey {
+    pub use crate::order::{Order, TimelineEntry};
+    pub use crate::profile::Profile;
+}
+
+#[doc(hidden)]
+pub mod order_events {
+    #[doc(hidden)]
+    pub use crate::order_status::BeforeEvent as OrderJourney;
+    pub use crate::order_status::{decide_order_event, OrderEventDecision};
+}
+
+#[doc(hidden)]
+pub mod followups {
+    pub use crate::follow_ups::{
+        consumption_days, decide_follow_up, dormant_after, follow_up_message_id, median_interval,
+        plan_after_order_event, CancelledFollowUp, FollowUp, FollowUpChanges, FollowUpDecision,
+        FollowUpOutcome, MAX_REPURCHASE_PER_ORDER,
+    };
+    pub use crate::handoff::Handoff;
+    pub use crate::profile::{FollowUpKind, PendingFollowUp};
+}
+
+#[doc(hidden)]
+pub mod followup_copy {
+    pub use crate::follow_ups::message::compose;
+}
+
+#[doc(hidden)]
+pub mod feedback {
+    #[doc(hidden)]
+    pub use crate::answers::AnswerError as FeedbackError;
+    pub use crate::answers::{
+        add_comment, decide_rating, parse_issue_resolved, parse_issue_resolved_event,
+        referral_code, resolve_issue, AnswerPage, IssueResolvedDetail, IssueResolvedEvent,
+        RatingDecision, ISSUE_RESOLVED, ISSUE_RESOLVED_FIELDS,
+    };
+    pub use crate::profile::{
+        Comment, CommentError, OpenIssue, Rating, ResolvedIssue, Score, ScoreError, Sentiment,
+    };
+}
+
+#[doc(hidden)]
+pub mod preferences {
+    pub use crate::consent::{
+        active_suppression, apply_bounce, apply_complaint, choose_topics, held_back, is_subscribed,
+        list_unsubscribe, preferences_action, preferences_link, unsubscribe, Bounce, BounceOutcome,
+        UNSUBSCRIBE_PATH,
+    };
+    pub use crate::message::ListUnsubscribe;
+    pub use crate::profile::{
+        ComplaintRecord, MailTopic, OptOut, OptOutSource, SoftBounce, Suppression,
+        SuppressionReason, UnknownTopic, SOFT_BOUNCE_LIMIT, SOFT_BOUNCE_WINDOW_DAYS,
+    };
+}
+
+#[doc(hidden)]
+pub mod catalogue {
+    pub use crate::copy::order_status::Tenure;
+    pub use crate::order_status::message::{order_status_copy, OrderMessageContext};
+    pub use crate::render::{Action, Copy, Fact, ItemLine, Support};
 }

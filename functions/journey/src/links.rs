@@ -12,77 +12,16 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
 use crate::ids::{CustomerId, OrderId};
 use crate::message::MessageKind;
-use crate::preferences::MailTopic;
+use crate::profile::MailTopic;
 
-type HmacSha256 = Hmac<Sha256>;
-
-/// A signing key and its id.
-#[derive(Clone)]
-pub struct SigningKey {
-    /// Names the key in tokens: letters, digits, `-` and `_`.
-    pub id: String,
-    /// The HMAC keyed with the secret (at least 32 bytes), ready to be cloned per use.
-    keyed: HmacSha256,
-}
-
-impl Eq for SigningKey {}
-
-impl PartialEq for SigningKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-    }
-}
-
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Why a key cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
-    /// The id is empty or holds other characters than letters, digits, `-` and `_`.
-    #[error("a key id must be 1 to 32 letters, digits, '-' or '_'")]
-    Id,
-    /// The secret is shorter than 32 bytes.
-    #[error("a signing secret must be at least 32 bytes")]
-    Short,
-}
-
-impl SigningKey {
-    /// A key from its id and secret.
-    pub fn new(id: impl Into<String>, secret: impl Into<Vec<u8>>) -> Result<Self, KeyError> {
-        let id = id.into();
-        if id.is_empty()
-            || id.len() > 32
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(KeyError::Id);
-        }
-        let secret = secret.into();
-        if secret.len() < 32 {
-            return Err(KeyError::Short);
-        }
-        let keyed = <HmacSha256 as Mac>::new_from_slice(&secret).map_err(|_| KeyError::Short)?;
-        Ok(Self { id, keyed })
-    }
-
-    fn mac(&self, signed: &str) -> HmacSha256 {
-        let mut mac = self.keyed.clone();
-        mac.update(signed.as_bytes());
-        mac
-    }
-}
+// Old paths, kept until the other crates import them from `crate::signing` (issue 12); then
+// removed.
+#[doc(hidden)]
+pub use crate::signing::{KeyError, SigningKey};
 
 /// What a valid token vouches for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -251,7 +251,18 @@ pub struct OutgoingMessage {
     pub reason: String,
     /// The unsubscribe headers, on every message that is not transactional.
     #[serde(default)]
-    pub list_unsubscribe: Option<crate::preferences::ListUnsubscribe>,
+    pub list_unsubscribe: Option<ListUnsubscribe>,
+}
+
+/// Where a message's unsubscribe headers point: `List-Unsubscribe` (RFC 2369) with an https
+/// link that also takes the one-click POST of RFC 8058, and a mailto to the support inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListUnsubscribe {
+    /// The signed `…/unsubscribe?token=…` link: a GET shows the preferences page, a POST with
+    /// `List-Unsubscribe=One-Click` unsubscribes from the message's topic.
+    pub https: String,
+    /// `mailto:<support inbox>?subject=…`: a person handles it.
+    pub mailto: String,
 }
 
 #[cfg(test)]

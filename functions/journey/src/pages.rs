@@ -1,10 +1,13 @@
 //! The small pages the feedback endpoint answers with, in the customer's language: thanks,
-//! an apology with the promise of a person, and honest error pages. Every value is escaped.
+//! an apology with the promise of a person, honest error pages, and the email preferences
+//! page. Their words are in [`crate::copy::pages`]; every value is escaped.
 
 use serde::Serialize;
 
 use crate::contact::Language;
-use crate::preferences::MailTopic;
+use crate::copy::pages::{self as words, PageWords};
+use crate::copy::ByLanguage;
+use crate::profile::MailTopic;
 use crate::settings::Brand;
 
 /// Which page.
@@ -106,62 +109,41 @@ pub fn render_preferences(
     notice: PreferencesNotice,
     suppressed: bool,
 ) -> String {
-    let en = language == Language::En;
-    let mut paragraphs = Vec::new();
-    match (notice, en) {
-        (PreferencesNotice::Unsubscribed(topic), true) => paragraphs.push(format!(
-            "You are unsubscribed from “{}”. You can change it back below at any time.",
-            topic.label(language)
-        )),
-        (PreferencesNotice::Unsubscribed(topic), false) => paragraphs.push(format!(
-            "Вы отписались от рассылки «{}». Это можно изменить ниже в любой момент.",
-            topic.label(language)
-        )),
-        (PreferencesNotice::Saved, true) => {
-            paragraphs.push("Saved. We will only send what is ticked.".to_owned())
-        }
-        (PreferencesNotice::Saved, false) => {
-            paragraphs.push("Сохранено. Мы будем присылать только отмеченное.".to_owned())
-        }
-        (PreferencesNotice::None, true) => {
-            paragraphs.push("Tick what you would like to receive from us.".to_owned())
-        }
-        (PreferencesNotice::None, false) => {
-            paragraphs.push("Отметьте, какие письма вы хотите получать.".to_owned())
-        }
-    }
+    let unsubscribed = match notice {
+        PreferencesNotice::Unsubscribed(topic) => Some(words::topic(topic).pick(language).label),
+        PreferencesNotice::Saved | PreferencesNotice::None => None,
+    };
+    let mut paragraphs =
+        vec![
+            words::preferences_notice(unsubscribed, notice == PreferencesNotice::Saved)
+                .pick(language),
+        ];
     if suppressed {
-        paragraphs.push(if en {
-            "We have stopped sending to your address because mail to it was returned. Write to us if it works again.".to_owned()
-        } else {
-            "Мы перестали отправлять письма на ваш адрес: они возвращались. Напишите нам, если адрес снова работает.".to_owned()
-        });
+        paragraphs.push(words::suppressed().pick(language).to_owned());
     }
     let preferences = PreferencesForm {
         action: action.to_owned(),
         token: token.to_owned(),
         topics: subscribed
             .iter()
-            .map(|(topic, checked)| TopicChoice {
-                name: topic.as_str(),
-                label: topic.label(language),
-                description: topic.description(language),
-                checked: *checked,
+            .map(|(topic, checked)| {
+                let shown = words::topic(*topic).pick(language);
+                TopicChoice {
+                    name: topic.as_str(),
+                    label: shown.label,
+                    description: shown.description,
+                    checked: *checked,
+                }
             })
             .collect(),
-        button: if en { "Save" } else { "Сохранить" }.to_owned(),
-    };
-    let title = if en {
-        "Your email preferences"
-    } else {
-        "Какие письма вы получаете"
+        button: words::save_button().pick(language).to_owned(),
     };
     render(
         Page::Preferences,
         brand,
         language,
         PageCopy {
-            title: title.to_owned(),
+            title: words::preferences_title().pick(language).to_owned(),
             paragraphs,
             form: None,
             preferences: Some(preferences),
@@ -179,47 +161,47 @@ pub fn render_page(
     form: Option<(&str, &str)>,
     detail: Option<&str>,
 ) -> String {
-    let en = language == Language::En;
     let shop = brand.shop_name.as_str();
-    let (title, mut paragraphs) = match (page, en) {
-        (Page::Thanks, true) => ("Thank you!", vec!["Your rating reached us. It helps us do better.".to_owned()]),
-        (Page::Thanks, false) => ("Спасибо!", vec!["Ваша оценка получена. Она помогает нам стать лучше.".to_owned()]),
-        (Page::Apology, true) => ("We are sorry", vec![format!("Thank you for telling us. A person from {shop} will get in touch with you personally to put it right.")]),
-        (Page::Apology, false) => ("Простите нас", vec![format!("Спасибо, что рассказали. Сотрудник {shop} свяжется с вами лично, чтобы всё исправить.")]),
-        (Page::CommentReceived, true) => ("We have your comment", vec!["Thank you. A person reads every comment.".to_owned()]),
-        (Page::CommentReceived, false) => ("Комментарий получен", vec!["Спасибо. Каждый комментарий читает сотрудник.".to_owned()]),
-        (Page::InvalidLink, true) => ("This link does not work", vec!["It may have been copied incompletely or changed. Nothing was recorded.".to_owned()]),
-        (Page::InvalidLink, false) => ("Ссылка не работает", vec!["Возможно, она скопирована не полностью или изменена. Ничего не записано.".to_owned()]),
-        (Page::ExpiredLink, true) => ("This link has expired", vec!["Rating links work for a limited time. Nothing was recorded; you can still reply to our email.".to_owned()]),
-        (Page::ExpiredLink, false) => ("Срок действия ссылки истёк", vec!["Ссылки для оценки действуют ограниченное время. Ничего не записано; вы можете ответить на наше письмо.".to_owned()]),
-        (Page::UnknownOrder, true) => ("We could not find this order", vec!["Nothing was recorded.".to_owned()]),
-        (Page::UnknownOrder, false) => ("Заказ не найден", vec!["Ничего не записано.".to_owned()]),
-        (Page::UnknownCustomer, true) => ("We could not find your details", vec!["We hold no email preferences for this link. Nothing was changed.".to_owned()]),
-        (Page::UnknownCustomer, false) => ("Мы не нашли ваши данные", vec!["Для этой ссылки у нас нет настроек рассылки. Ничего не изменено.".to_owned()]),
-        (Page::BadRequest, true) => ("We could not take this", vec![]),
-        (Page::BadRequest, false) => ("Не удалось принять ответ", vec![]),
-        (Page::Internal, true) => ("Something went wrong on our side", vec!["Please try again in a few minutes, or reply to our email.".to_owned()]),
-        (Page::Internal, false) => ("Что-то пошло не так на нашей стороне", vec!["Попробуйте ещё раз через несколько минут или ответьте на наше письмо.".to_owned()]),
-        (Page::Preferences, true) => ("Your email preferences", vec![]),
-        (Page::Preferences, false) => ("Какие письма вы получаете", vec![]),
-    };
-    if let Some(detail) = detail {
-        paragraphs.push(detail.to_owned());
-    }
-    let form = form.map(|(action, token)| CommentForm {
-        action: action.to_owned(),
-        token: token.to_owned(),
-        label: if en {
-            "Anything you would like to add?"
-        } else {
-            "Хотите что-нибудь добавить?"
+    let mut shown = match page {
+        Page::Thanks => words::thanks(),
+        Page::Apology => words::apology(shop),
+        Page::CommentReceived => words::comment_received(),
+        Page::InvalidLink => words::invalid_link(),
+        Page::ExpiredLink => words::expired_link(),
+        Page::UnknownOrder => words::unknown_order(),
+        Page::UnknownCustomer => words::unknown_customer(),
+        Page::BadRequest => words::bad_request(),
+        Page::Internal => words::internal(),
+        Page::Preferences => {
+            let title = words::preferences_title();
+            ByLanguage {
+                en: PageWords {
+                    title: title.en,
+                    paragraphs: Vec::new(),
+                },
+                ru: PageWords {
+                    title: title.ru,
+                    paragraphs: Vec::new(),
+                },
+            }
         }
-        .to_owned(),
-        button: if en { "Send" } else { "Отправить" }.to_owned(),
+    }
+    .pick(language);
+    if let Some(detail) = detail {
+        shown.paragraphs.push(detail.to_owned());
+    }
+    let form = form.map(|(action, token)| {
+        let form = words::comment_form().pick(language);
+        CommentForm {
+            action: action.to_owned(),
+            token: token.to_owned(),
+            label: form.label.to_owned(),
+            button: form.button.to_owned(),
+        }
     });
     let copy = PageCopy {
-        title: title.to_owned(),
-        paragraphs,
+        title: shown.title.to_owned(),
+        paragraphs: shown.paragraphs,
         form,
         preferences: None,
         support: support_line(brand, language),
@@ -227,19 +209,9 @@ pub fn render_page(
     render(page, brand, language, copy)
 }
 
+/// How to reach a person at the shop, in `language`.
 fn support_line(brand: &Brand, language: Language) -> String {
-    let shop = brand.shop_name.as_str();
-    if language == Language::En {
-        format!(
-            "To reach a person at {shop}, write to {}.",
-            brand.support_email
-        )
-    } else {
-        format!(
-            "Чтобы связаться с сотрудником {shop}, напишите на {}.",
-            brand.support_email
-        )
-    }
+    words::support_line(brand.shop_name.as_str(), &brand.support_email.to_string()).pick(language)
 }
 
 fn render(page: Page, brand: &Brand, language: Language, copy: PageCopy) -> String {

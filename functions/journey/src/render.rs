@@ -1,12 +1,123 @@
-//! Lays a message's [`Copy`] out as plain text and as HTML. The HTML template auto-escapes every
-//! value, so nothing a shop or customer sends can become markup.
+//! The shell every message shares: a message's [`Copy`](struct@Copy) (its words, facts and
+//! buttons, before layout) laid out as plain text and as HTML. The HTML template auto-escapes
+//! every value, so nothing a shop or customer sends can become markup. The words themselves live
+//! in [`crate::copy`].
 
 use std::sync::OnceLock;
 
 use minijinja::{context, Environment};
+use serde::Serialize;
 
-use crate::catalogue::Copy;
 use crate::contact::Language;
+use crate::format;
+use crate::money::{Amount, Money};
+use crate::order::Order;
+
+/// The words of one message, before layout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Copy {
+    /// The subject line.
+    pub subject: String,
+    /// The inbox preview line.
+    pub preheader: String,
+    /// "Hi Anna," / "Здравствуйте, Анна!"
+    pub greeting: String,
+    /// The body, one paragraph each.
+    pub paragraphs: Vec<String>,
+    /// Label and value rows: order number, carrier, dates.
+    pub facts: Vec<Fact>,
+    /// The order's lines, where the message shows them.
+    pub items: Vec<ItemLine>,
+    /// The one button, where there is one.
+    pub action: Option<Action>,
+    /// One-click answers shown as a row (the rating links of a review request).
+    pub choices: Vec<Action>,
+    /// How to reach a person: every message has it.
+    pub support: Support,
+    /// Why the customer receives this.
+    pub footer: String,
+    /// The link to the customer's email preferences, where there is one.
+    pub preferences: Option<Action>,
+}
+
+/// A label and a value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fact {
+    /// "Carrier"
+    pub label: String,
+    /// "DHL Express"
+    pub value: String,
+}
+
+/// One line of the order as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemLine {
+    /// The product name.
+    pub name: String,
+    /// "× 2"
+    pub quantity: u32,
+    /// The line price, when known.
+    pub price: Option<String>,
+}
+
+/// A button.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Action {
+    /// What it says.
+    pub label: String,
+    /// Where it goes: always an http(s) URL.
+    pub url: String,
+}
+
+/// How to reach a person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Support {
+    /// The sentence inviting a reply.
+    pub text: String,
+    /// The support inbox.
+    pub email: String,
+    /// The help page, if any, and its label.
+    pub url: Option<String>,
+    /// "Help centre"
+    pub url_label: String,
+}
+
+/// A fact row.
+pub(crate) fn fact(label: &str, value: impl Into<String>) -> Fact {
+    Fact {
+        label: label.to_owned(),
+        value: value.into(),
+    }
+}
+
+/// The order's lines as a message shows them, each priced in `language` when the order has a
+/// total (which gives the currency).
+pub(crate) fn items(order: &Order, language: Language) -> Vec<ItemLine> {
+    order
+        .items
+        .iter()
+        .map(|item| ItemLine {
+            name: item.name.as_str().to_owned(),
+            quantity: item.quantity.get(),
+            price: match (item.unit_price, order.total) {
+                (Some(unit), Some(total)) => unit
+                    .value()
+                    .checked_mul(rust_decimal::Decimal::from(item.quantity.get()))
+                    .and_then(|line| Amount::from_decimal(line).ok())
+                    .map(|amount| {
+                        format::money(
+                            Money {
+                                amount,
+                                currency: total.currency,
+                            },
+                            language,
+                        )
+                    }),
+                _ => None,
+            },
+        })
+        .collect()
+}
 
 /// A message laid out, ready for MIME.
 #[derive(Debug, Clone, PartialEq, Eq)]

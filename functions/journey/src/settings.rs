@@ -8,8 +8,8 @@ use chrono::{Duration, NaiveTime};
 use crate::contact::EmailAddress;
 use crate::event::WebLink;
 use crate::guardrails::{ConsentPolicy, FrequencyCap, QuietHours};
-use crate::links::SigningKey;
 use crate::message::MessageKind;
+use crate::signing::SigningKey;
 use crate::text::Text;
 
 /// The shop as its customers know it, and how they reach a person there.

@@ -7,14 +7,14 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use proptest::prelude::*;
 use serde_json::json;
 
+use crate::answers::{resolve_issue, OpenIssue, Score};
+use crate::consent::{apply_bounce, apply_complaint, Bounce, ComplaintRecord};
 use crate::contact::EmailAddress;
 use crate::event::{parse_order_event, AcceptedYears, OrderEvent};
-use crate::feedback::{resolve_issue, OpenIssue, Score};
 use crate::fixtures::settings;
-use crate::followups::decide_follow_up;
+use crate::follow_ups::decide_follow_up;
 use crate::ids::OrderId;
-use crate::order_events::{decide_order_event, OrderJourney};
-use crate::preferences::{apply_bounce, apply_complaint, Bounce, ComplaintRecord};
+use crate::order_status::{decide_order_event, BeforeEvent};
 use crate::status::OrderStatus;
 
 /// Any instant chrono holds, with its edges and the years around the accepted span favoured.
@@ -69,10 +69,10 @@ fn unchecked(
     serde_json::from_str(&body(status, at, eta, new_eta)).expect("chrono writes what it reads")
 }
 
-/// Applies `event` to `journey`, then decides every follow-up it planned at `now`.
-fn apply(journey: &OrderJourney, event: &OrderEvent, now: DateTime<Utc>) -> OrderJourney {
+/// Applies `event` to `before`, then decides every follow-up it planned at `now`.
+fn apply(before: &BeforeEvent, event: &OrderEvent, now: DateTime<Utc>) -> BeforeEvent {
     let settings = settings();
-    let decision = decide_order_event(journey, event, &settings).expect("rendering works");
+    let decision = decide_order_event(before, event, &settings).expect("rendering works");
     for task in &decision.follow_ups.planned {
         for at in [now, task.due_at, event.occurred_at] {
             let _ = decide_follow_up(
@@ -84,7 +84,7 @@ fn apply(journey: &OrderJourney, event: &OrderEvent, now: DateTime<Utc>) -> Orde
             );
         }
     }
-    OrderJourney {
+    BeforeEvent {
         profile: Some(decision.profile),
         order: Some(decision.order),
     }
@@ -126,9 +126,9 @@ proptest! {
         new_eta in any_date(),
         now in any_instant(),
     ) {
-        let journey = apply(&OrderJourney::default(), &unchecked(first, at, eta, new_eta), now);
-        let journey = apply(&journey, &unchecked(second, later, new_eta, eta), now);
-        prop_assert!(journey.profile.is_some());
+        let before = apply(&BeforeEvent::default(), &unchecked(first, at, eta, new_eta), now);
+        let before = apply(&before, &unchecked(second, later, new_eta, eta), now);
+        prop_assert!(before.profile.is_some());
     }
 
     #[test]
@@ -140,7 +140,7 @@ proptest! {
         permanent in any::<bool>(),
     ) {
         let event = unchecked(OrderStatus::Delivered, at, at.date_naive(), at.date_naive());
-        let mut profile = decide_order_event(&OrderJourney::default(), &event, &settings())
+        let mut profile = decide_order_event(&BeforeEvent::default(), &event, &settings())
             .expect("rendering works")
             .profile;
         for (i, when) in [bounced_at, now, opened_at].into_iter().enumerate() {
@@ -175,7 +175,7 @@ proptest! {
         let years = AcceptedYears::default();
         let event = json!({"detail-type": "IssueResolved", "time": time.to_rfc3339(),
                            "detail": {"customer_id": "cus-1", "resolved_at": resolved.to_rfc3339()}});
-        match crate::feedback::parse_issue_resolved_event(&event, &years) {
+        match crate::answers::parse_issue_resolved_event(&event, &years) {
             Ok(parsed) => prop_assert!(parsed.resolved_at().is_some_and(|at| years.contains(at))),
             Err(refused) => prop_assert!(
                 ["time", "detail.resolved_at"].contains(&refused.field.as_str()),

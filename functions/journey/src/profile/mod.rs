@@ -1,4 +1,8 @@
-//! A customer's journey as we keep it: their profile and their orders.
+//! What we keep about a customer: their profile, and every record it stores for the stages of
+//! the journey (ratings and issues, consent and suppression, the planned follow-ups' index).
+//!
+//! These are core types: they import no rule module. The rules that fill the records live by
+//! stage (`answers`, `consent`, `follow_ups`, `order_status`) and import them from here.
 
 use std::collections::BTreeMap;
 
@@ -6,11 +10,23 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::contact::{CustomerTimeZone, EmailAddress, Locale};
-use crate::event::{Cancellation, CustomerDetails, Delay, Delivery, LineItem};
-use crate::ids::{CustomerId, EventId, OrderId};
+use crate::event::CustomerDetails;
+use crate::ids::{CustomerId, OrderId, Sku};
 use crate::money::{Amount, Currency, Money};
-use crate::status::OrderStatus;
 use crate::text::Text;
+
+mod consent;
+mod planned;
+mod ratings;
+
+pub use consent::{
+    ComplaintRecord, MailTopic, OptOut, OptOutSource, SoftBounce, Suppression, SuppressionReason,
+    UnknownTopic, SOFT_BOUNCE_LIMIT, SOFT_BOUNCE_WINDOW_DAYS,
+};
+pub use planned::{FollowUpKind, PendingFollowUp};
+pub use ratings::{
+    Comment, CommentError, OpenIssue, Rating, ResolvedIssue, Score, ScoreError, Sentiment,
+};
 
 /// What we know of a customer: contact details and how they have bought so far.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,7 +58,7 @@ pub struct Profile {
     pub order_times: Vec<DateTime<Utc>>,
     /// When each product was bought, oldest first (the newest 12 per product).
     #[serde(default)]
-    pub sku_purchases: BTreeMap<crate::ids::Sku, Vec<DateTime<Utc>>>,
+    pub sku_purchases: BTreeMap<Sku, Vec<DateTime<Utc>>>,
     /// Units bought per category, for the favourite category.
     #[serde(default)]
     pub category_units: BTreeMap<String, u32>,
@@ -55,29 +71,29 @@ pub struct Profile {
     /// The follow-ups planned for this customer, by key, so that a decision can move or cancel
     /// them without reading them first.
     #[serde(default)]
-    pub follow_ups: BTreeMap<String, crate::followups::PendingFollowUp>,
+    pub follow_ups: BTreeMap<String, PendingFollowUp>,
     /// The customer's ratings, by order.
     #[serde(default)]
-    pub ratings: BTreeMap<crate::ids::OrderId, crate::feedback::Rating>,
+    pub ratings: BTreeMap<OrderId, Rating>,
     /// An unhappy answer a person has not resolved yet: while it is open, nothing promotional
     /// goes out.
     #[serde(default)]
-    pub open_issue: Option<crate::feedback::OpenIssue>,
+    pub open_issue: Option<OpenIssue>,
     /// Issues resolved, newest last (at most 10), with their time to resolution.
     #[serde(default)]
-    pub resolved_issues: Vec<crate::feedback::ResolvedIssue>,
+    pub resolved_issues: Vec<ResolvedIssue>,
     /// Topics the customer switched off, and how.
     #[serde(default)]
-    pub unsubscribed: BTreeMap<crate::preferences::MailTopic, crate::preferences::OptOut>,
+    pub unsubscribed: BTreeMap<MailTopic, OptOut>,
     /// An address that bounced for good: nothing is sent to it.
     #[serde(default)]
-    pub suppression: Option<crate::preferences::Suppression>,
+    pub suppression: Option<Suppression>,
     /// Transient bounces, newest last (at most 10).
     #[serde(default)]
-    pub soft_bounces: Vec<crate::preferences::SoftBounce>,
+    pub soft_bounces: Vec<SoftBounce>,
     /// Messages the customer marked as spam, newest last (at most 10).
     #[serde(default)]
-    pub complaints: Vec<crate::preferences::ComplaintRecord>,
+    pub complaints: Vec<ComplaintRecord>,
 }
 
 impl Profile {
@@ -185,73 +201,6 @@ impl Profile {
         {
             self.spent.insert(total.currency, amount);
         }
-    }
-}
-
-/// One event in an order's history, applied or not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TimelineEntry {
-    /// The event.
-    pub event_id: EventId,
-    /// The status it reported.
-    pub status: OrderStatus,
-    /// When it happened at the shop.
-    pub occurred_at: DateTime<Utc>,
-    /// Whether it changed the order.
-    pub applied: bool,
-    /// What came of it, in words: the message sent, or why nothing was.
-    pub note: String,
-}
-
-/// One order and everything that happened to it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Order {
-    /// The order.
-    pub order_id: OrderId,
-    /// Which of the customer's orders this is: 1 for the first.
-    pub sequence: u32,
-    /// What it shows now (`delayed` while late).
-    pub status: OrderStatus,
-    /// The furthest step reached.
-    pub reached: OrderStatus,
-    /// When we first heard of it (the placement time, when the first event was `placed`).
-    pub placed_at: DateTime<Utc>,
-    /// When the last applied event happened.
-    pub updated_at: DateTime<Utc>,
-    /// What was ordered.
-    pub items: Vec<LineItem>,
-    /// The total.
-    pub total: Option<Money>,
-    /// How it travels.
-    pub delivery: Option<Delivery>,
-    /// Why it is late, when it is.
-    pub delay: Option<Delay>,
-    /// Why it was cancelled, when it was.
-    pub cancellation: Option<Cancellation>,
-    /// Every event for this order, newest last; at most [`Order::TIMELINE_LIMIT`] are kept.
-    pub timeline: Vec<TimelineEntry>,
-}
-
-impl Order {
-    /// The most timeline entries kept per order; older ones are dropped first.
-    pub const TIMELINE_LIMIT: usize = 50;
-
-    /// Appends a timeline entry, dropping the oldest beyond the limit.
-    pub fn record(&mut self, entry: TimelineEntry) {
-        self.timeline.push(entry);
-        if self.timeline.len() > Self::TIMELINE_LIMIT {
-            let excess = self.timeline.len() - Self::TIMELINE_LIMIT;
-            self.timeline.drain(..excess);
-        }
-    }
-
-    /// The delivery date the customer should expect now: the delay's new date if late,
-    /// otherwise the carrier's ETA.
-    pub fn expected_on(&self) -> Option<chrono::NaiveDate> {
-        self.delay
-            .as_ref()
-            .map(|d| d.new_eta)
-            .or_else(|| self.delivery.as_ref().and_then(|d| d.eta))
     }
 }
 

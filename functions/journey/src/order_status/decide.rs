@@ -1,34 +1,24 @@
-//! What happens when an order event arrives: the one place to read it.
-//!
-//! The journey before the event (profile and order, if known) and the event go in; the journey
-//! after it and the message to send, if any, come out. The event's `occurred_at` is `now`.
-//!
-//! - A new order counts towards the customer's orders and amount spent, and its sequence
-//!   number sets the tone of every message about it (first, returning, loyal).
-//! - A status moves the order forward or is refused: once delivered or cancelled, nothing more
-//!   is applied; a step the order already reached is late news; a delay or cancellation older
-//!   than the last applied event is stale. A refused event is recorded in the order's timeline
-//!   with the reason, and sends nothing.
-//! - An applied event sends the message of its status, unless that kind is switched off; the
-//!   timeline says which.
-//! - An applied event plans and cancels follow-ups (see [`crate::followups`]): the watchdog's
-//!   check of the new status, the delivery reminder, the review request and repurchase
-//!   reminders on delivery, the reactivation check on a new order.
+//! The decision for one order event: apply or refuse it, plan and cancel follow-ups, and pick
+//! the status message to send.
 
 use chrono::{DateTime, Utc};
 
-use crate::catalogue::{order_status_copy, OrderMessageContext};
+use crate::consent::held_back;
 use crate::event::OrderEvent;
-use crate::followups::{plan_after_order_event, FollowUpChanges, FollowUpKind};
-use crate::journey::{Order, Profile, TimelineEntry};
-use crate::message::{MessageId, MessageKind, OutgoingMessage};
-use crate::render::{render, RenderError};
+use crate::follow_ups::{plan_after_order_event, FollowUpChanges};
+use crate::message::{MessageKind, OutgoingMessage};
+use crate::order::{Order, TimelineEntry};
+use crate::profile::{FollowUpKind, Profile};
+use crate::render::RenderError;
 use crate::settings::Settings;
 use crate::status::{transition, OrderStatus, Transition};
 
-/// A customer's journey as far as one order event needs it.
+use super::message::compose;
+
+/// What the store held before an order event, as far as deciding it needs: the customer's
+/// profile and the order, each `None` when we have not seen it yet.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct OrderJourney {
+pub struct BeforeEvent {
     /// The customer's profile, if we have seen them before.
     pub profile: Option<Profile>,
     /// The order, if we have seen it before.
@@ -55,20 +45,20 @@ pub struct OrderEventDecision {
     pub deliver_at: Option<DateTime<Utc>>,
 }
 
-/// Decides what an order event does to a journey. Pure: the same inputs give the same decision.
+/// Decides what an order event does to the profile and order held `before` it. Pure: the same inputs give the same decision.
 pub fn decide_order_event(
-    journey: &OrderJourney,
+    before: &BeforeEvent,
     event: &OrderEvent,
     settings: &Settings,
 ) -> Result<OrderEventDecision, RenderError> {
     let now = event.occurred_at;
-    let mut profile = journey
+    let mut profile = before
         .profile
         .clone()
         .unwrap_or_else(|| Profile::new(&event.customer, now));
     profile.take_contact(&event.customer, now);
 
-    let (mut order, refusal) = match &journey.order {
+    let (mut order, refusal) = match &before.order {
         None => (new_order(&mut profile, event), None),
         Some(existing) => {
             let mut order = existing.clone();
@@ -90,13 +80,13 @@ pub fn decide_order_event(
             &mut profile,
             &order,
             event,
-            journey.order.is_none(),
+            before.order.is_none(),
             &settings.policy,
         ),
         Some(_) => FollowUpChanges::default(),
     };
     let kind = MessageKind::for_status(event.status);
-    let held_back = crate::preferences::held_back(&profile, kind);
+    let held_back = held_back(&profile, kind);
     let (applied, note, message) = match (refusal, held_back) {
         (Some(reason), _) => (false, format!("not applied: {reason}; nothing sent"), None),
         (None, _) if !settings.is_enabled(kind) => (
@@ -250,45 +240,6 @@ fn apply(order: &mut Order, profile: &mut Profile, event: &OrderEvent) {
     order.updated_at = order.updated_at.max(event.occurred_at);
 }
 
-fn compose(
-    kind: MessageKind,
-    profile: &Profile,
-    order: &Order,
-    event: &OrderEvent,
-    settings: &Settings,
-    now: DateTime<Utc>,
-) -> Result<OutgoingMessage, RenderError> {
-    let language = profile.locale.language();
-    let ctx = OrderMessageContext {
-        brand: &settings.brand,
-        profile,
-        order,
-    };
-    let mut copy = order_status_copy(event.status, &ctx, language);
-    copy.preferences =
-        crate::preferences::preferences_action(settings, &profile.customer_id, kind, language);
-    let rendered = render(&copy, settings.brand.shop_name.as_str(), language)?;
-    Ok(OutgoingMessage {
-        id: MessageId::derive(&profile.customer_id, event.event_id.as_str(), kind),
-        kind,
-        customer_id: profile.customer_id.clone(),
-        order_id: Some(order.order_id.clone()),
-        to: profile.email.clone(),
-        to_name: profile.name.clone(),
-        language,
-        subject: rendered.subject,
-        text: rendered.text,
-        html: rendered.html,
-        trigger: format!("event:{}", event.event_id),
-        decided_at: now,
-        reason: format!(
-            "order {} is {} (event {})",
-            order.order_id, event.status, event.event_id
-        ),
-        list_unsubscribe: None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,10 +268,10 @@ mod tests {
         parse_order_event(&body.to_string(), &crate::event::AcceptedYears::default()).unwrap()
     }
 
-    fn step(journey: &OrderJourney, e: &OrderEvent) -> (OrderJourney, OrderEventDecision) {
-        let decision = decide_order_event(journey, e, &settings()).unwrap();
+    fn step(before: &BeforeEvent, e: &OrderEvent) -> (BeforeEvent, OrderEventDecision) {
+        let decision = decide_order_event(before, e, &settings()).unwrap();
         (
-            OrderJourney {
+            BeforeEvent {
                 profile: Some(decision.profile.clone()),
                 order: Some(decision.order.clone()),
             },
@@ -331,7 +282,7 @@ mod tests {
     #[test]
     fn a_first_placed_order_counts_and_queues_a_first_order_welcome() {
         let (_, d) = step(
-            &OrderJourney::default(),
+            &BeforeEvent::default(),
             &event("e1", "placed", "2026-11-20T10:00:00Z", "en-GB"),
         );
         assert!(d.applied);
@@ -349,7 +300,7 @@ mod tests {
     #[test]
     fn delivered_then_a_late_shipped_is_recorded_and_sends_nothing() {
         let (j, _) = step(
-            &OrderJourney::default(),
+            &BeforeEvent::default(),
             &event("e1", "placed", "2026-11-20T10:00:00Z", "en"),
         );
         let (j, _) = step(&j, &event("e2", "delivered", "2026-11-22T10:00:00Z", "en"));
@@ -367,7 +318,7 @@ mod tests {
         let mut shipped = event("e1", "shipped", "2026-11-21T10:00:00Z", "en");
         shipped.items.clear();
         shipped.total = None;
-        let (j, first) = step(&OrderJourney::default(), &shipped);
+        let (j, first) = step(&BeforeEvent::default(), &shipped);
         assert!(first.order.items.is_empty() && first.profile.spent.is_empty());
         let (_, late) = step(&j, &event("e0", "placed", "2026-11-20T10:00:00Z", "en"));
         assert!(!late.applied && late.message.is_none());
@@ -387,7 +338,7 @@ mod tests {
     #[test]
     fn a_delay_older_than_the_last_applied_event_is_stale() {
         let (j, _) = step(
-            &OrderJourney::default(),
+            &BeforeEvent::default(),
             &event("e1", "shipped", "2026-11-21T10:00:00Z", "en"),
         );
         let (_, d) = step(&j, &event("e2", "delayed", "2026-11-21T09:00:00Z", "en"));
@@ -399,7 +350,7 @@ mod tests {
         let mut s = settings();
         s.disabled_kinds.insert(MessageKind::OrderPlaced);
         let d = decide_order_event(
-            &OrderJourney::default(),
+            &BeforeEvent::default(),
             &event("e1", "placed", "2026-11-20T10:00:00Z", "en"),
             &s,
         )
@@ -410,18 +361,18 @@ mod tests {
 
     #[test]
     fn the_tenth_order_reads_differently_from_the_first() {
-        let mut journey = OrderJourney::default();
+        let mut before = BeforeEvent::default();
         let (j, first) = step(
-            &journey,
+            &before,
             &event("e1", "placed", "2026-01-01T10:00:00Z", "en"),
         );
-        journey.profile = j.profile.map(|mut p| {
+        before.profile = j.profile.map(|mut p| {
             p.orders_count = 9;
             p
         });
         let mut tenth = event("e10", "placed", "2026-11-20T10:00:00Z", "en");
         tenth.order_id = crate::ids::OrderId::parse("2000").unwrap();
-        let (_, d) = step(&journey, &tenth);
+        let (_, d) = step(&before, &tenth);
         let text = d.message.unwrap().text;
         assert!(text.contains("10th order"), "{text}");
         assert_ne!(first.message.unwrap().subject, "");
@@ -430,7 +381,7 @@ mod tests {
     #[test]
     fn cancelling_takes_the_total_back_from_the_amount_spent() {
         let (j, d) = step(
-            &OrderJourney::default(),
+            &BeforeEvent::default(),
             &event("e1", "placed", "2026-11-20T10:00:00Z", "en"),
         );
         assert_eq!(
@@ -454,7 +405,7 @@ mod tests {
         for locale in ["en-US", "ru-RU"] {
             for status in OrderStatus::ALL {
                 let (_, d) = step(
-                    &OrderJourney::default(),
+                    &BeforeEvent::default(),
                     &event("e", status.as_str(), "2026-11-20T10:00:00Z", locale),
                 );
                 let m = d.message.unwrap();
@@ -484,7 +435,7 @@ mod tests {
     #[test]
     fn russian_messages_use_plural_forms_for_item_counts() {
         let (_, d) = step(
-            &OrderJourney::default(),
+            &BeforeEvent::default(),
             &event("e1", "placed", "2026-11-20T10:00:00Z", "ru-RU"),
         );
         let text = d.message.unwrap().text;
@@ -495,7 +446,7 @@ mod tests {
     #[test]
     fn the_delay_message_states_reason_and_new_date() {
         let (j, _) = step(
-            &OrderJourney::default(),
+            &BeforeEvent::default(),
             &event("e1", "shipped", "2026-11-20T10:00:00Z", "en"),
         );
         let (_, d) = step(&j, &event("e2", "delayed", "2026-11-21T10:00:00Z", "en"));
@@ -516,7 +467,7 @@ mod tests {
     #[test]
     fn tracking_links_are_attribute_escaped() {
         let (_, d) = step(
-            &OrderJourney::default(),
+            &BeforeEvent::default(),
             &event("e1", "shipped", "2026-11-20T10:00:00Z", "en"),
         );
         let html = d.message.unwrap().html;
@@ -538,12 +489,12 @@ mod tests {
         /// delivered or cancelled order never changes again.
         #[test]
         fn status_never_moves_backwards(statuses in proptest::collection::vec((any_status(), 0i64..200), 1..12)) {
-            let mut journey = OrderJourney::default();
+            let mut before = BeforeEvent::default();
             let mut last_step = 0u8;
             let mut final_status: Option<OrderStatus> = None;
             for (i, (status, minutes)) in statuses.into_iter().enumerate() {
                 let at = (chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z").unwrap() + chrono::Duration::minutes(minutes)).to_rfc3339();
-                let (next, decision) = step(&journey, &event(&format!("e{i}"), status.as_str(), &at, "en"));
+                let (next, decision) = step(&before, &event(&format!("e{i}"), status.as_str(), &at, "en"));
                 let order = &decision.order;
                 let reached = order.reached.step().unwrap_or(0);
                 proptest::prop_assert!(reached >= last_step, "step moved back from {} to {}", last_step, reached);
@@ -555,25 +506,25 @@ mod tests {
                     final_status = Some(order.status);
                 }
                 last_step = reached;
-                journey = next;
+                before = next;
             }
         }
 
         /// No order gets two messages of one kind, except delays (each carries a new date).
         #[test]
         fn no_order_gets_two_messages_of_one_kind(statuses in proptest::collection::vec(any_status(), 1..16)) {
-            let mut journey = OrderJourney::default();
+            let mut before = BeforeEvent::default();
             let mut sent = Vec::new();
             for (i, status) in statuses.into_iter().enumerate() {
                 let at = (chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z").unwrap() + chrono::Duration::minutes(i as i64)).to_rfc3339();
-                let (next, decision) = step(&journey, &event(&format!("e{i}"), status.as_str(), &at, "en"));
+                let (next, decision) = step(&before, &event(&format!("e{i}"), status.as_str(), &at, "en"));
                 if let Some(message) = decision.message {
                     if message.kind != MessageKind::OrderDelayed {
                         proptest::prop_assert!(!sent.contains(&message.kind), "{:?} sent twice", message.kind);
                     }
                     sent.push(message.kind);
                 }
-                journey = next;
+                before = next;
             }
         }
     }
@@ -587,17 +538,17 @@ mod tests {
             amount: crate::money::Amount::parse("999999999999.999999").unwrap(),
             currency: crate::money::Currency::parse("EUR").unwrap(),
         });
-        let mut journey = OrderJourney::default();
+        let mut before = BeforeEvent::default();
         for i in 0..3 {
             let mut next = e.clone();
             next.order_id = crate::ids::OrderId::parse(format!("big-{i}")).unwrap();
             next.event_id = crate::ids::EventId::parse(format!("e{i}")).unwrap();
-            journey.order = None;
-            let (j, d) = step(&journey, &next);
+            before.order = None;
+            let (j, d) = step(&before, &next);
             assert!(d.message.is_some(), "{}", d.note);
-            journey = j;
+            before = j;
         }
-        let spent = journey
+        let spent = before
             .profile
             .unwrap()
             .spent
@@ -612,11 +563,11 @@ mod tests {
     fn order_status_news_waits_for_the_morning_only_when_the_shop_says_so() {
         // 23:30 in Moscow.
         let e = event("e1", "shipped", "2026-11-20T20:30:00Z", "en");
-        let d = decide_order_event(&OrderJourney::default(), &e, &settings()).unwrap();
+        let d = decide_order_event(&BeforeEvent::default(), &e, &settings()).unwrap();
         assert_eq!(d.deliver_at, None, "exempt by default");
         let mut s = settings();
         s.policy.quiet_hours_for_order_status = true;
-        let d = decide_order_event(&OrderJourney::default(), &e, &s).unwrap();
+        let d = decide_order_event(&BeforeEvent::default(), &e, &s).unwrap();
         assert_eq!(d.deliver_at, Some("2026-11-21T06:00:00Z".parse().unwrap()));
         assert!(
             d.message.is_some() && d.note.contains("quiet hours"),
@@ -628,8 +579,8 @@ mod tests {
     #[test]
     fn decisions_are_deterministic() {
         let e = event("e1", "placed", "2026-11-20T10:00:00Z", "en");
-        let a = decide_order_event(&OrderJourney::default(), &e, &settings()).unwrap();
-        let b = decide_order_event(&OrderJourney::default(), &e, &settings()).unwrap();
+        let a = decide_order_event(&BeforeEvent::default(), &e, &settings()).unwrap();
+        let b = decide_order_event(&BeforeEvent::default(), &e, &settings()).unwrap();
         assert_eq!(a, b);
     }
 }

@@ -1,0 +1,76 @@
+//! An order as we keep it: what was ordered, how it travels, and its timeline of events.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Cancellation, Delay, Delivery, LineItem};
+use crate::ids::{EventId, OrderId};
+use crate::money::Money;
+use crate::status::OrderStatus;
+
+/// One event in an order's history, applied or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// The event.
+    pub event_id: EventId,
+    /// The status it reported.
+    pub status: OrderStatus,
+    /// When it happened at the shop.
+    pub occurred_at: DateTime<Utc>,
+    /// Whether it changed the order.
+    pub applied: bool,
+    /// What came of it, in words: the message sent, or why nothing was.
+    pub note: String,
+}
+
+/// One order and everything that happened to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    /// The order.
+    pub order_id: OrderId,
+    /// Which of the customer's orders this is: 1 for the first.
+    pub sequence: u32,
+    /// What it shows now (`delayed` while late).
+    pub status: OrderStatus,
+    /// The furthest step reached.
+    pub reached: OrderStatus,
+    /// When we first heard of it (the placement time, when the first event was `placed`).
+    pub placed_at: DateTime<Utc>,
+    /// When the last applied event happened.
+    pub updated_at: DateTime<Utc>,
+    /// What was ordered.
+    pub items: Vec<LineItem>,
+    /// The total.
+    pub total: Option<Money>,
+    /// How it travels.
+    pub delivery: Option<Delivery>,
+    /// Why it is late, when it is.
+    pub delay: Option<Delay>,
+    /// Why it was cancelled, when it was.
+    pub cancellation: Option<Cancellation>,
+    /// Every event for this order, newest last; at most [`Order::TIMELINE_LIMIT`] are kept.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+impl Order {
+    /// The most timeline entries kept per order; older ones are dropped first.
+    pub const TIMELINE_LIMIT: usize = 50;
+
+    /// Appends a timeline entry, dropping the oldest beyond the limit.
+    pub fn record(&mut self, entry: TimelineEntry) {
+        self.timeline.push(entry);
+        if self.timeline.len() > Self::TIMELINE_LIMIT {
+            let excess = self.timeline.len() - Self::TIMELINE_LIMIT;
+            self.timeline.drain(..excess);
+        }
+    }
+
+    /// The delivery date the customer should expect now: the delay's new date if late,
+    /// otherwise the carrier's ETA.
+    pub fn expected_on(&self) -> Option<chrono::NaiveDate> {
+        self.delay
+            .as_ref()
+            .map(|d| d.new_eta)
+            .or_else(|| self.delivery.as_ref().and_then(|d| d.eta))
+    }
+}
