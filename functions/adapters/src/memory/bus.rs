@@ -1,6 +1,6 @@
 //! The handoff bus's twin: EventBridge in memory.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aftercare_journey::followups::Handoff;
 
@@ -38,10 +38,11 @@ struct State {
 }
 
 /// [`HandoffBus`] in memory: publishes every handoff (recording it; a repeat is recorded
-/// again, as EventBridge delivers it again) unless a failure was injected. Thread-safe.
-#[derive(Debug, Default)]
+/// again, as EventBridge delivers it again) unless a failure was injected. Thread-safe; clones
+/// share what was published and the faults.
+#[derive(Debug, Clone, Default)]
 pub struct MemoryBus {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
 }
 
 impl MemoryBus {

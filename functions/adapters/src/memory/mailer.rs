@@ -1,6 +1,6 @@
 //! The mailer's twin: SES v2 in memory.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aftercare_journey::message::OutgoingMessage;
 
@@ -39,10 +39,10 @@ struct State {
 }
 
 /// [`Mailer`] in memory: accepts every message (recording it with a generated id) unless a
-/// failure was injected. Thread-safe; clones of it are not shared (wrap it in an `Arc`).
-#[derive(Debug, Default)]
+/// failure was injected. Thread-safe; clones share what was sent and the faults.
+#[derive(Debug, Clone, Default)]
 pub struct MemoryMailer {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
 }
 
 impl MemoryMailer {

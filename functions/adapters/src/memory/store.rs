@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration as StdDuration, Instant};
 
 use aftercare_journey::event::OrderEvent;
@@ -443,11 +443,13 @@ fn handoff_only_item(
 
 /// [`JourneyStore`] in memory, with the DynamoDB store's semantics (see the module's docs),
 /// and failures injectable per [`Operation`]. Thread-safe: one lock, never held across an
-/// await, so every call is atomic as a DynamoDB call is.
-#[derive(Debug, Default)]
+/// await, so every call is atomic as a DynamoDB call is. Clones share the table, its faults
+/// and its read count, as clients of one DynamoDB table do: hand one to each function under
+/// test and keep one to look.
+#[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    state: Mutex<State>,
-    reads: AtomicUsize,
+    state: Arc<Mutex<State>>,
+    reads: Arc<AtomicUsize>,
 }
 
 impl MemoryStore {
@@ -1401,6 +1403,48 @@ mod tests {
             .expect("held by the relay");
         assert_eq!(held.lease_owner.as_deref(), Some("relay"));
         assert_eq!(held.attempts, 2);
+    }
+
+    #[tokio::test]
+    async fn clones_share_the_table_its_faults_and_its_read_count() {
+        let (store, message) = store_with_held_message();
+        let clone = store.clone();
+        clone.fail_next(Operation::MarkSent, Fault::Transient);
+        let now = at("2026-11-02T10:00:01Z");
+        assert!(store
+            .mark_sent(&message, "inv-a", "ses-1", now)
+            .await
+            .is_err());
+        assert!(clone
+            .mark_sent(&message, "inv-a", "ses-1", now)
+            .await
+            .unwrap());
+        assert_eq!(stored(&store, &message).await.status, MessageStatus::Sent);
+        assert_eq!(clone.read_requests(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn of_many_relays_claiming_one_message_at_once_exactly_one_holds_it() {
+        let (store, message) = store_with_held_message();
+        let now = at("2026-11-02T10:05:00Z");
+        let claims: Vec<_> = (0..16)
+            .map(|n| {
+                let (store, message) = (store.clone(), message.clone());
+                tokio::spawn(async move {
+                    let lease = Lease {
+                        owner: format!("relay-{n}"),
+                        until: at("2026-11-02T10:07:00Z"),
+                    };
+                    store.claim_message(&message, &lease, now).await.unwrap()
+                })
+            })
+            .collect();
+        let mut held = 0;
+        for claim in claims {
+            held += usize::from(claim.await.unwrap().is_some());
+        }
+        assert_eq!(held, 1);
+        assert_eq!(stored(&store, &message).await.attempts, 2);
     }
 
     #[test]
