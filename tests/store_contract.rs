@@ -58,6 +58,9 @@ contract!(
     a_sent_message_never_becomes_pending_again_and_leaves_the_due_index,
     record_delivery_keeps_the_first_time_and_answers_false_for_an_unknown_message,
     follow_ups_planned_by_a_commit_appear_in_their_hours_partition_only_once_due,
+    a_follow_up_planned_for_a_time_already_past_is_filed_under_the_hour_it_was_written,
+    a_later_plan_of_a_follow_up_replaces_the_earlier_one,
+    a_cancelled_follow_up_is_deleted_and_the_reason_recorded,
     a_follow_up_claim_is_exclusive_refiles_it_under_the_claims_hour_and_can_be_taken_over_once_run_out,
     a_follow_up_claim_sent_again_by_its_holder_holds_it,
     commit_follow_up_by_a_non_holder_is_a_duplicate_and_by_the_holder_finishes_the_follow_up,
@@ -724,6 +727,144 @@ async fn follow_ups_planned_by_a_commit_appear_in_their_hours_partition_only_onc
     let mut sorted = times.clone();
     sorted.sort();
     assert_eq!(times, sorted);
+}
+
+fn follow_ups(items: &[JourneyItem]) -> Vec<FollowUpItem> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            JourneyItem::FollowUp(f) => Some((**f).clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn a_follow_up_planned_for_a_time_already_past_is_filed_under_the_hour_it_was_written<
+    S: JourneyStore,
+>(
+    store: &S,
+) {
+    // GIVEN a shipped event whose watchdog falls due before the event was even written
+    placed(store).await;
+    let (decided, _) = apply(store, "shipped", "evt-2", "2026-11-03T10:00:00Z", "inv-b").await;
+    let written_at = decided.event.occurred_at + Duration::seconds(1);
+    let watchdog = decided
+        .decision
+        .follow_ups
+        .planned
+        .iter()
+        .find(|f| f.due_at < written_at)
+        .cloned()
+        .expect("a follow-up planned for a time already past");
+
+    // THEN it is in the partition of the hour it was written, due at its own time
+    let bucket = due_bucket(written_at, CUSTOMER);
+    let due = due_follow_ups(store, &bucket, written_at).await;
+    let item = due
+        .iter()
+        .find(|f| f.follow_up.key == watchdog.key)
+        .expect("listed under the hour it was written");
+    assert_eq!(item.due_at, Some(sortable_time(watchdog.due_at)));
+    assert!(
+        due_follow_ups(store, &due_bucket(watchdog.due_at, CUSTOMER), written_at)
+            .await
+            .iter()
+            .all(|f| f.follow_up.key != watchdog.key)
+    );
+}
+
+async fn a_later_plan_of_a_follow_up_replaces_the_earlier_one<S: JourneyStore>(store: &S) {
+    // GIVEN the watchdog planned when the order was placed
+    let (placed_decided, _) = apply(
+        store,
+        "placed",
+        "evt-placed",
+        "2026-11-02T10:00:00Z",
+        "inv-a",
+    )
+    .await;
+    let (shipped, _) = apply(store, "shipped", "evt-2", "2026-11-03T10:00:00Z", "inv-b").await;
+    let replanned = shipped
+        .decision
+        .follow_ups
+        .planned
+        .first()
+        .cloned()
+        .expect("a follow-up planned again");
+    assert!(placed_decided
+        .decision
+        .follow_ups
+        .planned
+        .iter()
+        .any(|f| f.key == replanned.key && f.due_at != replanned.due_at));
+
+    // THEN one plan of that key is stored: the later one
+    let stored: Vec<_> = follow_ups(&items(store).await)
+        .into_iter()
+        .filter(|f| f.follow_up.key == replanned.key)
+        .collect();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].follow_up, replanned);
+    assert_eq!(stored[0].status, FollowUpStatus::Scheduled);
+}
+
+async fn a_cancelled_follow_up_is_deleted_and_the_reason_recorded<S: JourneyStore>(store: &S) {
+    // GIVEN follow-ups planned when the order was placed, and its delivery, which cancels one
+    let (placed_decided, _) = apply(
+        store,
+        "placed",
+        "evt-placed",
+        "2026-11-02T10:00:00Z",
+        "inv-a",
+    )
+    .await;
+    let delivery = decide(
+        store,
+        event("delivered", "evt-delivered", "2026-11-05T17:41:00Z"),
+    )
+    .await;
+    let written_at = delivery.event.occurred_at + Duration::seconds(1);
+    let cancelled = delivery
+        .decision
+        .follow_ups
+        .cancelled
+        .first()
+        .cloned()
+        .expect("a follow-up cancelled on delivery");
+    let plan = placed_decided
+        .decision
+        .follow_ups
+        .planned
+        .iter()
+        .find(|f| f.key == cancelled.key)
+        .cloned()
+        .expect("planned when the order was placed");
+    let partition = partition_of(&plan, at("2026-11-02T10:00:01Z"));
+    assert!(due_follow_ups(store, &partition, written_at)
+        .await
+        .iter()
+        .any(|f| f.follow_up.key == cancelled.key));
+    commit(store, &delivery, "inv-b").await.unwrap();
+
+    // THEN the plan is gone, from the journey and from its partition, and a record says why
+    let journey = items(store).await;
+    assert!(follow_ups(&journey)
+        .iter()
+        .all(|f| f.follow_up.key != cancelled.key));
+    assert!(due_follow_ups(store, &partition, written_at)
+        .await
+        .iter()
+        .all(|f| f.follow_up.key != cancelled.key));
+    let record = journey
+        .iter()
+        .find_map(|i| match i {
+            JourneyItem::Decision(d) if d.key == cancelled.key => Some(d.clone()),
+            _ => None,
+        })
+        .expect("a decision record");
+    assert_eq!(record.decision, "cancelled");
+    assert_eq!(record.reason, cancelled.reason);
+    assert_eq!(record.at, written_at);
 }
 
 async fn a_follow_up_claim_is_exclusive_refiles_it_under_the_claims_hour_and_can_be_taken_over_once_run_out<
