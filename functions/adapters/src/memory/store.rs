@@ -11,9 +11,10 @@
 //! TransactWriteItems does: the first write whose condition fails decides the refusal, two
 //! writes of one item are refused as invalid, and a repeat of a successful transaction (the
 //! same writes, so the same `ClientRequestToken`) within 10 minutes is answered as done without
-//! applying anything again. The due index is the sparse `due` GSI: the items whose
-//! `due_bucket` and `due_at` are text, read in `due_at` order; unlike DynamoDB's GSI it is
-//! never behind the table. Read requests are counted as DynamoDB would bill them: one per
+//! applying anything again. The due index is the sparse `due` GSI: the items that carry
+//! `due_bucket` and `due_at`, read in `due_at` order; as in DynamoDB (not moto), an item whose
+//! index key is NULL or empty text is refused; unlike DynamoDB's GSI the index is never behind
+//! the table. Read requests are counted as DynamoDB would bill them: one per
 //! GetItem and BatchGetItem, one per 1 MB page of a Query.
 
 use std::collections::{BTreeMap, HashMap};
@@ -220,6 +221,11 @@ impl State {
                 detail: "ValidationException: Transaction request cannot include multiple operations on one item".into(),
             }));
         }
+        for write in &writes {
+            if let Write::Put { item, .. } = write {
+                check_keys(item).map_err(Refused::Invalid)?;
+            }
+        }
         let failed = writes.iter().position(|write| {
             let (pk, sk) = write.key();
             !holds(write.condition(), self.get(&pk, &sk))
@@ -235,6 +241,59 @@ impl State {
         }
         self.tokens.insert(token, now);
         Ok(())
+    }
+}
+
+/// The attributes that key the table (`pk`, `sk`) and the `due` index (`due_bucket`,
+/// `due_at`): all of type S.
+const KEY_ATTRIBUTES: [(&str, Option<&str>); 4] = [
+    ("pk", None),
+    ("sk", None),
+    ("due_bucket", Some(crate::store::DUE_INDEX)),
+    ("due_at", Some(crate::store::DUE_INDEX)),
+];
+
+/// Refuses an item as DynamoDB does: the table's keys must be non-empty text, and an index's
+/// key attribute, where present, too. An index key stored as NULL (an `Option` that is `None`,
+/// as `serde_dynamo` writes it) or as empty text is refused, not left out of the sparse index.
+/// (moto accepts both and leaves the item out of the index.)
+fn check_keys(item: &Item) -> Result<(), StoreError> {
+    for (name, index) in KEY_ATTRIBUTES {
+        let problem = match (item.get(name), index) {
+            (Some(AttributeValue::S(value)), _) if !value.is_empty() => continue,
+            (None, Some(_)) => continue,
+            (None, None) => format!("Missing the key {name} in the item"),
+            (Some(AttributeValue::S(_)), _) => format!(
+                "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty string value. Key: {name}"
+            ),
+            (Some(other), index) => format!(
+                "One or more parameter values were invalid: Type mismatch for{} key {name} expected: S actual: {}",
+                if index.is_some() { " Index" } else { "" },
+                attribute_type(other)
+            ),
+        };
+        return Err(StoreError {
+            operation: "TransactWriteItems",
+            retry: Retry::Permanent,
+            detail: format!("ValidationException: {problem}"),
+        });
+    }
+    Ok(())
+}
+
+fn attribute_type(value: &AttributeValue) -> &'static str {
+    match value {
+        AttributeValue::S(_) => "S",
+        AttributeValue::N(_) => "N",
+        AttributeValue::B(_) => "B",
+        AttributeValue::Bool(_) => "BOOL",
+        AttributeValue::Null(_) => "NULL",
+        AttributeValue::M(_) => "M",
+        AttributeValue::L(_) => "L",
+        AttributeValue::Ss(_) => "SS",
+        AttributeValue::Ns(_) => "NS",
+        AttributeValue::Bs(_) => "BS",
+        _ => "unknown",
     }
 }
 
@@ -1461,6 +1520,45 @@ mod tests {
         ]);
         assert!(matches!(refused, Err(Refused::Invalid(_))));
         assert!(store.state().get(&message.pk, &message.sk).is_some());
+    }
+
+    #[test]
+    fn an_item_whose_index_key_is_null_is_refused_as_dynamodb_refuses_it() {
+        let (store, message) = store_with_held_message();
+        let unkeyed = MessageItem {
+            sk: "MSG#20261102T100000Z#m-2".into(),
+            due_bucket: None,
+            ..message.clone()
+        };
+        let mut emptied = to_item(&MessageItem {
+            sk: "MSG#20261102T100000Z#m-3".into(),
+            ..message.clone()
+        })
+        .unwrap();
+        emptied.insert("due_at".into(), s(""));
+        let mut without = to_item(&MessageItem {
+            sk: "MSG#20261102T100000Z#m-4".into(),
+            ..message
+        })
+        .unwrap();
+        without.remove("due_bucket");
+        without.remove("due_at");
+        let mut state = store.state();
+        let refused = |state: &mut State, item| {
+            matches!(
+                state.transact(vec![Write::put(item, Condition::Absent)]),
+                Err(Refused::Invalid(StoreError {
+                    retry: Retry::Permanent,
+                    ..
+                }))
+            )
+        };
+        assert!(refused(&mut state, to_item(&unkeyed).unwrap()));
+        assert!(refused(&mut state, emptied));
+        // Without the attributes at all, it is written and left out of the index.
+        assert!(state
+            .transact(vec![Write::put(without, Condition::Absent)])
+            .is_ok());
     }
 
     #[test]
