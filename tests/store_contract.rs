@@ -1330,3 +1330,54 @@ async fn both_stores_answer_alike_and_leave_the_same_journey_after_the_same_call
         .iter()
         .any(|i| matches!(i, JourneyItem::Decision(_))));
 }
+
+// ---------------------------------------------------------------------------------------------
+// What only the twin does: faults on demand
+
+mod injected_faults {
+    use super::*;
+    use aftercare_adapters::error::Retry;
+    use aftercare_adapters::memory::{Fault, MemoryStore, Operation};
+
+    #[tokio::test]
+    async fn a_commit_that_failed_transiently_wrote_nothing_and_can_be_sent_again() {
+        let store = MemoryStore::new();
+        let decided = decide(
+            &store,
+            event("placed", "evt-placed", "2026-11-02T10:00:00Z"),
+        )
+        .await;
+        store.fail_next(Operation::CommitOrderEvent, Fault::Transient);
+
+        let failed = commit(&store, &decided, "inv-a").await;
+
+        assert!(
+            matches!(&failed, Err(CommitError::Store(e)) if e.retry == Retry::Transient),
+            "{failed:?}"
+        );
+        assert!(items(&store).await.is_empty());
+        assert!(commit(&store, &decided, "inv-a").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_commit_whose_answer_was_lost_is_answered_as_done_when_sent_again() {
+        let store = MemoryStore::new();
+        let decided = decide(
+            &store,
+            event("placed", "evt-placed", "2026-11-02T10:00:00Z"),
+        )
+        .await;
+        store.fail_next(Operation::CommitOrderEvent, Fault::LostAnswer);
+
+        let lost = commit(&store, &decided, "inv-a").await;
+        let written = items(&store).await;
+        let again = commit(&store, &decided, "inv-a").await;
+        let other = commit(&store, &decided, "inv-b").await;
+
+        assert!(matches!(lost, Err(CommitError::Store(_))), "{lost:?}");
+        assert_eq!(versions(&written), (Some(1), Some(1)));
+        assert!(again.unwrap().is_some(), "the same writes: done");
+        assert!(matches!(other, Err(CommitError::Duplicate)), "{other:?}");
+        assert_eq!(items(&store).await, written);
+    }
+}
