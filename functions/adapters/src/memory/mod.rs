@@ -13,6 +13,7 @@ mod bus;
 mod faults;
 mod mailer;
 mod store;
+mod table;
 
 pub use bus::{BusFault, MemoryBus, PublishedHandoff};
 pub use mailer::{MailFault, MemoryMailer, SentMessage};

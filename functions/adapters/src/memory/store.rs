@@ -17,10 +17,8 @@
 //! the table. Read requests are counted as DynamoDB would bill them: one per
 //! GetItem and BatchGetItem, one per 1 MB page of a Query.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration as StdDuration, Instant};
 
 use aftercare_journey::event::OrderEvent;
 use aftercare_journey::followups::{FollowUpChanges, FollowUpDecision, FollowUpOutcome, Handoff};
@@ -31,9 +29,9 @@ use aftercare_journey::time_shift::Shift;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::faults::Faults;
+use super::table::{query_pages, s, text, Condition, Item, Refused, Table, Write};
 use crate::error::Retry;
 use crate::follow_up_store::DueItem;
 use crate::ports::JourneyStore;
@@ -44,13 +42,6 @@ use crate::store::{
     MessageStatus, StoreError, Versioned, EVENT_MARKER_TTL, MESSAGE_LOG_TTL,
 };
 
-/// One stored item: attribute name to value, as DynamoDB holds it.
-type Item = HashMap<String, AttributeValue>;
-
-/// How long DynamoDB answers a repeated transaction token as done.
-const TOKEN_WINDOW: StdDuration = StdDuration::from_secs(600);
-/// How much a Query reads per page.
-const QUERY_PAGE_BYTES: usize = 1024 * 1024;
 const CHECKPOINT_PK: &str = "SWEEP";
 const CHECKPOINT_SK: &str = "CHECKPOINT";
 
@@ -112,307 +103,11 @@ pub enum Fault {
     LostAnswer,
 }
 
-/// The condition of one write of a transaction, as the DynamoDB store words it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Condition {
-    /// None.
-    Always,
-    /// `attribute_not_exists(pk)`: the item does not exist.
-    Absent,
-    /// `version = :version`.
-    Version(u64),
-    /// `claimed_by = :owner`.
-    ClaimedBy(String),
-}
-
-/// One write of a transaction.
-#[derive(Debug, Clone)]
-enum Write {
-    Put {
-        item: Item,
-        condition: Condition,
-    },
-    Delete {
-        pk: String,
-        sk: String,
-        condition: Condition,
-    },
-}
-
-impl Write {
-    fn put(item: Item, condition: Condition) -> Self {
-        Write::Put { item, condition }
-    }
-
-    fn key(&self) -> (String, String) {
-        match self {
-            Write::Put { item, .. } => (
-                text(Some(item), "pk").unwrap_or_default().to_owned(),
-                text(Some(item), "sk").unwrap_or_default().to_owned(),
-            ),
-            Write::Delete { pk, sk, .. } => (pk.clone(), sk.clone()),
-        }
-    }
-
-    fn condition(&self) -> &Condition {
-        match self {
-            Write::Put { condition, .. } | Write::Delete { condition, .. } => condition,
-        }
-    }
-}
-
-/// Why a transaction was not applied (the DynamoDB store's `Refused`).
-enum Refused {
-    /// The condition of the write at this position (the first that failed) did not hold.
-    Condition(usize),
-    /// The request itself was refused.
-    Invalid(StoreError),
-}
-
+/// The store's state, behind its one lock.
 #[derive(Debug, Default)]
 struct State {
-    /// `pk` to `sk` to item: a partition reads in sort-key order, as a Query does.
-    table: BTreeMap<String, BTreeMap<String, Item>>,
-    /// The tokens of the transactions applied, with when.
-    tokens: HashMap<String, Instant>,
+    table: Table,
     faults: Faults<Operation, Fault>,
-}
-
-impl State {
-    fn get(&self, pk: &str, sk: &str) -> Option<&Item> {
-        self.table.get(pk).and_then(|partition| partition.get(sk))
-    }
-
-    fn get_mut(&mut self, pk: &str, sk: &str) -> Option<&mut Item> {
-        self.table
-            .get_mut(pk)
-            .and_then(|partition| partition.get_mut(sk))
-    }
-
-    fn put(&mut self, item: Item) {
-        let (pk, sk) = Write::put(item.clone(), Condition::Always).key();
-        self.table.entry(pk).or_default().insert(sk, item);
-    }
-
-    fn delete(&mut self, pk: &str, sk: &str) {
-        if let Some(partition) = self.table.get_mut(pk) {
-            partition.remove(sk);
-            if partition.is_empty() {
-                self.table.remove(pk);
-            }
-        }
-    }
-
-    /// TransactWriteItems: all of `writes` or nothing.
-    fn transact(&mut self, writes: Vec<Write>) -> Result<(), Refused> {
-        let token = transaction_token(&writes);
-        let now = Instant::now();
-        self.tokens
-            .retain(|_, at| now.saturating_duration_since(*at) <= TOKEN_WINDOW);
-        if self.tokens.contains_key(&token) {
-            return Ok(());
-        }
-        let mut keys: Vec<(String, String)> = writes.iter().map(Write::key).collect();
-        keys.sort();
-        if keys.windows(2).any(|pair| pair[0] == pair[1]) {
-            return Err(Refused::Invalid(StoreError {
-                operation: "TransactWriteItems",
-                retry: Retry::Permanent,
-                detail: "ValidationException: Transaction request cannot include multiple operations on one item".into(),
-            }));
-        }
-        for write in &writes {
-            if let Write::Put { item, .. } = write {
-                check_keys(item).map_err(Refused::Invalid)?;
-            }
-        }
-        let failed = writes.iter().position(|write| {
-            let (pk, sk) = write.key();
-            !holds(write.condition(), self.get(&pk, &sk))
-        });
-        if let Some(position) = failed {
-            return Err(Refused::Condition(position));
-        }
-        for write in writes {
-            match write {
-                Write::Put { item, .. } => self.put(item),
-                Write::Delete { pk, sk, .. } => self.delete(&pk, &sk),
-            }
-        }
-        self.tokens.insert(token, now);
-        Ok(())
-    }
-}
-
-/// The attributes that key the table (`pk`, `sk`) and the `due` index (`due_bucket`,
-/// `due_at`): all of type S.
-const KEY_ATTRIBUTES: [(&str, Option<&str>); 4] = [
-    ("pk", None),
-    ("sk", None),
-    ("due_bucket", Some(crate::store::DUE_INDEX)),
-    ("due_at", Some(crate::store::DUE_INDEX)),
-];
-
-/// Refuses an item as DynamoDB does: the table's keys must be non-empty text, and an index's
-/// key attribute, where present, too. An index key stored as NULL (an `Option` that is `None`,
-/// as `serde_dynamo` writes it) or as empty text is refused, not left out of the sparse index.
-/// (moto accepts both and leaves the item out of the index.)
-fn check_keys(item: &Item) -> Result<(), StoreError> {
-    for (name, index) in KEY_ATTRIBUTES {
-        let problem = match (item.get(name), index) {
-            (Some(AttributeValue::S(value)), _) if !value.is_empty() => continue,
-            (None, Some(_)) => continue,
-            (None, None) => format!("Missing the key {name} in the item"),
-            (Some(AttributeValue::S(_)), _) => format!(
-                "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty string value. Key: {name}"
-            ),
-            (Some(other), index) => format!(
-                "One or more parameter values were invalid: Type mismatch for{} key {name} expected: S actual: {}",
-                if index.is_some() { " Index" } else { "" },
-                attribute_type(other)
-            ),
-        };
-        return Err(StoreError {
-            operation: "TransactWriteItems",
-            retry: Retry::Permanent,
-            detail: format!("ValidationException: {problem}"),
-        });
-    }
-    Ok(())
-}
-
-fn attribute_type(value: &AttributeValue) -> &'static str {
-    match value {
-        AttributeValue::S(_) => "S",
-        AttributeValue::N(_) => "N",
-        AttributeValue::B(_) => "B",
-        AttributeValue::Bool(_) => "BOOL",
-        AttributeValue::Null(_) => "NULL",
-        AttributeValue::M(_) => "M",
-        AttributeValue::L(_) => "L",
-        AttributeValue::Ss(_) => "SS",
-        AttributeValue::Ns(_) => "NS",
-        AttributeValue::Bs(_) => "BS",
-        _ => "unknown",
-    }
-}
-
-/// Whether `condition` holds for the item as it stands (`None`: no item).
-fn holds(condition: &Condition, current: Option<&Item>) -> bool {
-    match condition {
-        Condition::Always => true,
-        Condition::Absent => current.is_none(),
-        Condition::Version(version) => number(current, "version") == Some(*version),
-        Condition::ClaimedBy(owner) => text(current, "claimed_by") == Some(owner.as_str()),
-    }
-}
-
-/// The text value of `name`, if the item has one of type S.
-fn text<'a>(item: Option<&'a Item>, name: &str) -> Option<&'a str> {
-    match item.and_then(|item| item.get(name)) {
-        Some(AttributeValue::S(value)) => Some(value),
-        _ => None,
-    }
-}
-
-/// The whole-number value of `name`, if the item has one of type N.
-fn number(item: Option<&Item>, name: &str) -> Option<u64> {
-    match item.and_then(|item| item.get(name)) {
-        Some(AttributeValue::N(value)) => value.parse().ok(),
-        _ => None,
-    }
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-/// The `ClientRequestToken` of a transaction: a digest of every write, its item or key and
-/// its condition, so the same writes always carry the same token.
-fn transaction_token(writes: &[Write]) -> String {
-    let mut digest = Sha256::new();
-    for write in writes {
-        match write {
-            Write::Put { item, condition } => {
-                field(&mut digest, "put");
-                attributes(&mut digest, item);
-                field(&mut digest, &format!("{condition:?}"));
-            }
-            Write::Delete { pk, sk, condition } => {
-                field(&mut digest, "delete");
-                field(&mut digest, pk);
-                field(&mut digest, sk);
-                field(&mut digest, &format!("{condition:?}"));
-            }
-        }
-    }
-    hex::encode(&digest.finalize()[..16])
-}
-
-/// A length-prefixed string, so that no two sequences of fields digest alike.
-fn field(digest: &mut Sha256, value: &str) {
-    digest.update((value.len() as u64).to_be_bytes());
-    digest.update(value.as_bytes());
-}
-
-fn attributes(digest: &mut Sha256, item: &Item) {
-    let mut entries: Vec<(&String, &AttributeValue)> = item.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    field(digest, &format!("map{}", entries.len()));
-    for (name, member) in entries {
-        field(digest, name);
-        value(digest, member);
-    }
-}
-
-fn value(digest: &mut Sha256, value: &AttributeValue) {
-    match value {
-        AttributeValue::M(map) => attributes(digest, map),
-        AttributeValue::L(list) => {
-            field(digest, &format!("list{}", list.len()));
-            for member in list {
-                self::value(digest, member);
-            }
-        }
-        AttributeValue::Ss(set) | AttributeValue::Ns(set) => {
-            let mut set: Vec<&String> = set.iter().collect();
-            set.sort();
-            field(digest, &format!("set{:?}", set));
-        }
-        // Scalars: the debug form names the type and the value.
-        other => field(digest, &format!("{other:?}")),
-    }
-}
-
-/// The size DynamoDB counts for an item: each attribute's name and value.
-fn item_size(item: &Item) -> usize {
-    item.iter().fold(0, |total, (name, value)| {
-        total
-            .saturating_add(name.len())
-            .saturating_add(value_size(value))
-    })
-}
-
-fn value_size(value: &AttributeValue) -> usize {
-    match value {
-        AttributeValue::S(text) => text.len(),
-        AttributeValue::N(digits) => (digits.len() / 2).saturating_add(1),
-        AttributeValue::B(blob) => blob.as_ref().len(),
-        AttributeValue::M(map) => item_size(map).saturating_add(map.len()).saturating_add(3),
-        AttributeValue::L(list) => list.iter().fold(3, |total, v| {
-            total.saturating_add(value_size(v)).saturating_add(1)
-        }),
-        AttributeValue::Ss(set) | AttributeValue::Ns(set) => {
-            set.iter().fold(0, |total, v| total.saturating_add(v.len()))
-        }
-        _ => 1,
-    }
-}
-
-/// How many pages a Query returning `items` takes.
-fn query_pages<'a>(items: impl Iterator<Item = &'a Item>) -> usize {
-    let bytes = items.fold(0usize, |total, item| total.saturating_add(item_size(item)));
-    bytes.div_ceil(QUERY_PAGE_BYTES).max(1)
 }
 
 // The stored forms of the items the DynamoDB store keeps private (store.rs): the same fields,
@@ -598,7 +293,7 @@ impl MemoryStore {
             self.count_reads(1);
             let mut loaded = LoadedJourney::default();
             for sk in keys {
-                let Some(item) = state.get(&pk, &sk) else {
+                let Some(item) = state.table.get(&pk, &sk) else {
                     continue;
                 };
                 match text(Some(item), "entity") {
@@ -644,7 +339,7 @@ impl MemoryStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         self.run(operation, "UpdateItem", |state| {
-            let current = state.get(&item.pk, &item.sk);
+            let current = state.table.get(&item.pk, &item.sk);
             let held = text(current, "status") == Some("pending")
                 && text(current, "lease_owner") == Some(owner);
             if !held {
@@ -657,7 +352,7 @@ impl MemoryStore {
                     && text(current, "finished_by") == Some(owner)
                     && recorded == Some(detail));
             }
-            let Some(stored) = state.get_mut(&item.pk, &item.sk) else {
+            let Some(stored) = state.table.get_mut(&item.pk, &item.sk) else {
                 return Ok(false);
             };
             stored.insert("status".into(), s(status));
@@ -696,7 +391,7 @@ impl MemoryStore {
         value: AttributeValue,
     ) -> Result<(), StoreError> {
         self.run(operation, "UpdateItem", |state| {
-            if let Some(stored) = state.get_mut(&item.pk, &item.sk) {
+            if let Some(stored) = state.table.get_mut(&item.pk, &item.sk) {
                 if text(Some(stored), "lease_owner") == Some(owner) {
                     stored.insert(name.to_owned(), value);
                 }
@@ -797,7 +492,7 @@ fn journey_item(item: &Item) -> Result<JourneyItem, StoreError> {
 /// UpdateItem `SET status = :failed, last_error = :reason REMOVE due_bucket, due_at` if the
 /// item exists.
 fn set_aside_in(state: &mut State, pk: &str, sk: &str, reason: &str) {
-    if let Some(stored) = state.get_mut(pk, sk) {
+    if let Some(stored) = state.table.get_mut(pk, sk) {
         stored.insert("status".into(), s("failed"));
         stored.insert("last_error".into(), s(reason));
         stored.remove("due_bucket");
@@ -897,7 +592,7 @@ impl JourneyStore for MemoryStore {
             processed_at,
         )?);
         self.run(Operation::CommitOrderEvent, "TransactWriteItems", |state| {
-            match state.transact(writes) {
+            match state.table.transact(writes) {
                 Ok(()) => Ok(message_item),
                 // The event's marker exists: it was applied before.
                 Err(Refused::Condition(0)) => Err(CommitError::Duplicate),
@@ -923,7 +618,7 @@ impl JourneyStore for MemoryStore {
         self.run(
             Operation::CommitProfileWithMessages,
             "TransactWriteItems",
-            |state| match state.transact(writes) {
+            |state| match state.table.transact(writes) {
                 Ok(()) => Ok(()),
                 // The profile changed since it was read.
                 Err(Refused::Condition(0)) => Err(CommitError::Conflict),
@@ -943,6 +638,7 @@ impl JourneyStore for MemoryStore {
         self.run(Operation::Message, "GetItem", |state| {
             self.count_reads(1);
             state
+                .table
                 .get(&pk, sk)
                 .map(|item| from_item("GetItem", item.clone()))
                 .transpose()
@@ -958,7 +654,7 @@ impl JourneyStore for MemoryStore {
         let until = sortable_time(lease.until);
         let now = sortable_time(now);
         self.run(Operation::ClaimMessage, "UpdateItem", |state| {
-            let current = state.get(&item.pk, &item.sk);
+            let current = state.table.get(&item.pk, &item.sk);
             let lease_ran_out = match current.and_then(|c| c.get("lease_until")) {
                 None => true,
                 Some(AttributeValue::S(lease_until)) => lease_until.as_str() < now.as_str(),
@@ -975,7 +671,7 @@ impl JourneyStore for MemoryStore {
                             && m.lease_until.as_deref() == Some(until.as_str())
                     }));
             }
-            let Some(stored) = state.get_mut(&item.pk, &item.sk) else {
+            let Some(stored) = state.table.get_mut(&item.pk, &item.sk) else {
                 return Ok(None);
             };
             let attempts = match stored.get("attempts") {
@@ -1068,7 +764,7 @@ impl JourneyStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         let pk = customer_pk(customer);
         self.run(Operation::RecordDelivery, "UpdateItem", |state| {
-            let Some(stored) = state.get_mut(&pk, sort_key) else {
+            let Some(stored) = state.table.get_mut(&pk, sort_key) else {
                 return Ok(false);
             };
             for name in report_attributes(event) {
@@ -1087,8 +783,7 @@ impl JourneyStore for MemoryStore {
         self.run(Operation::DueItems, "Query", |state| {
             let mut matching: Vec<(String, String, String, Item)> = state
                 .table
-                .values()
-                .flat_map(BTreeMap::values)
+                .all()
                 .filter(|item| text(Some(item), "due_bucket") == Some(bucket))
                 .filter_map(|item| {
                     let due_at = text(Some(item), "due_at")?;
@@ -1135,7 +830,7 @@ impl JourneyStore for MemoryStore {
         let wall = sortable_time(wall_now);
         let due = item.due_at.clone().unwrap_or_default();
         self.run(Operation::ClaimFollowUp, "UpdateItem", |state| {
-            let current = state.get(&item.pk, &item.sk);
+            let current = state.table.get(&item.pk, &item.sk);
             let status = text(current, "status");
             let scheduled_as_seen =
                 status == Some("scheduled") && text(current, "due_at") == Some(due.as_str());
@@ -1151,7 +846,7 @@ impl JourneyStore for MemoryStore {
                             && f.claim_until.as_deref() == Some(until.as_str())
                     }));
             }
-            let Some(stored) = state.get_mut(&item.pk, &item.sk) else {
+            let Some(stored) = state.table.get_mut(&item.pk, &item.sk) else {
                 return Ok(None);
             };
             stored.insert("status".into(), s("claimed"));
@@ -1256,7 +951,7 @@ impl JourneyStore for MemoryStore {
         }
         let last = writes.len().saturating_sub(1);
         self.run(Operation::CommitFollowUp, "TransactWriteItems", |state| {
-            match state.transact(writes) {
+            match state.table.transact(writes) {
                 Ok(()) => Ok(message),
                 // Someone else took the follow-up meanwhile, or the message exists.
                 Err(Refused::Condition(1)) => Err(CommitError::Duplicate),
@@ -1279,7 +974,7 @@ impl JourneyStore for MemoryStore {
     async fn sweep_checkpoint(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.run(Operation::SweepCheckpoint, "GetItem", |state| {
             self.count_reads(1);
-            Ok(text(state.get(CHECKPOINT_PK, CHECKPOINT_SK), "hour")
+            Ok(text(state.table.get(CHECKPOINT_PK, CHECKPOINT_SK), "hour")
                 .and_then(|hour| DateTime::parse_from_rfc3339(hour).ok())
                 .map(|hour| hour.with_timezone(&Utc)))
         })
@@ -1287,7 +982,7 @@ impl JourneyStore for MemoryStore {
 
     async fn save_sweep_checkpoint(&self, hour: DateTime<Utc>) -> Result<(), StoreError> {
         self.run(Operation::SaveSweepCheckpoint, "PutItem", |state| {
-            state.put(Item::from([
+            state.table.put(Item::from([
                 ("pk".to_owned(), s(CHECKPOINT_PK)),
                 ("sk".to_owned(), s(CHECKPOINT_SK)),
                 ("entity".to_owned(), s("checkpoint")),
@@ -1300,13 +995,8 @@ impl JourneyStore for MemoryStore {
     async fn customer_items(&self, customer: &CustomerId) -> Result<Vec<JourneyItem>, StoreError> {
         let pk = customer_pk(customer);
         self.run(Operation::CustomerItems, "Query", |state| {
-            let partition = state.table.get(&pk);
-            self.count_reads(partition.map_or(1, |p| query_pages(p.values())));
-            partition
-                .into_iter()
-                .flat_map(BTreeMap::values)
-                .map(journey_item)
-                .collect()
+            self.count_reads(query_pages(state.table.partition(&pk)));
+            state.table.partition(&pk).map(journey_item).collect()
         })
     }
 
@@ -1354,7 +1044,7 @@ mod tests {
             delivery: Default::default(),
         };
         let store = MemoryStore::new();
-        store.state().put(to_item(&message).unwrap());
+        store.state().table.put(to_item(&message).unwrap());
         (store, message)
     }
 
@@ -1504,89 +1194,5 @@ mod tests {
         }
         assert_eq!(held, 1);
         assert_eq!(stored(&store, &message).await.attempts, 2);
-    }
-
-    #[test]
-    fn a_transaction_writing_one_item_twice_is_refused_and_writes_nothing() {
-        let (store, message) = store_with_held_message();
-        let item = to_item(&message).unwrap();
-        let refused = store.state().transact(vec![
-            Write::put(item.clone(), Condition::Always),
-            Write::Delete {
-                pk: message.pk.clone(),
-                sk: message.sk.clone(),
-                condition: Condition::Always,
-            },
-        ]);
-        assert!(matches!(refused, Err(Refused::Invalid(_))));
-        assert!(store.state().get(&message.pk, &message.sk).is_some());
-    }
-
-    #[test]
-    fn an_item_whose_index_key_is_null_is_refused_as_dynamodb_refuses_it() {
-        let (store, message) = store_with_held_message();
-        let unkeyed = MessageItem {
-            sk: "MSG#20261102T100000Z#m-2".into(),
-            due_bucket: None,
-            ..message.clone()
-        };
-        let mut emptied = to_item(&MessageItem {
-            sk: "MSG#20261102T100000Z#m-3".into(),
-            ..message.clone()
-        })
-        .unwrap();
-        emptied.insert("due_at".into(), s(""));
-        let mut without = to_item(&MessageItem {
-            sk: "MSG#20261102T100000Z#m-4".into(),
-            ..message
-        })
-        .unwrap();
-        without.remove("due_bucket");
-        without.remove("due_at");
-        let mut state = store.state();
-        let refused = |state: &mut State, item| {
-            matches!(
-                state.transact(vec![Write::put(item, Condition::Absent)]),
-                Err(Refused::Invalid(StoreError {
-                    retry: Retry::Permanent,
-                    ..
-                }))
-            )
-        };
-        assert!(refused(&mut state, to_item(&unkeyed).unwrap()));
-        assert!(refused(&mut state, emptied));
-        // Without the attributes at all, it is written and left out of the index.
-        assert!(state
-            .transact(vec![Write::put(without, Condition::Absent)])
-            .is_ok());
-    }
-
-    #[test]
-    fn the_same_writes_carry_the_same_token_and_other_writes_another() {
-        let (_, message) = store_with_held_message();
-        let item = to_item(&message).unwrap();
-        let one = transaction_token(&[Write::put(item.clone(), Condition::Absent)]);
-        assert_eq!(
-            one,
-            transaction_token(&[Write::put(item.clone(), Condition::Absent)])
-        );
-        let mut other = item.clone();
-        other.insert("subject".into(), s("Another"));
-        assert_ne!(
-            one,
-            transaction_token(&[Write::put(other, Condition::Absent)])
-        );
-        assert_ne!(
-            one,
-            transaction_token(&[Write::put(item, Condition::Always)])
-        );
-    }
-
-    #[test]
-    fn a_query_of_more_than_a_megabyte_takes_more_than_one_page() {
-        let big = Item::from([("pk".to_owned(), s("x".repeat(400 * 1024)))]);
-        assert_eq!(query_pages(std::iter::empty()), 1);
-        assert_eq!(query_pages([&big, &big].into_iter()), 1);
-        assert_eq!(query_pages([&big, &big, &big].into_iter()), 2);
     }
 }
