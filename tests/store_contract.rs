@@ -4,7 +4,12 @@
 //! drift from the table it stands in for.
 //!
 //! The fixtures are the domain's own: the sample order events of `infra/events/detail/`,
-//! decided by `decide_order_event`, and due follow-ups decided by `decide_follow_up`.
+//! decided by `decide_order_event`, and due follow-ups decided by `decide_follow_up`. One more
+//! test runs a scenario through every method on both stores side by side and compares what
+//! they answered and the journeys they hold; the last ones drive the twin's injected faults.
+//!
+//! The twin's half needs no emulator: `cargo test --test store_contract memory::` runs it in
+//! well under a second.
 
 use aftercare_adapters::follow_up_store::DueItem;
 use aftercare_adapters::ports::JourneyStore;
@@ -292,6 +297,20 @@ fn sort_key(item: &JourneyItem) -> String {
     }
 }
 
+/// A relay `owner`'s claim of `message` at `now`, for a lease of two minutes.
+async fn claim<S: JourneyStore>(
+    store: &S,
+    message: &MessageItem,
+    owner: &str,
+    now: &str,
+) -> Option<MessageItem> {
+    let lease = Lease {
+        owner: owner.into(),
+        until: at(now) + Duration::minutes(2),
+    };
+    store.claim_message(message, &lease, at(now)).await.unwrap()
+}
+
 fn until(message: &MessageItem) -> DateTime<Utc> {
     at(message.lease_until.as_deref().expect("a lease"))
 }
@@ -414,53 +433,16 @@ async fn a_message_claim_is_exclusive_until_the_lease_runs_out_then_another_may_
 ) {
     // GIVEN a message held by inv-a until 10:02:01
     let message = placed(store).await;
-    let relay = |owner: &str, now: &str| Lease {
-        owner: owner.into(),
-        until: at(now) + Duration::minutes(2),
-    };
 
     // WHEN relays try before and after the lease ran out
-    let early = store
-        .claim_message(
-            &message,
-            &relay("relay-1", "2026-11-02T10:01:00Z"),
-            at("2026-11-02T10:01:00Z"),
-        )
+    let early = claim(store, &message, "relay-1", "2026-11-02T10:01:00Z").await;
+    let at_the_instant = claim(store, &message, "relay-1", "2026-11-02T10:02:01Z").await;
+    let taken = claim(store, &message, "relay-1", "2026-11-02T10:03:00Z")
         .await
-        .unwrap();
-    let at_the_instant = store
-        .claim_message(
-            &message,
-            &relay("relay-1", "2026-11-02T10:02:01Z"),
-            at("2026-11-02T10:02:01Z"),
-        )
-        .await
-        .unwrap();
-    let taken = store
-        .claim_message(
-            &message,
-            &relay("relay-1", "2026-11-02T10:03:00Z"),
-            at("2026-11-02T10:03:00Z"),
-        )
-        .await
-        .unwrap()
         .expect("taken over once the lease ran out");
-    let contended = store
-        .claim_message(
-            &message,
-            &relay("relay-2", "2026-11-02T10:03:00Z"),
-            at("2026-11-02T10:03:00Z"),
-        )
+    let contended = claim(store, &message, "relay-2", "2026-11-02T10:03:00Z").await;
+    let after_relay_1 = claim(store, &message, "relay-2", "2026-11-02T10:06:00Z")
         .await
-        .unwrap();
-    let after_relay_1 = store
-        .claim_message(
-            &message,
-            &relay("relay-2", "2026-11-02T10:06:00Z"),
-            at("2026-11-02T10:06:00Z"),
-        )
-        .await
-        .unwrap()
         .expect("taken over from relay-1");
 
     // THEN only one holds it at a time, and each claim moves it in the due index
