@@ -11,11 +11,13 @@
 //! TransactWriteItems does: the first write whose condition fails decides the refusal, two
 //! writes of one item are refused as invalid, and a repeat of a successful transaction (the
 //! same writes, so the same `ClientRequestToken`) within 10 minutes is answered as done without
-//! applying anything again. The due index is the sparse `due` GSI: the items that carry
-//! `due_bucket` and `due_at`, read in `due_at` order; as in DynamoDB (not moto), an item whose
-//! index key is NULL or empty text is refused; unlike DynamoDB's GSI the index is never behind
-//! the table. Read requests are counted as DynamoDB would bill them: one per
-//! GetItem and BatchGetItem, one per 1 MB page of a Query.
+//! applying anything again (`table.rs`). The due index is the sparse `due` GSI: the items that
+//! carry `due_bucket` and `due_at`, read in `due_at` order (ties, which DynamoDB leaves in no
+//! promised order, in key order); as in DynamoDB (not moto), an item whose index key is NULL or
+//! empty text is refused. Every read sees every write before it: unlike DynamoDB's GSI and its
+//! eventually consistent Query of a partition, nothing here lags. Read requests are counted as
+//! DynamoDB would bill them: one per GetItem and BatchGetItem, one per 1 MB page of a Query,
+//! failed requests included.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
