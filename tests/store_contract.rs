@@ -71,7 +71,7 @@ contract!(
     commit_follow_up_by_a_non_holder_is_a_duplicate_and_by_the_holder_finishes_the_follow_up,
     set_aside_takes_an_item_out_of_the_due_index,
     the_checkpoint_reads_back_what_was_saved,
-    profile_commits_with_messages_conflict_on_a_stale_version_and_are_duplicates_when_a_message_exists,
+    a_profile_commit_with_messages_is_a_conflict_at_a_stale_version_and_a_duplicate_when_a_message_exists,
     customer_items_lists_everything_in_sort_key_order,
     each_read_counts_as_the_requests_dynamodb_would_bill,
 );
@@ -1044,7 +1044,7 @@ async fn the_checkpoint_reads_back_what_was_saved<S: JourneyStore>(store: &S) {
     );
 }
 
-async fn profile_commits_with_messages_conflict_on_a_stale_version_and_are_duplicates_when_a_message_exists<
+async fn a_profile_commit_with_messages_is_a_conflict_at_a_stale_version_and_a_duplicate_when_a_message_exists<
     S: JourneyStore,
 >(
     store: &S,
