@@ -2,7 +2,7 @@
 //! every later decision says why, a complaint unsubscribes from marketing while order updates
 //! continue, and deliveries, opens and clicks are recorded on the message once.
 
-use aftercare_adapters::store::{JourneyItem, MessageItem};
+use aftercare_adapters::items::{JourneyItem, MessageItem};
 use aftercare_integration_tests::{at, ses_event_body, sqs_event, World};
 use aftercare_journey::journey::Order;
 use aftercare_localstack::SentMail;

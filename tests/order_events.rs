@@ -1,8 +1,9 @@
 //! The order-events function against the local emulator: exactly-once effects under
 //! at-least-once delivery, the outbox, partial batch failures, and the sample events.
 
+use aftercare_adapters::items::{JourneyItem, MessageStatus};
 use aftercare_adapters::outbox::Delivery;
-use aftercare_adapters::store::{JourneyItem, MessageStatus};
+use aftercare_adapters::ports::Mailer;
 use aftercare_integration_tests::{envelope, sample_detail, sample_sqs_event, sqs_event, World};
 use aftercare_journey::status::OrderStatus;
 use order_events::{RecordError, RecordOutcome};
@@ -30,7 +31,7 @@ fn orders(items: &[JourneyItem]) -> Vec<aftercare_journey::journey::Order> {
 
 fn profile(
     items: &[JourneyItem],
-) -> aftercare_adapters::store::Versioned<aftercare_journey::journey::Profile> {
+) -> aftercare_adapters::items::Versioned<aftercare_journey::journey::Profile> {
     items
         .iter()
         .find_map(|i| {
@@ -43,7 +44,7 @@ fn profile(
         .expect("a profile")
 }
 
-fn messages(items: &[JourneyItem]) -> Vec<aftercare_adapters::store::MessageItem> {
+fn messages(items: &[JourneyItem]) -> Vec<aftercare_adapters::items::MessageItem> {
     items
         .iter()
         .filter_map(|i| {

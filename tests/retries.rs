@@ -2,7 +2,8 @@
 //! own effect and reports success, never a conflict, a duplicate or a message held by someone
 //! else; and what another writer did is still told apart.
 
-use aftercare_adapters::store::{CommitError, JourneyItem, Lease, MessageItem, MessageStatus};
+use aftercare_adapters::items::{CommitError, JourneyItem, Lease, MessageItem, MessageStatus};
+use aftercare_adapters::ports::JourneyStore;
 use aftercare_integration_tests::{at, envelope, World};
 use aftercare_journey::event::parse_order_event;
 use aftercare_journey::order_events::decide_order_event;
@@ -14,7 +15,7 @@ async fn placed_and_committed(
     world: &World,
     owner: &str,
 ) -> (
-    aftercare_adapters::store::LoadedJourney,
+    aftercare_adapters::items::LoadedJourney,
     aftercare_journey::event::OrderEvent,
     aftercare_journey::order_events::OrderEventDecision,
     Lease,

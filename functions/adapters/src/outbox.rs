@@ -14,10 +14,11 @@ use aftercare_journey::time_shift::Shift;
 use chrono::Duration;
 
 use crate::clock::Clock;
-use crate::events::{EventBus, PublishError};
+use crate::events::PublishError;
+use crate::items::{Lease, MessageItem, MessageStatus, StoreError};
 use crate::log_ids;
-use crate::mailer::{SendError, SesMailer};
-use crate::store::{JourneyStore, Lease, MessageItem, MessageStatus, StoreError};
+use crate::mailer::SendError;
+use crate::ports::{HandoffBus, JourneyStore, Mailer};
 
 /// How many times recording an accepted send is attempted (each with the SDK's own retries)
 /// before the message is left to the relay, which would send it again.
@@ -106,23 +107,35 @@ pub enum DeliverError {
     Publish(#[from] PublishError),
 }
 
-/// Sends outbox messages exactly once.
-pub struct Outbox<'a> {
-    store: &'a JourneyStore,
-    mailer: &'a SesMailer,
-    clock: &'a dyn Clock,
-    lease: Duration,
-    bus: Option<&'a EventBus>,
+/// The bus of an outbox that has none: a message with a handoff waits in the outbox, its
+/// attempt noted as failed, until an outbox with a bus takes it. It has no values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoBus {}
+
+impl HandoffBus for NoBus {
+    async fn publish_handoff(
+        &self,
+        _handoff: &aftercare_journey::followups::Handoff,
+        _message_id: &str,
+    ) -> Result<(), PublishError> {
+        match *self {}
+    }
 }
 
-impl<'a> Outbox<'a> {
-    /// An outbox over `store` sending through `mailer`; a sender holds a message for `lease`.
-    pub fn new(
-        store: &'a JourneyStore,
-        mailer: &'a SesMailer,
-        clock: &'a dyn Clock,
-        lease: Duration,
-    ) -> Self {
+/// Sends outbox messages exactly once: held in `store`, sent through `mailer`, their handoffs
+/// published on `bus` when there is one.
+pub struct Outbox<'a, S, M, B = NoBus> {
+    store: &'a S,
+    mailer: &'a M,
+    clock: &'a dyn Clock,
+    lease: Duration,
+    bus: Option<&'a B>,
+}
+
+impl<'a, S: JourneyStore, M: Mailer> Outbox<'a, S, M> {
+    /// An outbox over `store` sending through `mailer`, without a bus; a sender holds a
+    /// message for `lease`.
+    pub fn new(store: &'a S, mailer: &'a M, clock: &'a dyn Clock, lease: Duration) -> Self {
         Self {
             store,
             mailer,
@@ -131,11 +144,24 @@ impl<'a> Outbox<'a> {
             bus: None,
         }
     }
+}
 
+impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
     /// The same outbox, publishing the handoffs that go with messages on `bus`.
-    pub fn with_bus(mut self, bus: &'a EventBus) -> Self {
-        self.bus = Some(bus);
-        self
+    pub fn with_bus<To: HandoffBus>(self, bus: &'a To) -> Outbox<'a, S, M, To> {
+        self.with_optional_bus(Some(bus))
+    }
+
+    /// The same outbox, publishing handoffs on `bus` if there is one (without one, a message
+    /// with a handoff waits in the outbox).
+    pub fn with_optional_bus<To: HandoffBus>(self, bus: Option<&'a To>) -> Outbox<'a, S, M, To> {
+        Outbox {
+            store: self.store,
+            mailer: self.mailer,
+            clock: self.clock,
+            lease: self.lease,
+            bus,
+        }
     }
 
     /// A fresh lease for `owner`, starting now.

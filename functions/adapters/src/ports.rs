@@ -17,12 +17,11 @@ use aftercare_journey::order_events::OrderEventDecision;
 use chrono::{DateTime, Utc};
 
 use crate::events::PublishError;
-use crate::follow_up_store::DueItem;
-use crate::mailer::SendError;
-use crate::store::{
-    CommitError, DeliveryEvent, FollowUpItem, JourneyItem, Lease, LoadedJourney, MessageItem,
-    StoreError,
+use crate::items::{
+    CommitError, DeliveryEvent, DueItem, FollowUpItem, JourneyItem, Lease, LoadedJourney,
+    MessageItem, StoreError,
 };
+use crate::mailer::SendError;
 
 /// What the functions and services need of the journey table: reads for a decision, the
 /// conditional commit of a decision, the outbox's claims and marks, the due work of the

@@ -21,10 +21,10 @@ use aftercare_journey::settings::Settings;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::clock::Clock;
-use crate::follow_up_store::DueItem;
+use crate::items::{CommitError, DueItem, FollowUpItem, StoreError, DUE_SHARDS};
 use crate::outbox::{Delivery, Outbox};
 use crate::panics;
-use crate::store::{CommitError, FollowUpItem, JourneyStore, StoreError, DUE_SHARDS};
+use crate::ports::{HandoffBus, JourneyStore, Mailer};
 
 /// How far back the very first sweep looks.
 pub const FIRST_SWEEP_LOOKBACK: Duration = Duration::days(1);
@@ -116,20 +116,20 @@ impl TaskError {
     }
 }
 
-/// Runs sweeps.
-pub struct Sweeper<'a> {
-    store: &'a JourneyStore,
-    outbox: Outbox<'a>,
+/// Runs sweeps over a store `S`, sending through an outbox with mailer `M` and bus `B`.
+pub struct Sweeper<'a, S, M, B> {
+    store: &'a S,
+    outbox: Outbox<'a, S, M, B>,
     settings: &'a Settings,
     clock: &'a dyn Clock,
 }
 
-impl<'a> Sweeper<'a> {
+impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Sweeper<'a, S, M, B> {
     /// A sweeper over `store`, sending through `outbox`, deciding with `settings`; `clock` is
     /// the wall clock claims and leases are measured by.
     pub fn new(
-        store: &'a JourneyStore,
-        outbox: Outbox<'a>,
+        store: &'a S,
+        outbox: Outbox<'a, S, M, B>,
         settings: &'a Settings,
         clock: &'a dyn Clock,
     ) -> Self {

@@ -20,12 +20,14 @@ pub mod http_event;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
-use aftercare_adapters::config::Config;
+use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::events::EventBus;
+use aftercare_adapters::items::{pending_message_item, CommitError, MessageItem};
 use aftercare_adapters::log_ids;
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::Outbox;
-use aftercare_adapters::store::{pending_message_item, CommitError, JourneyStore, MessageItem};
+use aftercare_adapters::ports::{HandoffBus, JourneyStore, Mailer};
 use aftercare_journey::contact::Language;
 use aftercare_journey::event::WebLink;
 use aftercare_journey::feedback::{
@@ -53,11 +55,13 @@ pub const PREFERENCES_PATH: &str = "/preferences";
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Everything the function needs, built once per cold start.
-pub struct FeedbackFunction {
-    store: JourneyStore,
-    mailer: SesMailer,
-    bus: Option<EventBus>,
+/// Everything the function needs, built once per cold start: a journey store `S`, a mailer `M`
+/// and, if configured, a bus `B` for handoffs (DynamoDB, SES and EventBridge in Lambda; any
+/// implementation of the ports in tests and dry runs).
+pub struct FeedbackFunction<S = DynamoStore, M = SesMailer, B = EventBus> {
+    store: S,
+    mailer: M,
+    bus: Option<B>,
     settings: Settings,
     clock: Arc<dyn Clock>,
     lease: chrono::Duration,
@@ -89,17 +93,30 @@ impl Answer {
 impl FeedbackFunction {
     /// Wires the function from its clients and configuration.
     pub fn new(clients: &AwsClients, config: &Config, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
-            mailer: SesMailer::new(clients.sesv2.clone(), config),
-            bus: config
+        Self::from_parts(
+            DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
+            SesMailer::new(clients.sesv2.clone(), config),
+            config
                 .event_bus
                 .as_ref()
                 .map(|bus| EventBus::new(clients.eventbridge.clone(), bus)),
-            settings: config.settings.clone(),
-            clock,
-            lease: config.outbox_lease,
-            accepted_years: config.accepted_years,
+            FunctionParts::of(config, clock),
+        )
+    }
+}
+
+impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
+    /// The function over `store`, `mailer` and, if given, `bus` (the in-memory twin in tests
+    /// and dry runs).
+    pub fn from_parts(store: S, mailer: M, bus: Option<B>, parts: FunctionParts) -> Self {
+        Self {
+            store,
+            mailer,
+            bus,
+            settings: parts.settings,
+            clock: parts.clock,
+            lease: parts.outbox_lease,
+            accepted_years: parts.accepted_years,
         }
     }
 
@@ -465,8 +482,8 @@ impl FeedbackFunction {
         hint: Language,
     ) -> Result<
         (
-            aftercare_adapters::store::Versioned<aftercare_journey::journey::Profile>,
-            aftercare_adapters::store::Versioned<aftercare_journey::journey::Order>,
+            aftercare_adapters::items::Versioned<aftercare_journey::journey::Profile>,
+            aftercare_adapters::items::Versioned<aftercare_journey::journey::Order>,
         ),
         Answer,
     > {
@@ -504,12 +521,9 @@ impl FeedbackFunction {
             .collect()
     }
 
-    fn outbox(&self) -> Outbox<'_> {
-        let outbox = Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease);
-        match &self.bus {
-            Some(bus) => outbox.with_bus(bus),
-            None => outbox,
-        }
+    fn outbox(&self) -> Outbox<'_, S, M, B> {
+        Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease)
+            .with_optional_bus(self.bus.as_ref())
     }
 
     /// Sends what was written; what fails stays in the outbox for the schedule's relay.
@@ -541,7 +555,7 @@ pub const HELPDESK_LOG_NAME: &str = "helpdesk-events: event";
 pub enum ResolveError {
     /// DynamoDB failed.
     #[error(transparent)]
-    Store(#[from] aftercare_adapters::store::StoreError),
+    Store(#[from] aftercare_adapters::items::StoreError),
     /// The profile kept changing.
     #[error("the customer's journey kept changing; try again")]
     Contention,
@@ -578,7 +592,7 @@ impl Resolution {
     }
 }
 
-impl FeedbackFunction {
+impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
     /// Applies a helpdesk's `IssueResolved` event, any JSON as it reached helpdesk-events:
     /// closes the customer's open issue, recording the time to resolution, so promotions
     /// resume. An event that is not one (another shape, another `detail-type`, a detail that

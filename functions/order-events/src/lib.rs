@@ -14,13 +14,15 @@ use std::time::Duration as StdDuration;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
-use aftercare_adapters::config::Config;
+use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::dynamo::DynamoStore;
+use aftercare_adapters::items::{CommitError, Lease, MessageItem, StoreError};
 use aftercare_adapters::log_ids::{self, CustomerLogId};
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::{Delivery, Outbox, SCHEDULED_HOLDER};
 use aftercare_adapters::panics::Panicked;
+use aftercare_adapters::ports::{JourneyStore, Mailer};
 use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
-use aftercare_adapters::store::{CommitError, JourneyStore, Lease, MessageItem, StoreError};
 use aftercare_journey::event::{parse_order_event, AcceptedYears, InvalidEvent, OrderEvent};
 use aftercare_journey::order_events::decide_order_event;
 use aftercare_journey::rejection::Problem;
@@ -47,10 +49,11 @@ pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_se
 /// How this function's log lines begin: its name and what a record holds.
 pub const LOG_NAME: &str = "order-events: order event";
 
-/// Everything the function needs, built once per cold start.
-pub struct OrderEventsFunction {
-    store: JourneyStore,
-    mailer: SesMailer,
+/// Everything the function needs, built once per cold start: a journey store `S` and a mailer
+/// `M` (DynamoDB and SES in Lambda; any implementation of the ports in tests and dry runs).
+pub struct OrderEventsFunction<S = DynamoStore, M = SesMailer> {
+    store: S,
+    mailer: M,
     settings: Settings,
     clock: Arc<dyn Clock>,
     lease: chrono::Duration,
@@ -178,23 +181,34 @@ impl RecordFailure for RecordError {
 impl OrderEventsFunction {
     /// Wires the function from its clients and configuration.
     pub fn new(clients: &AwsClients, config: &Config, clock: Arc<dyn Clock>) -> Self {
+        Self::from_parts(
+            DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
+            SesMailer::new(clients.sesv2.clone(), config),
+            FunctionParts::of(config, clock),
+        )
+    }
+}
+
+impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
+    /// The function over `store` and `mailer` (the in-memory twin in tests and dry runs).
+    pub fn from_parts(store: S, mailer: M, parts: FunctionParts) -> Self {
         Self {
-            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
-            mailer: SesMailer::new(clients.sesv2.clone(), config),
-            settings: config.settings.clone(),
-            clock,
-            lease: config.outbox_lease,
-            accepted_years: config.accepted_years,
+            store,
+            mailer,
+            settings: parts.settings,
+            clock: parts.clock,
+            lease: parts.outbox_lease,
+            accepted_years: parts.accepted_years,
         }
     }
 
     /// The store, for callers that read journeys.
-    pub fn store(&self) -> &JourneyStore {
+    pub fn store(&self) -> &S {
         &self.store
     }
 
     /// The outbox this function sends through.
-    pub fn outbox(&self) -> Outbox<'_> {
+    pub fn outbox(&self) -> Outbox<'_, S, M> {
         Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease)
     }
 

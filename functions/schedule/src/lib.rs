@@ -11,11 +11,13 @@ use std::time::SystemTime;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
-use aftercare_adapters::config::Config;
+use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::events::EventBus;
+use aftercare_adapters::items::StoreError;
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::Outbox;
-use aftercare_adapters::store::{JourneyStore, StoreError};
+use aftercare_adapters::ports::{HandoffBus, JourneyStore, Mailer};
 use aftercare_adapters::sweep::{SweepReport, Sweeper};
 use aftercare_journey::settings::Settings;
 use chrono::{DateTime, Utc};
@@ -24,11 +26,13 @@ pub mod scheduled_event;
 
 pub use scheduled_event::Refusal;
 
-/// Everything the function needs, built once per cold start.
-pub struct ScheduleFunction {
-    store: JourneyStore,
-    mailer: SesMailer,
-    bus: EventBus,
+/// Everything the function needs, built once per cold start: a journey store `S`, a mailer `M`
+/// and a bus `B` for handoffs (DynamoDB, SES and EventBridge in Lambda; any implementation of
+/// the ports in tests and dry runs).
+pub struct ScheduleFunction<S = DynamoStore, M = SesMailer, B = EventBus> {
+    store: S,
+    mailer: M,
+    bus: B,
     settings: Settings,
     clock: Arc<dyn Clock>,
     lease: chrono::Duration,
@@ -61,19 +65,33 @@ impl ScheduleFunction {
             .schedule_rule_arn
             .clone()
             .ok_or(ScheduleError::NoScheduleRule)?;
-        Ok(Self {
-            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
-            mailer: SesMailer::new(clients.sesv2.clone(), config),
-            bus: EventBus::new(clients.eventbridge.clone(), bus),
-            settings: config.settings.clone(),
-            clock,
-            lease: config.outbox_lease,
+        Ok(Self::from_parts(
+            DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
+            SesMailer::new(clients.sesv2.clone(), config),
+            EventBus::new(clients.eventbridge.clone(), bus),
             rule_arn,
-        })
+            FunctionParts::of(config, clock),
+        ))
+    }
+}
+
+impl<S: JourneyStore, M: Mailer, B: HandoffBus> ScheduleFunction<S, M, B> {
+    /// The function over `store`, `mailer` and `bus` (the in-memory twin in tests and dry
+    /// runs), believing only scheduled events of the rule `rule_arn`.
+    pub fn from_parts(store: S, mailer: M, bus: B, rule_arn: String, parts: FunctionParts) -> Self {
+        Self {
+            store,
+            mailer,
+            bus,
+            settings: parts.settings,
+            clock: parts.clock,
+            lease: parts.outbox_lease,
+            rule_arn,
+        }
     }
 
     /// The store, for callers that read journeys.
-    pub fn store(&self) -> &JourneyStore {
+    pub fn store(&self) -> &S {
         &self.store
     }
 

@@ -21,12 +21,14 @@ use std::sync::Arc;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
-use aftercare_adapters::config::Config;
+use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::dynamo::DynamoStore;
+use aftercare_adapters::items::{CommitError, DeliveryEvent, StoreError};
 use aftercare_adapters::log_ids::{self, CustomerLogId};
 use aftercare_adapters::panics::Panicked;
+use aftercare_adapters::ports::JourneyStore;
 use aftercare_adapters::reference::MessageReference;
 use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
-use aftercare_adapters::store::{CommitError, DeliveryEvent, JourneyStore, StoreError};
 use aftercare_journey::event::{AcceptedYears, InvalidEvent};
 use aftercare_journey::journey::Profile;
 use aftercare_journey::message::MessageKind;
@@ -48,9 +50,10 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// a new record to be started.
 pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
 
-/// Everything the function needs, built once per cold start.
-pub struct SesEventsFunction {
-    store: JourneyStore,
+/// Everything the function needs, built once per cold start: a journey store `S` (DynamoDB in
+/// Lambda; any implementation of the port in tests and dry runs).
+pub struct SesEventsFunction<S = DynamoStore> {
+    store: S,
     clock: Arc<dyn Clock>,
     accepted_years: AcceptedYears,
 }
@@ -143,10 +146,20 @@ impl RecordFailure for RecordError {
 impl SesEventsFunction {
     /// Wires the function from its clients and configuration.
     pub fn new(clients: &AwsClients, config: &Config, clock: Arc<dyn Clock>) -> Self {
+        Self::from_parts(
+            DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
+            FunctionParts::of(config, clock),
+        )
+    }
+}
+
+impl<S: JourneyStore> SesEventsFunction<S> {
+    /// The function over `store` (the in-memory twin in tests and dry runs).
+    pub fn from_parts(store: S, parts: FunctionParts) -> Self {
         Self {
-            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
-            clock,
-            accepted_years: config.accepted_years,
+            store,
+            clock: parts.clock,
+            accepted_years: parts.accepted_years,
         }
     }
 

@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::ManualClock;
+use aftercare_adapters::items::JourneyItem;
 use aftercare_adapters::outbox::Delivery;
-use aftercare_adapters::store::JourneyItem;
+use aftercare_adapters::ports::JourneyStore;
 use aftercare_journey::ids::CustomerId;
 use aftercare_localstack::{LocalStack, SentMail};
 use anyhow::{Context, Result};
@@ -296,7 +297,10 @@ async fn main() -> Result<()> {
     let mut summary = String::new();
     writeln!(summary, "\nJourneys, each read back with one Query:")?;
     for (id, name) in scenario::customers() {
-        let items = function.store().journey(&CustomerId::parse(id)?).await?;
+        let items = function
+            .store()
+            .customer_items(&CustomerId::parse(id)?)
+            .await?;
         writeln!(summary, "{}", describe_journey(name, &items))?;
     }
     print!("{summary}");

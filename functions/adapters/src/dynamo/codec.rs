@@ -1,0 +1,110 @@
+//! Between DynamoDB's attribute values and the items of [`crate::items`], and between its
+//! errors and [`StoreError`].
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{classify, describe};
+use crate::items::{CommitError, StoreError, Versioned};
+
+/// A failed SDK call of `operation` as a [`StoreError`], with whether it may heal.
+pub(super) fn sdk_error<E>(
+    operation: &'static str,
+    error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    StoreError {
+        operation,
+        retry: classify(error),
+        detail: describe(error),
+    }
+}
+
+/// A string attribute.
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// The key of the item at `pk`, `sk`.
+pub(super) fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+/// The reason code of each item of a cancelled transaction, in the order the items were
+/// written (`"None"` for items that did not fail).
+/// Why [`JourneyStore::transact`] did not apply a transaction.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// The condition of the write at this position (the first that failed) did not hold.
+    Condition(usize),
+    /// Anything else, as the caller reports it.
+    Other(CommitError),
+}
+
+pub(super) fn version_condition<T>(loaded: &Option<Versioned<T>>) -> &'static str {
+    if loaded.is_some() {
+        "version = :version"
+    } else {
+        "attribute_not_exists(pk)"
+    }
+}
+
+/// Whether a failed call may still have been applied: its answer timed out or was lost, or
+/// the service failed on its side (5xx), or the same request is still being applied.
+pub(super) fn outcome_unknown<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            service.raw().status().as_u16() >= 500
+                || service.err().code() == Some("TransactionInProgressException")
+        }
+        _ => false,
+    }
+}
+
+/// The item as it stood when an UpdateItem's condition failed (asked for with
+/// `ReturnValuesOnConditionCheckFailure = ALL_OLD`; `Some(None)` when there was no item), or
+/// `None` when the call failed otherwise.
+pub(super) fn refused_update(
+    error: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> Option<Option<HashMap<String, AttributeValue>>> {
+    match error.as_service_error() {
+        Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+            Some(refused.item().cloned())
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+pub(super) fn to_item<T: Serialize>(
+    value: &T,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::corrupt("serialize", e.to_string()))
+}
+
+pub(super) fn from_item<T: for<'de> Deserialize<'de>>(
+    operation: &'static str,
+    item: HashMap<String, AttributeValue>,
+) -> Result<T, StoreError> {
+    // The item's values came from senders once: the error is named by its kind only.
+    serde_dynamo::from_item(item).map_err(|e| {
+        let problem = aftercare_journey::rejection::Problem::of_serde_message(&e.to_string());
+        StoreError::corrupt(operation, format!("unreadable item: a value {problem}"))
+    })
+}
