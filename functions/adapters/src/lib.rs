@@ -22,6 +22,7 @@ pub mod panics;
 pub mod ports;
 pub mod reference;
 pub mod request_token;
+pub mod retry;
 pub mod secrets;
 pub mod sqs_batch;
 pub mod startup;

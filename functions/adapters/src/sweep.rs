@@ -25,6 +25,7 @@ use crate::items::{CommitError, DueItem, FollowUpItem, StoreError, DUE_SHARDS};
 use crate::outbox::{Delivery, Outbox};
 use crate::panics;
 use crate::ports::{HandoffBus, JourneyStore, Mailer};
+use crate::retry::{self, Contended, Round};
 
 /// How far back the very first sweep looks.
 pub const FIRST_SWEEP_LOOKBACK: Duration = Duration::days(1);
@@ -99,8 +100,8 @@ enum TaskError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Render(#[from] RenderError),
-    #[error("the journey kept changing while deciding")]
-    Contention,
+    #[error(transparent)]
+    Contention(#[from] Contended),
 }
 
 impl TaskError {
@@ -111,7 +112,7 @@ impl TaskError {
                 error.retry == crate::error::Retry::Transient
             }
             TaskError::Render(_) => false,
-            TaskError::Contention => true,
+            TaskError::Contention(_) => true,
         }
     }
 }
@@ -331,68 +332,73 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Sweeper<'a, S, M, B> {
             return Ok(None);
         };
         let task = &held.follow_up;
-        for _ in 0..3 {
-            let loaded = self
-                .store
-                .load_profile_and_order(&task.customer_id, task.order_id.as_ref())
-                .await?;
-            let Some(profile) = loaded.profile else {
-                return Err(TaskError::Store(StoreError {
-                    operation: "BatchGetItem",
-                    retry: crate::error::Retry::Permanent,
-                    detail: format!("follow-up {} of an unknown customer", task.key),
-                }));
-            };
-            let outcome = decide_follow_up(
-                task,
-                &profile.value,
-                loaded.order.as_ref().map(|o| &o.value),
-                now,
-                self.settings,
-            )?;
-            let lease = self.outbox.lease_for(owner);
-            match self
-                .store
-                .commit_follow_up(
-                    profile.version,
-                    &held,
-                    &outcome,
-                    now,
-                    &lease,
-                    self.clock.now(),
-                )
-                .await
-            {
-                Ok(message) => {
-                    let (decision, detail) = match &outcome.decision {
-                        FollowUpDecision::Send { message, .. } => ("sent", message.subject.clone()),
-                        FollowUpDecision::Defer { until, reason } => (
-                            "deferred",
-                            format!("{reason}; until {}", until.to_rfc3339()),
-                        ),
-                        FollowUpDecision::Withhold { reason } => ("withheld", reason.clone()),
-                        FollowUpDecision::Cancel { reason } => ("cancelled", reason.clone()),
-                    };
-                    if let Some(message) = message {
-                        if let Err(error) = self.outbox.deliver_held(&message, owner).await {
-                            // Decided and written: the relay sends it once the lease runs out.
-                            tracing::warn!(message_id = %message.message_id, %error, "send failed; kept in the outbox");
-                        }
-                    }
-                    return Ok(Some(SweepDecision {
-                        customer_id: task.customer_id.to_string(),
-                        key: task.key.clone(),
-                        kind: task.kind.message_kind().to_string(),
-                        decision: decision.into(),
-                        detail,
+        let held = &held;
+        retry::read_decide_commit(
+            3,
+            &task.customer_id,
+            |_| async move {
+                let loaded = self
+                    .store
+                    .load_profile_and_order(&task.customer_id, task.order_id.as_ref())
+                    .await?;
+                let Some(profile) = loaded.profile else {
+                    return Err(TaskError::Store(StoreError {
+                        operation: "BatchGetItem",
+                        retry: crate::error::Retry::Permanent,
+                        detail: format!("follow-up {} of an unknown customer", task.key),
                     }));
+                };
+                let outcome = decide_follow_up(
+                    task,
+                    &profile.value,
+                    loaded.order.as_ref().map(|o| &o.value),
+                    now,
+                    self.settings,
+                )?;
+                let lease = self.outbox.lease_for(owner);
+                match self
+                    .store
+                    .commit_follow_up(
+                        profile.version,
+                        held,
+                        &outcome,
+                        now,
+                        &lease,
+                        self.clock.now(),
+                    )
+                    .await
+                {
+                    Ok(message) => {
+                        let (decision, detail) = match &outcome.decision {
+                            FollowUpDecision::Send { message, .. } => ("sent", message.subject.clone()),
+                            FollowUpDecision::Defer { until, reason } => (
+                                "deferred",
+                                format!("{reason}; until {}", until.to_rfc3339()),
+                            ),
+                            FollowUpDecision::Withhold { reason } => ("withheld", reason.clone()),
+                            FollowUpDecision::Cancel { reason } => ("cancelled", reason.clone()),
+                        };
+                        if let Some(message) = message {
+                            if let Err(error) = self.outbox.deliver_held(&message, owner).await {
+                                // Decided and written: the relay sends it once the lease runs out.
+                                tracing::warn!(message_id = %message.message_id, %error, "send failed; kept in the outbox");
+                            }
+                        }
+                        Ok(Round::Done(Some(SweepDecision {
+                            customer_id: task.customer_id.to_string(),
+                            key: task.key.clone(),
+                            kind: task.kind.message_kind().to_string(),
+                            decision: decision.into(),
+                            detail,
+                        })))
+                    }
+                    Err(CommitError::Conflict) => Ok(Round::Changed),
+                    Err(CommitError::Duplicate) => Ok(Round::Done(None)),
+                    Err(CommitError::Store(error)) => Err(error.into()),
                 }
-                Err(CommitError::Conflict) => continue,
-                Err(CommitError::Duplicate) => return Ok(None),
-                Err(CommitError::Store(error)) => return Err(error.into()),
-            }
-        }
-        Err(TaskError::Contention)
+            },
+        )
+        .await
     }
 }
 

@@ -28,6 +28,7 @@ use aftercare_adapters::log_ids;
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::Outbox;
 use aftercare_adapters::ports::{HandoffBus, JourneyStore, Mailer};
+use aftercare_adapters::retry::{self, Contended, Round};
 use aftercare_journey::contact::Language;
 use aftercare_journey::event::WebLink;
 use aftercare_journey::feedback::{
@@ -267,64 +268,70 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                 ..Answer::error(Page::BadRequest, hint)
             };
         };
-        let token = query.get("token").cloned();
-        for _ in 0..3 {
-            let (profile, order) = match self.journey(&claims, hint).await {
-                Ok(journey) => journey,
-                Err(answer) => return answer,
-            };
-            let language = profile.value.locale.language();
-            let decision = match decide_rating(
-                &profile.value,
-                &order.value,
-                &claims,
-                score,
-                self.clock.now(),
-                settings,
-            ) {
-                Ok(decision) => decision,
-                Err(FeedbackError::Render(error)) => {
-                    tracing::error!(%error, "rendering a reply failed");
-                    return Answer::error(Page::Internal, language);
-                }
-                Err(_) => return Answer::error(Page::InvalidLink, language),
-            };
-            if let Some(reason) = &decision.reply_held_back {
-                tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, %reason, "reply to a rating held back");
-            }
-            let items = self.outbox_items(&decision.messages, decision.handoff.as_ref(), owner);
-            match self
-                .store
-                .commit_profile_with_messages(&decision.profile, profile.version, &items)
-                .await
-            {
-                result @ (Ok(()) | Err(CommitError::Duplicate)) => {
-                    // Only what this request wrote is ours to send; a duplicate was written by another.
-                    if result.is_ok() {
-                        self.deliver(&items, owner).await;
+        let token = &query.get("token").cloned();
+        let claims = &claims;
+        retry::read_decide_commit(
+            3,
+            &claims.customer,
+            |_| async move {
+                let (profile, order) = match self.journey(claims, hint).await {
+                    Ok(journey) => journey,
+                    Err(answer) => return done(answer),
+                };
+                let language = profile.value.locale.language();
+                let decision = match decide_rating(
+                    &profile.value,
+                    &order.value,
+                    claims,
+                    score,
+                    self.clock.now(),
+                    settings,
+                ) {
+                    Ok(decision) => decision,
+                    Err(FeedbackError::Render(error)) => {
+                        tracing::error!(%error, "rendering a reply failed");
+                        return done(Answer::error(Page::Internal, language));
                     }
-                    tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, score = score.get(), first = decision.first_answer, "rating recorded");
-                    let page = if decision.page == AnswerPage::Apology {
-                        Page::Apology
-                    } else {
-                        Page::Thanks
-                    };
-                    return Answer {
-                        page,
-                        language,
-                        form_token: token,
-                        detail: None,
-                        html: None,
-                    };
+                    Err(_) => return done(Answer::error(Page::InvalidLink, language)),
+                };
+                if let Some(reason) = &decision.reply_held_back {
+                    tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, %reason, "reply to a rating held back");
                 }
-                Err(CommitError::Conflict) => continue,
-                Err(CommitError::Store(error)) => {
-                    tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the rating failed");
-                    return Answer::error(Page::Internal, language);
+                let items = self.outbox_items(&decision.messages, decision.handoff.as_ref(), owner);
+                match self
+                    .store
+                    .commit_profile_with_messages(&decision.profile, profile.version, &items)
+                    .await
+                {
+                    result @ (Ok(()) | Err(CommitError::Duplicate)) => {
+                        // Only what this request wrote is ours to send; a duplicate was written by another.
+                        if result.is_ok() {
+                            self.deliver(&items, owner).await;
+                        }
+                        tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, score = score.get(), first = decision.first_answer, "rating recorded");
+                        let page = if decision.page == AnswerPage::Apology {
+                            Page::Apology
+                        } else {
+                            Page::Thanks
+                        };
+                        done(Answer {
+                            page,
+                            language,
+                            form_token: token.clone(),
+                            detail: None,
+                            html: None,
+                        })
+                    }
+                    Err(CommitError::Conflict) => Ok(Round::Changed),
+                    Err(CommitError::Store(error)) => {
+                        tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the rating failed");
+                        done(Answer::error(Page::Internal, language))
+                    }
                 }
-            }
-        }
-        Answer::error(Page::Internal, hint)
+            },
+        )
+        .await
+        .unwrap_or_else(|_: Contended| Answer::error(Page::Internal, hint))
     }
 
     async fn comment(
@@ -348,49 +355,55 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                     }
                 }
             };
-        for _ in 0..3 {
-            let (profile, order) = match self.journey(&claims, hint).await {
-                Ok(journey) => journey,
-                Err(answer) => return answer,
-            };
-            let language = profile.value.locale.language();
-            let (after, messages) = match add_comment(
-                &profile.value,
-                &order.value,
-                &claims,
-                comment.clone(),
-                self.clock.now(),
-                settings,
-            ) {
-                Ok(result) => result,
-                Err(FeedbackError::NotRated) => return Answer::error(Page::BadRequest, language),
-                Err(FeedbackError::Render(error)) => {
-                    tracing::error!(%error, "rendering the alert failed");
-                    return Answer::error(Page::Internal, language);
-                }
-                Err(_) => return Answer::error(Page::InvalidLink, language),
-            };
-            let items = self.outbox_items(&messages, None, owner);
-            match self
-                .store
-                .commit_profile_with_messages(&after, profile.version, &items)
-                .await
-            {
-                result @ (Ok(()) | Err(CommitError::Duplicate)) => {
-                    // Only what this request wrote is ours to send; a duplicate was written by another.
-                    if result.is_ok() {
-                        self.deliver(&items, owner).await;
+        let (claims, comment) = (&claims, &comment);
+        retry::read_decide_commit(
+            3,
+            &claims.customer,
+            |_| async move {
+                let (profile, order) = match self.journey(claims, hint).await {
+                    Ok(journey) => journey,
+                    Err(answer) => return done(answer),
+                };
+                let language = profile.value.locale.language();
+                let (after, messages) = match add_comment(
+                    &profile.value,
+                    &order.value,
+                    claims,
+                    comment.clone(),
+                    self.clock.now(),
+                    settings,
+                ) {
+                    Ok(result) => result,
+                    Err(FeedbackError::NotRated) => return done(Answer::error(Page::BadRequest, language)),
+                    Err(FeedbackError::Render(error)) => {
+                        tracing::error!(%error, "rendering the alert failed");
+                        return done(Answer::error(Page::Internal, language));
                     }
-                    return Answer::error(Page::CommentReceived, language);
+                    Err(_) => return done(Answer::error(Page::InvalidLink, language)),
+                };
+                let items = self.outbox_items(&messages, None, owner);
+                match self
+                    .store
+                    .commit_profile_with_messages(&after, profile.version, &items)
+                    .await
+                {
+                    result @ (Ok(()) | Err(CommitError::Duplicate)) => {
+                        // Only what this request wrote is ours to send; a duplicate was written by another.
+                        if result.is_ok() {
+                            self.deliver(&items, owner).await;
+                        }
+                        done(Answer::error(Page::CommentReceived, language))
+                    }
+                    Err(CommitError::Conflict) => Ok(Round::Changed),
+                    Err(CommitError::Store(error)) => {
+                        tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the comment failed");
+                        done(Answer::error(Page::Internal, language))
+                    }
                 }
-                Err(CommitError::Conflict) => continue,
-                Err(CommitError::Store(error)) => {
-                    tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the comment failed");
-                    return Answer::error(Page::Internal, language);
-                }
-            }
-        }
-        Answer::error(Page::Internal, hint)
+            },
+        )
+        .await
+        .unwrap_or_else(|_: Contended| Answer::error(Page::Internal, hint))
     }
 
     /// Shows the preferences page for a preferences link, after applying `change`: nothing
@@ -407,71 +420,77 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
             return Answer::error(Page::InvalidLink, hint);
         };
         let now = self.clock.now();
-        for _ in 0..3 {
-            let loaded = match self
-                .store
-                .load_profile_and_order(&claims.customer, None)
-                .await
-            {
-                Ok(loaded) => loaded,
-                Err(error) => {
-                    tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "reading the journey failed");
-                    return Answer::error(Page::Internal, hint);
-                }
-            };
-            let Some(profile) = loaded.profile else {
-                return Answer::error(Page::UnknownCustomer, hint);
-            };
-            let language = profile.value.locale.language();
-            let (after, changed, notice) = match &change {
-                Change::None => (profile.value.clone(), false, PreferencesNotice::None),
-                Change::OneClick => match claims.topic {
-                    Some(topic) => {
-                        let (after, changed) =
-                            unsubscribe(&profile.value, &[topic], OptOutSource::OneClick, now);
-                        (after, changed, PreferencesNotice::Unsubscribed(topic))
-                    }
-                    None => (profile.value.clone(), false, PreferencesNotice::None),
-                },
-                Change::Choose(wanted) => {
-                    let (after, changed) = choose_topics(&profile.value, wanted, now);
-                    (after, changed, PreferencesNotice::Saved)
-                }
-            };
-            if changed {
-                match self
+        let (claims, change) = (&claims, &change);
+        retry::read_decide_commit(
+            3,
+            &claims.customer,
+            |_| async move {
+                let loaded = match self
                     .store
-                    .commit_profile_with_messages(&after, profile.version, &[])
+                    .load_profile_and_order(&claims.customer, None)
                     .await
                 {
-                    Ok(()) | Err(CommitError::Duplicate) => {}
-                    Err(CommitError::Conflict) => continue,
-                    Err(CommitError::Store(error)) => {
-                        tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the preferences failed");
-                        return Answer::error(Page::Internal, language);
+                    Ok(loaded) => loaded,
+                    Err(error) => {
+                        tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "reading the journey failed");
+                        return done(Answer::error(Page::Internal, hint));
                     }
+                };
+                let Some(profile) = loaded.profile else {
+                    return done(Answer::error(Page::UnknownCustomer, hint));
+                };
+                let language = profile.value.locale.language();
+                let (after, changed, notice) = match &change {
+                    Change::None => (profile.value.clone(), false, PreferencesNotice::None),
+                    Change::OneClick => match claims.topic {
+                        Some(topic) => {
+                            let (after, changed) =
+                                unsubscribe(&profile.value, &[topic], OptOutSource::OneClick, now);
+                            (after, changed, PreferencesNotice::Unsubscribed(topic))
+                        }
+                        None => (profile.value.clone(), false, PreferencesNotice::None),
+                    },
+                    Change::Choose(wanted) => {
+                        let (after, changed) = choose_topics(&profile.value, wanted, now);
+                        (after, changed, PreferencesNotice::Saved)
+                    }
+                };
+                if changed {
+                    match self
+                        .store
+                        .commit_profile_with_messages(&after, profile.version, &[])
+                        .await
+                    {
+                        Ok(()) | Err(CommitError::Duplicate) => {}
+                        Err(CommitError::Conflict) => return Ok(Round::Changed),
+                        Err(CommitError::Store(error)) => {
+                            tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the preferences failed");
+                            return done(Answer::error(Page::Internal, language));
+                        }
+                    }
+                    let off: Vec<&str> = after.unsubscribed.keys().map(|t| t.as_str()).collect();
+                    tracing::info!(customer_id = %log_ids::customer(&claims.customer), unsubscribed = ?off, "preferences changed");
                 }
-                let off: Vec<&str> = after.unsubscribed.keys().map(|t| t.as_str()).collect();
-                tracing::info!(customer_id = %log_ids::customer(&claims.customer), unsubscribed = ?off, "preferences changed");
-            }
-            let subscribed: Vec<(MailTopic, bool)> = MailTopic::ALL
-                .into_iter()
-                .map(|topic| (topic, is_subscribed(&after, topic)))
-                .collect();
-            let html = render_preferences(
-                &self.settings.brand,
-                language,
-                (PREFERENCES_PATH, token),
-                &subscribed,
-                notice,
-                active_suppression(&after).is_some(),
-            );
-            return Answer {
-                html: Some(html),
-                ..Answer::error(Page::Preferences, language)
-            };
-        }
-        Answer::error(Page::Internal, hint)
+                let subscribed: Vec<(MailTopic, bool)> = MailTopic::ALL
+                    .into_iter()
+                    .map(|topic| (topic, is_subscribed(&after, topic)))
+                    .collect();
+                let html = render_preferences(
+                    &self.settings.brand,
+                    language,
+                    (PREFERENCES_PATH, token),
+                    &subscribed,
+                    notice,
+                    active_suppression(&after).is_some(),
+                );
+                done(Answer {
+                    html: Some(html),
+                    ..Answer::error(Page::Preferences, language)
+                })
+            },
+        )
+        .await
+        .unwrap_or_else(|_: Contended| Answer::error(Page::Internal, hint))
     }
 
     /// The profile and order a link is about, in one read; an error page if they cannot be read
@@ -536,6 +555,11 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
     }
 }
 
+/// A round of a request's read-decide-commit loop that ends with `answer`.
+fn done(answer: Answer) -> Result<Round<Answer>, Contended> {
+    Ok(Round::Done(answer))
+}
+
 /// What a preferences request changes.
 enum Change {
     /// Nothing: show the page.
@@ -557,8 +581,8 @@ pub enum ResolveError {
     #[error(transparent)]
     Store(#[from] aftercare_adapters::items::StoreError),
     /// The profile kept changing.
-    #[error("the customer's journey kept changing; try again")]
-    Contention,
+    #[error(transparent)]
+    Contention(#[from] Contended),
 }
 
 /// What came of one event to helpdesk-events.
@@ -613,31 +637,35 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
         // A resolution is never in the future: a helpdesk's clock ahead of ours is read as now.
         let now = self.clock.now();
         let at = event.resolved_at().unwrap_or(now).min(now);
-        for _ in 0..3 {
-            let loaded = self.store.load_profile_and_order(customer, None).await?;
-            let Some(profile) = loaded.profile else {
-                tracing::warn!(customer_id = %log_ids::customer(customer), "IssueResolved for an unknown customer");
-                return Ok(Resolution::UnknownCustomer);
-            };
-            let Some((after, resolved)) =
-                aftercare_journey::feedback::resolve_issue(&profile.value, at)
-            else {
-                return Ok(Resolution::NoOpenIssue);
-            };
-            match self
-                .store
-                .commit_profile_with_messages(&after, profile.version, &[])
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(customer_id = %log_ids::customer(customer), order_id = %resolved.order_id, seconds = resolved.seconds_to_resolution, "issue resolved");
-                    return Ok(Resolution::Resolved(resolved));
+        retry::read_decide_commit(
+            3,
+            customer,
+            |_| async move {
+                let loaded = self.store.load_profile_and_order(customer, None).await?;
+                let Some(profile) = loaded.profile else {
+                    tracing::warn!(customer_id = %log_ids::customer(customer), "IssueResolved for an unknown customer");
+                    return Ok(Round::Done(Resolution::UnknownCustomer));
+                };
+                let Some((after, resolved)) =
+                    aftercare_journey::feedback::resolve_issue(&profile.value, at)
+                else {
+                    return Ok(Round::Done(Resolution::NoOpenIssue));
+                };
+                match self
+                    .store
+                    .commit_profile_with_messages(&after, profile.version, &[])
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(customer_id = %log_ids::customer(customer), order_id = %resolved.order_id, seconds = resolved.seconds_to_resolution, "issue resolved");
+                        Ok(Round::Done(Resolution::Resolved(resolved)))
+                    }
+                    Err(CommitError::Conflict | CommitError::Duplicate) => Ok(Round::Changed),
+                    Err(CommitError::Store(error)) => Err(error.into()),
                 }
-                Err(CommitError::Conflict | CommitError::Duplicate) => continue,
-                Err(CommitError::Store(error)) => return Err(error.into()),
-            }
-        }
-        Err(ResolveError::Contention)
+            },
+        )
+        .await
     }
 }
 

@@ -10,18 +10,18 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::{Config, FunctionParts};
 use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::items::{CommitError, Lease, MessageItem, StoreError};
-use aftercare_adapters::log_ids::{self, CustomerLogId};
+use aftercare_adapters::log_ids;
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::{Delivery, Outbox, SCHEDULED_HOLDER};
 use aftercare_adapters::panics::Panicked;
 use aftercare_adapters::ports::{JourneyStore, Mailer};
+use aftercare_adapters::retry::{self, Contended, Round};
 use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
 use aftercare_journey::event::{parse_order_event, AcceptedYears, InvalidEvent, OrderEvent};
 use aftercare_journey::order_events::decide_order_event;
@@ -134,11 +134,8 @@ pub enum RecordError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The journey kept changing under us.
-    #[error("the journey of customer {customer} kept changing; gave up after {MAX_DECISION_ATTEMPTS} attempts")]
-    Contention {
-        /// The customer, as logs name them.
-        customer: CustomerLogId,
-    },
+    #[error(transparent)]
+    Contention(#[from] Contended),
     /// A message template failed (a bug; the tests render every kind).
     #[error(transparent)]
     Render(#[from] RenderError),
@@ -320,21 +317,20 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
         }
     }
 
-    /// Reads, decides and writes one event, deciding again if the journey changed meanwhile.
-    /// Sends nothing: the message, if any, is left pending and held by `owner`.
+    /// Reads, decides and writes one event, deciding again (up to [`MAX_DECISION_ATTEMPTS`]
+    /// times) if the journey changed meanwhile. Sends nothing: the message, if any, is left
+    /// pending and held by `owner`.
     pub async fn apply(&self, event: &OrderEvent, owner: &str) -> Result<Applied, RecordError> {
-        for attempt in 0..MAX_DECISION_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
+        let customer = &event.customer.id;
+        retry::read_decide_commit(MAX_DECISION_ATTEMPTS, customer, |_| async move {
             let loaded = self
                 .store
-                .load_for_event(&event.customer.id, &event.order_id, &event.event_id)
+                .load_for_event(customer, &event.order_id, &event.event_id)
                 .await?;
             if let Some(marker) = loaded.marker {
-                return Ok(Applied::Duplicate {
+                return Ok(Round::Done(Applied::Duplicate {
                     message_sk: marker.message_sk,
-                });
+                }));
             }
             let decision = decide_order_event(&loaded.journey(), event, &self.settings)?;
             let lease = match decision.deliver_at {
@@ -349,22 +345,17 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
                 .commit_order_event(&loaded, event, &decision, &lease, owner, self.clock.now())
                 .await
             {
-                Ok(message) => {
-                    return Ok(Applied::Committed {
-                        applied: decision.applied,
-                        note: decision.note,
-                        message: message.map(Box::new),
-                    })
-                }
-                Err(CommitError::Conflict) | Err(CommitError::Duplicate) => {
-                    tracing::debug!(customer_id = %log_ids::customer(&event.customer.id), attempt, "journey changed while deciding; deciding again");
-                }
-                Err(CommitError::Store(error)) => return Err(error.into()),
+                Ok(message) => Ok(Round::Done(Applied::Committed {
+                    applied: decision.applied,
+                    note: decision.note,
+                    message: message.map(Box::new),
+                })),
+                // Another event of the customer was applied meanwhile, or this one was.
+                Err(CommitError::Conflict | CommitError::Duplicate) => Ok(Round::Changed),
+                Err(CommitError::Store(error)) => Err(error.into()),
             }
-        }
-        Err(RecordError::Contention {
-            customer: log_ids::customer(&event.customer.id),
         })
+        .await
     }
 }
 
@@ -385,15 +376,4 @@ pub enum Applied {
         /// The pending message written with it, held by the caller.
         message: Option<Box<MessageItem>>,
     },
-}
-
-/// Exponential backoff with jitter: about 20, 40, 80, 160 ms.
-fn backoff(attempt: u32) -> StdDuration {
-    let base = 20u64 << attempt.min(6);
-    let jitter = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos()),
-    ) % base;
-    StdDuration::from_millis(base / 2 + jitter)
 }

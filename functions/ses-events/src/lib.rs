@@ -24,10 +24,11 @@ use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::{Config, FunctionParts};
 use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::items::{CommitError, DeliveryEvent, StoreError};
-use aftercare_adapters::log_ids::{self, CustomerLogId};
+use aftercare_adapters::log_ids;
 use aftercare_adapters::panics::Panicked;
 use aftercare_adapters::ports::JourneyStore;
 use aftercare_adapters::reference::MessageReference;
+use aftercare_adapters::retry::{self, Contended, Round};
 use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
 use aftercare_journey::event::{AcceptedYears, InvalidEvent};
 use aftercare_journey::journey::Profile;
@@ -105,8 +106,8 @@ pub enum RecordError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The profile kept changing.
-    #[error("the journey of customer {0} kept changing; gave up after {MAX_ATTEMPTS} attempts")]
-    Contention(CustomerLogId),
+    #[error(transparent)]
+    Contention(#[from] Contended),
     /// Not started: too little of the invocation's time was left. SQS delivers it again.
     #[error("not started: too little of the invocation's time was left")]
     OutOfTime,
@@ -290,40 +291,41 @@ impl<S: JourneyStore> SesEventsFunction<S> {
     }
 
     /// Reads the profile, applies `change`, and writes it back if it changed, at the version
-    /// read; tries again when another writer got there first.
+    /// read; tries again (up to [`MAX_ATTEMPTS`] times) when another writer got there first.
     async fn change_profile(
         &self,
         reference: &MessageReference,
         change: impl Fn(&Profile) -> (Profile, Outcome),
     ) -> Result<Outcome, RecordError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let loaded = self
-                .store
-                .load_profile_and_order(&reference.customer, None)
-                .await?;
-            let Some(profile) = loaded.profile else {
-                return Ok(Outcome::Unknown);
-            };
-            let (after, outcome) = change(&profile.value);
-            if after == profile.value {
-                return Ok(outcome);
-            }
-            match self
-                .store
-                .commit_profile_with_messages(&after, profile.version, &[])
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(customer_id = %log_ids::customer(&reference.customer), %outcome, at = %self.clock.now().to_rfc3339(), "deliverability changed the journey");
-                    return Ok(outcome);
+        let customer = &reference.customer;
+        let change = &change;
+        retry::read_decide_commit(
+            MAX_ATTEMPTS,
+            customer,
+            |_| async move {
+                let loaded = self.store.load_profile_and_order(customer, None).await?;
+                let Some(profile) = loaded.profile else {
+                    return Ok(Round::Done(Outcome::Unknown));
+                };
+                let (after, outcome) = change(&profile.value);
+                if after == profile.value {
+                    return Ok(Round::Done(outcome));
                 }
-                Err(CommitError::Conflict | CommitError::Duplicate) => continue,
-                Err(CommitError::Store(error)) => return Err(error.into()),
-            }
-        }
-        Err(RecordError::Contention(log_ids::customer(
-            &reference.customer,
-        )))
+                match self
+                    .store
+                    .commit_profile_with_messages(&after, profile.version, &[])
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(customer_id = %log_ids::customer(customer), %outcome, at = %self.clock.now().to_rfc3339(), "deliverability changed the journey");
+                        Ok(Round::Done(outcome))
+                    }
+                    Err(CommitError::Conflict | CommitError::Duplicate) => Ok(Round::Changed),
+                    Err(CommitError::Store(error)) => Err(error.into()),
+                }
+            },
+        )
+        .await
     }
 }
 
