@@ -120,13 +120,52 @@ pub enum MessageStatus {
     Failed,
 }
 
-/// Who holds a pending message, and until when.
+/// Who holds a pending message, and until when. A message that waits on purpose (until the
+/// end of the customer's quiet hours) is held by [`Lease::SCHEDULED_HOLDER`] until it may go.
+/// A message item stores the lease as `lease_owner` and `lease_until`, the latter as
+/// [`sortable_time`] text; [`Lease::of`] reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
     /// The invocation holding it.
     pub owner: String,
     /// When the relay may take it over.
     pub until: DateTime<Utc>,
+}
+
+impl Lease {
+    /// The holder of a message that waits on purpose: its lease ends when it may be sent.
+    pub const SCHEDULED_HOLDER: &'static str = "scheduled";
+
+    /// The lease of a message that waits on purpose until `until`.
+    pub fn scheduled(until: DateTime<Utc>) -> Self {
+        Self {
+            owner: Self::SCHEDULED_HOLDER.to_owned(),
+            until,
+        }
+    }
+
+    /// The lease `item` is held by, if it has one whose end reads.
+    pub fn of(item: &MessageItem) -> Option<Self> {
+        Some(Self {
+            owner: item.lease_owner.clone()?,
+            until: Self::parse_until(item.lease_until.as_deref()?)?,
+        })
+    }
+
+    /// Whether the message waits on purpose rather than for a sender.
+    pub fn is_scheduled(&self) -> bool {
+        self.owner == Self::SCHEDULED_HOLDER
+    }
+
+    /// The stored form of its end: [`sortable_time`], so it compares as it sorts.
+    pub fn stored_until(&self) -> String {
+        sortable_time(self.until)
+    }
+
+    /// Reads the stored form of a lease's end; `None` if it does not read.
+    pub fn parse_until(text: &str) -> Option<DateTime<Utc>> {
+        text.parse().ok()
+    }
 }
 
 /// A message item: the outbox entry while pending, the log of what was sent afterwards.
@@ -455,7 +494,7 @@ pub enum JourneyItem {
 
 /// The outbox entry of a newly decided message, held by `lease` (its sender).
 pub fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> MessageItem {
-    let until = sortable_time(lease.until);
+    let until = lease.stored_until();
     MessageItem {
         pk: customer_pk(&message.customer_id),
         sk: message_sk(message),
@@ -500,7 +539,7 @@ pub fn handoff_only_item(
         &format!("handoff#{}#{}", task.key, task.attempt),
         kind,
     );
-    let until = sortable_time(lease.until);
+    let until = lease.stored_until();
     MessageItem {
         pk: held.pk.clone(),
         sk: format!("MSG#{}#{id}", now.format("%Y%m%dT%H%M%SZ")),
@@ -559,5 +598,43 @@ mod tests {
         let shards: std::collections::BTreeSet<String> =
             (0..100).map(|i| due_bucket(at, &format!("m{i}"))).collect();
         assert_eq!(shards.len(), DUE_SHARDS as usize);
+    }
+
+    #[test]
+    fn a_lease_reads_back_from_the_item_it_was_written_to() {
+        let until: DateTime<Utc> = "2026-11-23T07:00:00Z".parse().unwrap();
+        let mut item = a_message_item();
+        item.lease_owner = Some(Lease::SCHEDULED_HOLDER.into());
+        item.lease_until = Some(Lease::scheduled(until).stored_until());
+        let lease = Lease::of(&item).unwrap();
+        assert!(lease.is_scheduled());
+        assert_eq!(lease, Lease::scheduled(until));
+        item.lease_until = Some("not a time".into());
+        assert_eq!(Lease::of(&item), None);
+        item.lease_until = None;
+        assert_eq!(Lease::of(&item), None);
+    }
+
+    #[test]
+    fn a_senders_lease_is_not_scheduled() {
+        let lease = Lease {
+            owner: "inv-1".into(),
+            until: "2026-11-23T07:00:00Z".parse().unwrap(),
+        };
+        assert!(!lease.is_scheduled());
+        assert_eq!(lease.stored_until(), "2026-11-23T07:00:00.000Z");
+        assert_eq!(Lease::parse_until(&lease.stored_until()), Some(lease.until));
+    }
+
+    fn a_message_item() -> MessageItem {
+        serde_json::from_value(serde_json::json!({
+            "pk": "CUSTOMER#c-1", "sk": "MSG#1#m", "entity": "message", "message_id": "m",
+            "kind": "order_placed", "customer_id": "c-1", "order_id": null, "subject": "s",
+            "trigger": "t", "reason": "r", "decided_at": "2026-11-23T06:00:00Z",
+            "status": "pending", "attempts": 1, "lease_owner": null, "lease_until": null,
+            "due_bucket": null, "due_at": null, "sent_at": null, "ses_message_id": null,
+            "last_error": null, "content": null, "expires_at": null
+        }))
+        .unwrap()
     }
 }

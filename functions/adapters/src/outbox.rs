@@ -24,9 +24,6 @@ use crate::ports::{HandoffBus, JourneyStore, Mailer};
 /// before the message is left to the relay, which would send it again.
 pub const MARK_SENT_ATTEMPTS: u32 = 3;
 
-/// The holder of a message that waits on purpose: its lease ends when it may be sent.
-pub const SCHEDULED_HOLDER: &str = "scheduled";
-
 /// What became of one attempt to deliver a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -288,13 +285,9 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
         if item.status != MessageStatus::Pending {
             return Ok(Delivery::NotOurs);
         }
-        if item.lease_owner.as_deref() == Some(SCHEDULED_HOLDER) {
-            let until = item
-                .lease_until
-                .as_deref()
-                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
-            if let Some(until) = until.filter(|until| *until > self.clock.now()) {
-                return Ok(Delivery::Waiting { until });
+        if let Some(wait) = Lease::of(item).filter(Lease::is_scheduled) {
+            if wait.until > self.clock.now() {
+                return Ok(Delivery::Waiting { until: wait.until });
             }
         }
         let lease = self.lease_for(owner);

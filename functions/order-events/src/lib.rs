@@ -18,7 +18,7 @@ use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::items::{CommitError, Lease, MessageItem, StoreError};
 use aftercare_adapters::log_ids;
 use aftercare_adapters::mailer::SesMailer;
-use aftercare_adapters::outbox::{Delivery, Outbox, SCHEDULED_HOLDER};
+use aftercare_adapters::outbox::{Delivery, Outbox};
 use aftercare_adapters::panics::Panicked;
 use aftercare_adapters::ports::{JourneyStore, Mailer};
 use aftercare_adapters::retry::{self, Contended, Round};
@@ -289,18 +289,14 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
                 message,
             } => {
                 let message = match message {
-                    Some(item) if item.lease_owner.as_deref() == Some(SCHEDULED_HOLDER) => {
-                        let until = item
-                            .lease_until
-                            .as_deref()
-                            .and_then(|t| t.parse().ok())
-                            .unwrap_or_default();
-                        Some((item.subject.clone(), Delivery::Waiting { until }))
-                    }
                     Some(item) => {
-                        let delivery = match self.outbox().deliver_held(&item, owner).await {
-                            Ok(delivery) => delivery,
-                            Err(error) => Delivery::left_for_relay(&item, &error),
+                        // A message that waits on purpose is the relay's to send when it may.
+                        let delivery = match Lease::of(&item).filter(Lease::is_scheduled) {
+                            Some(wait) => Delivery::Waiting { until: wait.until },
+                            None => match self.outbox().deliver_held(&item, owner).await {
+                                Ok(delivery) => delivery,
+                                Err(error) => Delivery::left_for_relay(&item, &error),
+                            },
                         };
                         Some((item.subject.clone(), delivery))
                     }
@@ -334,10 +330,7 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
             }
             let decision = decide_order_event(&loaded.journey(), event, &self.settings)?;
             let lease = match decision.deliver_at {
-                Some(until) => Lease {
-                    owner: SCHEDULED_HOLDER.into(),
-                    until,
-                },
+                Some(until) => Lease::scheduled(until),
                 None => self.outbox().lease_for(owner),
             };
             match self

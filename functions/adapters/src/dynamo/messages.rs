@@ -46,7 +46,7 @@ pub(super) async fn claim_message(
     lease: &Lease,
     now: DateTime<Utc>,
 ) -> Result<Option<MessageItem>, StoreError> {
-    let until = sortable_time(lease.until);
+    let until = lease.stored_until();
     let result = store
         .client
         .update_item()
