@@ -13,7 +13,6 @@
 
 use aftercare_journey::time_shift::{between, hours, Shift};
 use std::cmp::Reverse;
-use std::time::SystemTime;
 
 use aftercare_journey::followups::{decide_follow_up, FollowUpDecision};
 use aftercare_journey::render::RenderError;
@@ -21,6 +20,7 @@ use aftercare_journey::settings::Settings;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::clock::Clock;
+use crate::deadline::Budget;
 use crate::items::{CommitError, DueItem, FollowUpItem, StoreError, DUE_SHARDS};
 use crate::outbox::{Delivery, Outbox};
 use crate::panics;
@@ -144,8 +144,8 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Sweeper<'a, S, M, B> {
 
     /// One run at business time `now` (the schedule event's time) as `owner`. Reads the due
     /// index hour by hour from the checkpoint, handling each hour's work before reading the
-    /// next, and stops taking work when less than [`TASK_TIME_BUDGET`] is left before
-    /// `deadline`. The next run starts at the earliest hour with work left, and never later
+    /// next, and stops taking work once `budget` allows no other task (the schedule gives
+    /// each [`TASK_TIME_BUDGET`]). The next run starts at the earliest hour with work left, and never later
     /// than the hour before `now` (an item written just before the hour turned may land after
     /// this run read it); a believable checkpoint never moves back. One ahead of the hour of
     /// `now`, or older than [`MAX_CHECKPOINT_AGE`], is not believable and is put right.
@@ -153,9 +153,9 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Sweeper<'a, S, M, B> {
         &self,
         now: DateTime<Utc>,
         owner: &str,
-        deadline: Option<SystemTime>,
+        budget: Budget,
     ) -> Result<SweepReport, StoreError> {
-        self.run_until(now, owner, &|_: &SweepReport| out_of_time(deadline))
+        self.run_until(now, owner, &|_: &SweepReport| !budget.allows_another())
             .await
     }
 
@@ -448,11 +448,6 @@ impl HourPlan {
     fn first_unread(&self) -> Option<DateTime<Utc>> {
         self.backlog_end().map(|end| end.plus(hours(1)))
     }
-}
-
-fn out_of_time(deadline: Option<SystemTime>) -> bool {
-    deadline
-        .is_some_and(|d| d.duration_since(SystemTime::now()).unwrap_or_default() < TASK_TIME_BUDGET)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::deadline::Budget;
 use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::items::{CommitError, Lease, MessageItem, StoreError};
 use aftercare_adapters::log_ids;
@@ -22,7 +23,7 @@ use aftercare_adapters::outbox::{Delivery, Outbox};
 use aftercare_adapters::panics::Panicked;
 use aftercare_adapters::ports::{JourneyStore, Mailer};
 use aftercare_adapters::retry::{self, Contended, Round};
-use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
+use aftercare_adapters::sqs_batch::{self, RecordFailure};
 use aftercare_journey::event::{parse_order_event, AcceptedYears, InvalidEvent, OrderEvent};
 use aftercare_journey::order_events::decide_order_event;
 use aftercare_journey::rejection::Problem;
@@ -226,11 +227,8 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
         invocation: &str,
         deadline: Option<std::time::SystemTime>,
     ) -> BatchReport {
-        let deadline = deadline.map(|at| Deadline {
-            at,
-            record_budget: RECORD_TIME_BUDGET,
-        });
-        sqs_batch::process_batch(event, deadline, LOG_NAME, |message_id, body| {
+        let budget = Budget::new(deadline, RECORD_TIME_BUDGET);
+        sqs_batch::process_batch(event, budget, LOG_NAME, |message_id, body| {
             let owner = format!("{invocation}/{message_id}");
             async move { self.process_body(&body, &owner).await }
         })

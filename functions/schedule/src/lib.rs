@@ -12,13 +12,14 @@ use std::time::SystemTime;
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::deadline::Budget;
 use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::events::EventBus;
 use aftercare_adapters::items::StoreError;
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::Outbox;
 use aftercare_adapters::ports::{HandoffBus, JourneyStore, Mailer};
-use aftercare_adapters::sweep::{SweepReport, Sweeper};
+use aftercare_adapters::sweep::{SweepReport, Sweeper, TASK_TIME_BUDGET};
 use aftercare_journey::settings::Settings;
 use chrono::{DateTime, Utc};
 
@@ -96,20 +97,24 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> ScheduleFunction<S, M, B> {
     }
 
     /// One run at `now` (the schedule event's time) as invocation `invocation`, taking no new
-    /// work once less than the sweep's task budget is left before `deadline`.
+    /// work once less than the sweep's task budget ([`TASK_TIME_BUDGET`]) is left before
+    /// `deadline`.
     pub async fn run(
         &self,
         now: DateTime<Utc>,
         invocation: &str,
         deadline: Option<SystemTime>,
     ) -> Result<SweepReport, ScheduleError> {
-        let stop = move |_: &SweepReport| {
-            deadline.is_some_and(|d| {
-                d.duration_since(SystemTime::now()).unwrap_or_default()
-                    < aftercare_adapters::sweep::TASK_TIME_BUDGET
-            })
-        };
-        self.run_until(now, invocation, &stop).await
+        let report = self
+            .sweeper()
+            .run(
+                now,
+                &sweep_owner(invocation),
+                Budget::new(deadline, TASK_TIME_BUDGET),
+            )
+            .await?;
+        log_sweep(now, &report);
+        Ok(report)
     }
 
     /// One run that stops taking new work when `stop` says so, given the progress so far.
@@ -119,26 +124,19 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> ScheduleFunction<S, M, B> {
         invocation: &str,
         stop: &(dyn Fn(&SweepReport) -> bool + Sync),
     ) -> Result<SweepReport, ScheduleError> {
+        let report = self
+            .sweeper()
+            .run_until(now, &sweep_owner(invocation), stop)
+            .await?;
+        log_sweep(now, &report);
+        Ok(report)
+    }
+
+    /// The sweeper over this function's store, sending through its outbox with its bus.
+    fn sweeper(&self) -> Sweeper<'_, S, M, B> {
         let outbox = Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease)
             .with_bus(&self.bus);
-        let sweeper = Sweeper::new(&self.store, outbox, &self.settings, self.clock.as_ref());
-        let report = sweeper
-            .run_until(now, &format!("sweep/{invocation}"), stop)
-            .await?;
-        if report.hours_behind > 0 {
-            tracing::warn!(
-                hours_behind = report.hours_behind,
-                checkpoint = ?report.checkpoint.map(|c| c.to_rfc3339()),
-                "the sweep is catching up after an outage; the next runs read on from the checkpoint"
-            );
-        }
-        tracing::info!(
-            now = %now, buckets = report.buckets_read, reads = report.read_requests, due = report.due, hours_behind = report.hours_behind,
-            sent = report.sent, deferred = report.deferred, withheld = report.withheld, cancelled = report.cancelled,
-            skipped = report.skipped, failed = report.failed, relayed = report.relayed, left = report.left_for_next_run,
-            "sweep done"
-        );
-        Ok(report)
+        Sweeper::new(&self.store, outbox, &self.settings, self.clock.as_ref())
     }
 
     /// Handles one invocation: a scheduled event of the stack's own rule sweeps at its `time`
@@ -165,6 +163,28 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> ScheduleFunction<S, M, B> {
             }
         }
     }
+}
+
+/// The owner of the claims and leases a sweep of invocation `invocation` takes.
+fn sweep_owner(invocation: &str) -> String {
+    format!("sweep/{invocation}")
+}
+
+/// Logs what a sweep at `now` did, and warns while it catches up after an outage.
+fn log_sweep(now: DateTime<Utc>, report: &SweepReport) {
+    if report.hours_behind > 0 {
+        tracing::warn!(
+            hours_behind = report.hours_behind,
+            checkpoint = ?report.checkpoint.map(|c| c.to_rfc3339()),
+            "the sweep is catching up after an outage; the next runs read on from the checkpoint"
+        );
+    }
+    tracing::info!(
+        now = %now, buckets = report.buckets_read, reads = report.read_requests, due = report.due, hours_behind = report.hours_behind,
+        sent = report.sent, deferred = report.deferred, withheld = report.withheld, cancelled = report.cancelled,
+        skipped = report.skipped, failed = report.failed, relayed = report.relayed, left = report.left_for_next_run,
+        "sweep done"
+    );
 }
 
 /// What one invocation came to.

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::deadline::Budget;
 use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::items::{CommitError, DeliveryEvent, StoreError};
 use aftercare_adapters::log_ids;
@@ -29,7 +30,7 @@ use aftercare_adapters::panics::Panicked;
 use aftercare_adapters::ports::JourneyStore;
 use aftercare_adapters::reference::MessageReference;
 use aftercare_adapters::retry::{self, Contended, Round};
-use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
+use aftercare_adapters::sqs_batch::{self, RecordFailure};
 use aftercare_journey::event::{AcceptedYears, InvalidEvent};
 use aftercare_journey::journey::Profile;
 use aftercare_journey::message::MessageKind;
@@ -177,11 +178,8 @@ impl<S: JourneyStore> SesEventsFunction<S> {
         event: SqsEvent,
         deadline: Option<std::time::SystemTime>,
     ) -> BatchReport {
-        let deadline = deadline.map(|at| Deadline {
-            at,
-            record_budget: RECORD_TIME_BUDGET,
-        });
-        sqs_batch::process_batch(event, deadline, LOG_NAME, |_, body| async move {
+        let budget = Budget::new(deadline, RECORD_TIME_BUDGET);
+        sqs_batch::process_batch(event, budget, LOG_NAME, |_, body| async move {
             Box::pin(self.process_body(&body)).await
         })
         .await
