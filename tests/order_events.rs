@@ -2,7 +2,7 @@
 //! at-least-once delivery, the outbox, partial batch failures, and the sample events.
 
 use aftercare_adapters::items::{JourneyItem, MessageStatus};
-use aftercare_adapters::outbox::Delivery;
+use aftercare_adapters::outbox::SendOutcome;
 use aftercare_adapters::ports::Mailer;
 use aftercare_integration_tests::{envelope, sample_detail, sample_sqs_event, sqs_event, World};
 use aftercare_journey::status::OrderStatus;
@@ -238,7 +238,7 @@ async fn a_redelivery_while_another_invocation_holds_the_message_sends_nothing_a
         matches!(
             early.records[0].result,
             Ok(RecordOutcome::Duplicate {
-                resent: Some(Delivery::HeldElsewhere),
+                resent: Some(SendOutcome::HeldElsewhere),
                 ..
             })
         ),
@@ -309,7 +309,7 @@ async fn an_ses_outage_keeps_the_message_in_the_outbox_and_the_relay_sends_it_on
         matches!(
             &report.records[0].result,
             Ok(RecordOutcome::Processed {
-                message: Some((_, Delivery::LeftForRelay { .. })),
+                message: Some((_, SendOutcome::LeftForRelay { .. })),
                 ..
             })
         ),

@@ -15,7 +15,7 @@ async fn placed_and_committed(
     world: &World,
     owner: &str,
 ) -> (
-    aftercare_adapters::items::LoadedJourney,
+    aftercare_adapters::items::ProfileOrderAndMarker,
     aftercare_journey::event::OrderEvent,
     aftercare_journey::order_events::OrderEventDecision,
     Lease,
@@ -32,7 +32,8 @@ async fn placed_and_committed(
         .load_for_event(&event.customer.id, &event.order_id, &event.event_id)
         .await
         .unwrap();
-    let decision = decide_order_event(&loaded.journey(), &event, &world.config.settings).unwrap();
+    let decision =
+        decide_order_event(&loaded.order_journey(), &event, &world.config.settings).unwrap();
     let lease = Lease {
         owner: owner.into(),
         until: at("2026-11-02T10:02:00Z"),

@@ -165,7 +165,7 @@ async fn every_function_answers_the_lambda_runtime_api_with_the_sample_events() 
     assert!(no_failures(&answer), "{answer}");
     let placed = run.message(MessageKind::OrderPlaced).await;
     assert_eq!(
-        placed.delivery.delivered_at.map(|t| t.to_rfc3339()),
+        placed.mail.delivered_at.map(|t| t.to_rfc3339()),
         Some("2026-10-20T18:04:03.418+00:00".to_owned())
     );
 

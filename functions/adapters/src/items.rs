@@ -87,9 +87,11 @@ pub struct EventMarker {
     pub processed_by: Option<String>,
 }
 
-/// What an order event needs to be decided, read in one round trip.
+/// The profile, the order and the event's marker as one strongly consistent read found them
+/// (with the versions a commit expects): what an order event is decided from. The order is
+/// read only when asked for, the marker only when reading for an event.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LoadedJourney {
+pub struct ProfileOrderAndMarker {
     /// The profile, if the customer is known.
     pub profile: Option<Versioned<Profile>>,
     /// The order, if known.
@@ -98,9 +100,9 @@ pub struct LoadedJourney {
     pub marker: Option<EventMarker>,
 }
 
-impl LoadedJourney {
-    /// The journey as the domain sees it.
-    pub fn journey(&self) -> OrderJourney {
+impl ProfileOrderAndMarker {
+    /// The profile and order as the domain's order rules see them.
+    pub fn order_journey(&self) -> OrderJourney {
         OrderJourney {
             profile: self.profile.as_ref().map(|p| p.value.clone()),
             order: self.order.as_ref().map(|o| o.value.clone()),
@@ -223,14 +225,14 @@ pub struct MessageItem {
     pub expires_at: Option<i64>,
     /// What SES reported after sending, each at its first report.
     #[serde(flatten)]
-    pub delivery: DeliveryReport,
+    pub mail: MailReport,
 }
 
 /// What SES reported about a sent message: for each event, the time of the first report
 /// processed. A repeated event leaves it in place; one processed out of order records the time
 /// of the report processed first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryReport {
+pub struct MailReport {
     /// The receiving server accepted it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<DateTime<Utc>>,
@@ -257,9 +259,9 @@ pub struct DeliveryReport {
     pub responded_at: Option<DateTime<Utc>>,
 }
 
-/// One thing SES reported about a message, for [`crate::ports::JourneyStore::record_delivery`].
+/// One thing SES reported about a message, for [`crate::ports::JourneyStore::record_mail_event`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryEvent {
+pub enum MailEvent {
     /// Accepted by the receiving server.
     Delivered,
     /// Delayed.
@@ -278,18 +280,18 @@ pub enum DeliveryEvent {
     Responded,
 }
 
-impl DeliveryEvent {
+impl MailEvent {
     /// In words, for reports (`delivered`, `responded`).
     pub fn name(self) -> &'static str {
         match self {
-            DeliveryEvent::Delivered => "delivered",
-            DeliveryEvent::Delayed => "delayed",
-            DeliveryEvent::Bounced => "bounced",
-            DeliveryEvent::Complained => "complained",
-            DeliveryEvent::Rejected => "rejected",
-            DeliveryEvent::Opened => "opened",
-            DeliveryEvent::Clicked => "clicked",
-            DeliveryEvent::Responded => "responded",
+            MailEvent::Delivered => "delivered",
+            MailEvent::Delayed => "delayed",
+            MailEvent::Bounced => "bounced",
+            MailEvent::Complained => "complained",
+            MailEvent::Rejected => "rejected",
+            MailEvent::Opened => "opened",
+            MailEvent::Clicked => "clicked",
+            MailEvent::Responded => "responded",
         }
     }
 
@@ -297,14 +299,14 @@ impl DeliveryEvent {
     /// report.
     pub fn attributes(self) -> &'static [&'static str] {
         match self {
-            DeliveryEvent::Delivered => &["delivered_at"],
-            DeliveryEvent::Delayed => &["delayed_at"],
-            DeliveryEvent::Bounced => &["bounced_at"],
-            DeliveryEvent::Complained => &["complained_at"],
-            DeliveryEvent::Rejected => &["rejected_at"],
-            DeliveryEvent::Opened => &["opened_at"],
-            DeliveryEvent::Clicked => &["clicked_at"],
-            DeliveryEvent::Responded => &["clicked_at", "responded_at"],
+            MailEvent::Delivered => &["delivered_at"],
+            MailEvent::Delayed => &["delayed_at"],
+            MailEvent::Bounced => &["bounced_at"],
+            MailEvent::Complained => &["complained_at"],
+            MailEvent::Rejected => &["rejected_at"],
+            MailEvent::Opened => &["opened_at"],
+            MailEvent::Clicked => &["clicked_at"],
+            MailEvent::Responded => &["clicked_at", "responded_at"],
         }
     }
 }
@@ -520,7 +522,7 @@ pub fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> Message
         handoff: None,
         handoff_published: false,
         expires_at: None,
-        delivery: Default::default(),
+        mail: Default::default(),
     }
 }
 
@@ -565,7 +567,7 @@ pub fn handoff_only_item(
         handoff: Some(handoff.clone()),
         handoff_published: false,
         expires_at: None,
-        delivery: Default::default(),
+        mail: Default::default(),
     }
 }
 

@@ -26,7 +26,7 @@ pub const MARK_SENT_ATTEMPTS: u32 = 3;
 
 /// What became of one attempt to deliver a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
+pub enum SendOutcome {
     /// SES accepted it.
     Sent {
         /// SES's message id.
@@ -65,26 +65,26 @@ pub enum Delivery {
 
 /// What became of the attempt, as log lines say it: our words, SES's message id, and the
 /// reasons (ours, or SES's with addresses masked).
-impl std::fmt::Display for Delivery {
+impl std::fmt::Display for SendOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Delivery::Sent { ses_message_id } => write!(f, "sent ({ses_message_id})"),
-            Delivery::Rejected { reason } => write!(f, "refused by SES: {reason}"),
-            Delivery::NotOurs => f.write_str("already sent or failed"),
-            Delivery::HeldElsewhere => f.write_str("held by another sender"),
-            Delivery::Waiting { until } => write!(f, "waiting until {}", until.to_rfc3339()),
-            Delivery::Withheld { reason } => write!(f, "withheld: {reason}"),
-            Delivery::LeftForRelay { reason } => write!(f, "left for the relay: {reason}"),
+            SendOutcome::Sent { ses_message_id } => write!(f, "sent ({ses_message_id})"),
+            SendOutcome::Rejected { reason } => write!(f, "refused by SES: {reason}"),
+            SendOutcome::NotOurs => f.write_str("already sent or failed"),
+            SendOutcome::HeldElsewhere => f.write_str("held by another sender"),
+            SendOutcome::Waiting { until } => write!(f, "waiting until {}", until.to_rfc3339()),
+            SendOutcome::Withheld { reason } => write!(f, "withheld: {reason}"),
+            SendOutcome::LeftForRelay { reason } => write!(f, "left for the relay: {reason}"),
         }
     }
 }
 
-impl Delivery {
+impl SendOutcome {
     /// What became of an attempt that failed: left in the outbox for the relay, and logged.
     pub fn left_for_relay(item: &MessageItem, error: &DeliverError) -> Self {
         tracing::warn!(message_id = %item.message_id, customer_id = %log_ids::customer(&item.customer_id), %error,
             "message not sent now; it stays in the outbox for the relay");
-        Delivery::LeftForRelay {
+        SendOutcome::LeftForRelay {
             reason: error.to_string(),
         }
     }
@@ -174,9 +174,9 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
         &self,
         item: &MessageItem,
         owner: &str,
-    ) -> Result<Delivery, DeliverError> {
+    ) -> Result<SendOutcome, DeliverError> {
         if item.content.is_none() && item.handoff.is_none() {
-            return Ok(Delivery::NotOurs);
+            return Ok(SendOutcome::NotOurs);
         }
         self.publish_handoff(item, owner).await?;
         let Some(message) = &item.content else {
@@ -185,7 +185,7 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
             self.store
                 .mark_sent(item, owner, done, self.clock.now())
                 .await?;
-            return Ok(Delivery::Sent {
+            return Ok(SendOutcome::Sent {
                 ses_message_id: done.into(),
             });
         };
@@ -220,21 +220,21 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
         item: &MessageItem,
         message: &aftercare_journey::message::OutgoingMessage,
         owner: &str,
-    ) -> Result<Delivery, DeliverError> {
+    ) -> Result<SendOutcome, DeliverError> {
         match self.mailer.send(message).await {
             Ok(ses_message_id) => {
                 if !self.record_sent(item, owner, &ses_message_id).await? {
                     tracing::warn!(message_id = %item.message_id, customer_id = %log_ids::customer(&item.customer_id),
                         "sent after the lease was taken over; the relay may send it again");
                 }
-                Ok(Delivery::Sent { ses_message_id })
+                Ok(SendOutcome::Sent { ses_message_id })
             }
             Err(SendError::Rejected(reason)) => {
                 tracing::error!(message_id = %item.message_id, customer_id = %log_ids::customer(&item.customer_id), %reason, "SES refused the message");
                 self.store
                     .mark_failed(item, owner, &reason, self.clock.now())
                     .await?;
-                Ok(Delivery::Rejected { reason })
+                Ok(SendOutcome::Rejected { reason })
             }
             Err(error) => {
                 self.store
@@ -281,13 +281,13 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
         &self,
         item: &MessageItem,
         owner: &str,
-    ) -> Result<Delivery, DeliverError> {
+    ) -> Result<SendOutcome, DeliverError> {
         if item.status != MessageStatus::Pending {
-            return Ok(Delivery::NotOurs);
+            return Ok(SendOutcome::NotOurs);
         }
         if let Some(wait) = Lease::of(item).filter(Lease::is_scheduled) {
             if wait.until > self.clock.now() {
-                return Ok(Delivery::Waiting { until: wait.until });
+                return Ok(SendOutcome::Waiting { until: wait.until });
             }
         }
         let lease = self.lease_for(owner);
@@ -297,7 +297,7 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
             .await?
         {
             Some(held) => self.deliver_after_wait(&held, owner).await,
-            None => Ok(Delivery::HeldElsewhere),
+            None => Ok(SendOutcome::HeldElsewhere),
         }
     }
 
@@ -309,7 +309,7 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
         &self,
         item: &MessageItem,
         owner: &str,
-    ) -> Result<Delivery, DeliverError> {
+    ) -> Result<SendOutcome, DeliverError> {
         let Some(message) = &item.content else {
             return self.deliver_held(item, owner).await;
         };
@@ -329,7 +329,7 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
         self.store
             .mark_failed(item, owner, &reason, self.clock.now())
             .await?;
-        Ok(Delivery::Withheld { reason })
+        Ok(SendOutcome::Withheld { reason })
     }
 
     /// Re-reads a message by key and, if it is still pending with its lease run out, sends it.
@@ -338,10 +338,10 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
         customer: &CustomerId,
         sk: &str,
         owner: &str,
-    ) -> Result<Delivery, DeliverError> {
+    ) -> Result<SendOutcome, DeliverError> {
         match self.store.message(customer, sk).await? {
             Some(item) => self.claim_and_deliver(&item, owner).await,
-            None => Ok(Delivery::NotOurs),
+            None => Ok(SendOutcome::NotOurs),
         }
     }
 }

@@ -22,7 +22,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use crate::clock::Clock;
 use crate::deadline::Budget;
 use crate::items::{CommitError, DueItem, FollowUpItem, StoreError, DUE_SHARDS};
-use crate::outbox::{Delivery, Outbox};
+use crate::outbox::{Outbox, SendOutcome};
 use crate::panics;
 use crate::ports::{HandoffBus, JourneyStore, Mailer};
 use crate::retry::{self, Contended, Round};
@@ -302,12 +302,16 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Sweeper<'a, S, M, B> {
                 continue;
             }
             match self.outbox.claim_and_deliver(&message, owner).await {
-                Ok(Delivery::Sent { .. }) => report.relayed += 1,
-                Ok(Delivery::Rejected { .. } | Delivery::Withheld { .. } | Delivery::NotOurs) => {}
+                Ok(SendOutcome::Sent { .. }) => report.relayed += 1,
                 Ok(
-                    Delivery::HeldElsewhere
-                    | Delivery::Waiting { .. }
-                    | Delivery::LeftForRelay { .. },
+                    SendOutcome::Rejected { .. }
+                    | SendOutcome::Withheld { .. }
+                    | SendOutcome::NotOurs,
+                ) => {}
+                Ok(
+                    SendOutcome::HeldElsewhere
+                    | SendOutcome::Waiting { .. }
+                    | SendOutcome::LeftForRelay { .. },
                 )
                 | Err(_) => done = false,
             }

@@ -19,7 +19,7 @@ use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::items::{CommitError, Lease, MessageItem, StoreError};
 use aftercare_adapters::log_ids;
 use aftercare_adapters::mailer::SesMailer;
-use aftercare_adapters::outbox::{Delivery, Outbox};
+use aftercare_adapters::outbox::{Outbox, SendOutcome};
 use aftercare_adapters::panics::Panicked;
 use aftercare_adapters::ports::{JourneyStore, Mailer};
 use aftercare_adapters::retry::{self, Contended, Round};
@@ -75,7 +75,7 @@ pub enum RecordOutcome {
         /// What came of it.
         note: String,
         /// The message's subject and what SES did with it.
-        message: Option<(String, Delivery)>,
+        message: Option<(String, SendOutcome)>,
     },
     /// The event had been applied before; nothing changed. `resent` says what became of a
     /// message it left pending: sent now, held by another sender, or left for the relay.
@@ -85,7 +85,7 @@ pub enum RecordOutcome {
         /// The event.
         event_id: String,
         /// What happened to a message the first delivery left pending.
-        resent: Option<Delivery>,
+        resent: Option<SendOutcome>,
     },
 }
 
@@ -267,7 +267,7 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
                             Err(error) => {
                                 tracing::warn!(customer_id = %log_ids::customer(&event.customer.id), message_sk = %sk, %error,
                                     "redelivered event's message not sent now; it stays in the outbox for the relay");
-                                Delivery::LeftForRelay {
+                                SendOutcome::LeftForRelay {
                                     reason: error.to_string(),
                                 }
                             }
@@ -278,7 +278,7 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
                 Ok(RecordOutcome::Duplicate {
                     customer_id: event.customer.id.to_string(),
                     event_id: event.event_id.to_string(),
-                    resent: resent.filter(|d| *d != Delivery::NotOurs),
+                    resent: resent.filter(|d| *d != SendOutcome::NotOurs),
                 })
             }
             Applied::Committed {
@@ -290,10 +290,10 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
                     Some(item) => {
                         // A message that waits on purpose is the relay's to send when it may.
                         let delivery = match Lease::of(&item).filter(Lease::is_scheduled) {
-                            Some(wait) => Delivery::Waiting { until: wait.until },
+                            Some(wait) => SendOutcome::Waiting { until: wait.until },
                             None => match self.outbox().deliver_held(&item, owner).await {
                                 Ok(delivery) => delivery,
-                                Err(error) => Delivery::left_for_relay(&item, &error),
+                                Err(error) => SendOutcome::left_for_relay(&item, &error),
                             },
                         };
                         Some((item.subject.clone(), delivery))
@@ -326,7 +326,7 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
                     message_sk: marker.message_sk,
                 }));
             }
-            let decision = decide_order_event(&loaded.journey(), event, &self.settings)?;
+            let decision = decide_order_event(&loaded.order_journey(), event, &self.settings)?;
             let lease = match decision.deliver_at {
                 Some(until) => Lease::scheduled(until),
                 None => self.outbox().lease_for(owner),

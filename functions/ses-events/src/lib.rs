@@ -24,7 +24,7 @@ use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::{Config, FunctionParts};
 use aftercare_adapters::deadline::Budget;
 use aftercare_adapters::dynamo::DynamoStore;
-use aftercare_adapters::items::{CommitError, DeliveryEvent, StoreError};
+use aftercare_adapters::items::{CommitError, MailEvent, StoreError};
 use aftercare_adapters::log_ids;
 use aftercare_adapters::panics::Panicked;
 use aftercare_adapters::ports::JourneyStore;
@@ -197,14 +197,14 @@ impl<S: JourneyStore> SesEventsFunction<S> {
             return Ok(Outcome::NotOurs);
         };
         tracing::debug!(customer_id = %log_ids::customer(&reference.customer), ses_event = event.type_name(), "SES event");
-        let (delivery, outcome) = match &event.report {
+        let (mail_event, outcome) = match &event.report {
             SesReport::Send | SesReport::Other => return Ok(Outcome::Ignored),
-            SesReport::Delivery => (DeliveryEvent::Delivered, None),
-            SesReport::DeliveryDelay => (DeliveryEvent::Delayed, None),
-            SesReport::Reject => (DeliveryEvent::Rejected, None),
-            SesReport::Open => (DeliveryEvent::Opened, None),
-            SesReport::Click { link } if is_rating_link(link) => (DeliveryEvent::Responded, None),
-            SesReport::Click { .. } => (DeliveryEvent::Clicked, None),
+            SesReport::Delivery => (MailEvent::Delivered, None),
+            SesReport::DeliveryDelay => (MailEvent::Delayed, None),
+            SesReport::Reject => (MailEvent::Rejected, None),
+            SesReport::Open => (MailEvent::Opened, None),
+            SesReport::Click { link } if is_rating_link(link) => (MailEvent::Responded, None),
+            SesReport::Click { .. } => (MailEvent::Clicked, None),
             SesReport::Bounce {
                 permanent,
                 subtype,
@@ -238,7 +238,7 @@ impl<S: JourneyStore> SesEventsFunction<S> {
                         (profile, outcome)
                     })
                     .await?;
-                (DeliveryEvent::Bounced, Some(outcome))
+                (MailEvent::Bounced, Some(outcome))
             }
             SesReport::Complaint {
                 feedback_id,
@@ -269,21 +269,21 @@ impl<S: JourneyStore> SesEventsFunction<S> {
                         (after, outcome)
                     })
                     .await?;
-                (DeliveryEvent::Complained, Some(outcome))
+                (MailEvent::Complained, Some(outcome))
             }
         };
         let recorded = self
             .store
-            .record_delivery(
+            .record_mail_event(
                 &reference.customer,
                 &reference.sort_key(),
-                delivery,
+                mail_event,
                 event.at,
             )
             .await?;
         Ok(match outcome {
             Some(outcome) => outcome,
-            None if recorded => Outcome::Recorded(delivery.name()),
+            None if recorded => Outcome::Recorded(mail_event.name()),
             None => Outcome::Unknown,
         })
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::ManualClock;
 use aftercare_adapters::items::JourneyItem;
-use aftercare_adapters::outbox::Delivery;
+use aftercare_adapters::outbox::SendOutcome;
 use aftercare_adapters::ports::JourneyStore;
 use aftercare_journey::ids::CustomerId;
 use aftercare_localstack::{LocalStack, SentMail};
@@ -367,14 +367,14 @@ fn describe_outcome(outcome: &RecordOutcome) -> String {
     match outcome {
         RecordOutcome::Processed {
             note,
-            message: Some((subject, Delivery::Sent { .. })),
+            message: Some((subject, SendOutcome::Sent { .. })),
             ..
         } => {
             format!("SENT \u{201c}{subject}\u{201d} ({note})")
         }
         RecordOutcome::Processed {
             note,
-            message: Some((subject, Delivery::Waiting { .. })),
+            message: Some((subject, SendOutcome::Waiting { .. })),
             ..
         } => format!("WAITS \u{201c}{subject}\u{201d} ({note})"),
         RecordOutcome::Processed {

@@ -36,9 +36,7 @@ pub(super) fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
-/// The reason code of each item of a cancelled transaction, in the order the items were
-/// written (`"None"` for items that did not fail).
-/// Why [`JourneyStore::transact`] did not apply a transaction.
+/// Why the store's transaction helper (`DynamoStore::transact`) did not apply a transaction.
 #[derive(Debug)]
 pub(crate) enum Refused {
     /// The condition of the write at this position (the first that failed) did not hold.

@@ -17,8 +17,8 @@ use super::{DynamoStore, Refused};
 use crate::error::Retry;
 use crate::items::{
     customer_pk, decision_sk, follow_up_item, follow_up_sk, pending_message_item, CommitError,
-    DecisionRecord, EventItem, EventMarker, JourneyItem, Lease, LoadedJourney, MessageItem,
-    OrderItem, ProfileItem, StoreError, Versioned, EVENT_MARKER_TTL, MESSAGE_LOG_TTL,
+    DecisionRecord, EventItem, EventMarker, JourneyItem, Lease, MessageItem, OrderItem,
+    ProfileItem, ProfileOrderAndMarker, StoreError, Versioned, EVENT_MARKER_TTL, MESSAGE_LOG_TTL,
 };
 
 /// Reads the profile, the order and the event's marker in one strongly consistent
@@ -28,7 +28,7 @@ pub(super) async fn load_for_event(
     customer: &CustomerId,
     order: &OrderId,
     event: &EventId,
-) -> Result<LoadedJourney, StoreError> {
+) -> Result<ProfileOrderAndMarker, StoreError> {
     let pk = customer_pk(customer);
     batch_load(
         store,
@@ -46,7 +46,7 @@ pub(super) async fn load_profile_and_order(
     store: &DynamoStore,
     customer: &CustomerId,
     order: Option<&OrderId>,
-) -> Result<LoadedJourney, StoreError> {
+) -> Result<ProfileOrderAndMarker, StoreError> {
     let pk = customer_pk(customer);
     let mut keys = vec![key(&pk, "PROFILE")];
     if let Some(order) = order {
@@ -60,8 +60,8 @@ pub(super) async fn load_profile_and_order(
 async fn batch_load(
     store: &DynamoStore,
     mut keys: Vec<HashMap<String, AttributeValue>>,
-) -> Result<LoadedJourney, StoreError> {
-    let mut loaded = LoadedJourney::default();
+) -> Result<ProfileOrderAndMarker, StoreError> {
+    let mut loaded = ProfileOrderAndMarker::default();
     for round in 0..6u32 {
         if keys.is_empty() {
             return Ok(loaded);
@@ -140,7 +140,7 @@ async fn batch_load(
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn commit_order_event(
     store: &DynamoStore,
-    loaded: &LoadedJourney,
+    loaded: &ProfileOrderAndMarker,
     event: &OrderEvent,
     decision: &OrderEventDecision,
     lease: &Lease,

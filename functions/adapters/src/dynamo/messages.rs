@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::codec::{from_item, is_condition_failure, key, refused_update, s, sdk_error};
 use super::DynamoStore;
 use crate::items::{
-    customer_pk, due_bucket, sortable_time, DeliveryEvent, Lease, MessageItem, MessageStatus,
+    customer_pk, due_bucket, sortable_time, Lease, MailEvent, MessageItem, MessageStatus,
     StoreError, MESSAGE_LOG_TTL,
 };
 
@@ -196,11 +196,11 @@ async fn finish(
 /// Records what SES reported about the message at `sort_key` of `customer`: one UpdateItem
 /// that keeps the time of the first report of each event processed, so redelivered events
 /// are harmless. Returns `false` when there is no such message (never ours, or expired).
-pub(super) async fn record_delivery(
+pub(super) async fn record_mail_event(
     store: &DynamoStore,
     customer: &CustomerId,
     sort_key: &str,
-    event: DeliveryEvent,
+    event: MailEvent,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let update = event

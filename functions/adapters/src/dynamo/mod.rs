@@ -32,8 +32,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{describe, Retry};
 use crate::items::{
-    CommitError, DeliveryEvent, DueItem, FollowUpItem, JourneyItem, Lease, LoadedJourney,
-    MessageItem, StoreError,
+    CommitError, DueItem, FollowUpItem, JourneyItem, Lease, MailEvent, MessageItem,
+    ProfileOrderAndMarker, StoreError,
 };
 use crate::ports::JourneyStore;
 use codec::outcome_unknown;
@@ -177,7 +177,7 @@ impl JourneyStore for DynamoStore {
         customer: &CustomerId,
         order: &OrderId,
         event: &EventId,
-    ) -> Result<LoadedJourney, StoreError> {
+    ) -> Result<ProfileOrderAndMarker, StoreError> {
         journeys::load_for_event(self, customer, order, event).await
     }
 
@@ -185,13 +185,13 @@ impl JourneyStore for DynamoStore {
         &self,
         customer: &CustomerId,
         order: Option<&OrderId>,
-    ) -> Result<LoadedJourney, StoreError> {
+    ) -> Result<ProfileOrderAndMarker, StoreError> {
         journeys::load_profile_and_order(self, customer, order).await
     }
 
     async fn commit_order_event(
         &self,
-        loaded: &LoadedJourney,
+        loaded: &ProfileOrderAndMarker,
         event: &OrderEvent,
         decision: &OrderEventDecision,
         lease: &Lease,
@@ -265,14 +265,14 @@ impl JourneyStore for DynamoStore {
         messages::mark_handoff_published(self, item, owner).await
     }
 
-    async fn record_delivery(
+    async fn record_mail_event(
         &self,
         customer: &CustomerId,
         sort_key: &str,
-        event: DeliveryEvent,
+        event: MailEvent,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        messages::record_delivery(self, customer, sort_key, event, at).await
+        messages::record_mail_event(self, customer, sort_key, event, at).await
     }
 
     async fn due_items(
