@@ -34,6 +34,7 @@ use aftercare_journey::event::WebLink;
 use aftercare_journey::feedback::{
     add_comment, decide_rating, AnswerPage, Comment, FeedbackError, Score,
 };
+use aftercare_journey::journey::Profile;
 use aftercare_journey::links::{verify, verify_preferences, LinkClaims, SigningKey, TokenError};
 use aftercare_journey::message::{MessageKind, OutgoingMessage};
 use aftercare_journey::pages::{render_page, Page};
@@ -63,10 +64,7 @@ pub struct FeedbackFunction<S = DynamoStore, M = SesMailer, B = EventBus> {
     store: S,
     mailer: M,
     bus: Option<B>,
-    settings: Settings,
-    clock: Arc<dyn Clock>,
-    lease: chrono::Duration,
-    accepted_years: aftercare_journey::event::AcceptedYears,
+    parts: FunctionParts,
 }
 
 /// What a request came to.
@@ -114,10 +112,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
             store,
             mailer,
             bus,
-            settings: parts.settings,
-            clock: parts.clock,
-            lease: parts.outbox_lease,
-            accepted_years: parts.accepted_years,
+            parts,
         }
     }
 
@@ -130,10 +125,14 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
             .unwrap_or_else(|| {
                 format!(
                     "http-{}",
-                    self.clock.now().timestamp_nanos_opt().unwrap_or_default()
+                    self.parts
+                        .clock
+                        .now()
+                        .timestamp_nanos_opt()
+                        .unwrap_or_default()
                 )
             });
-        let settings = settings_for(&self.settings, &request);
+        let settings = settings_for(&self.parts.settings, &request);
         let settings = settings.as_ref();
         let path = request.uri().path();
         let known = [RATE_PATH, COMMENT_PATH, UNSUBSCRIBE_PATH, PREFERENCES_PATH].contains(&path);
@@ -195,7 +194,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
         let html = answer.html.clone().unwrap_or_else(|| {
             render_page(
                 answer.page,
-                &self.settings.brand,
+                &self.parts.settings.brand,
                 answer.language,
                 form,
                 answer.detail.as_deref(),
@@ -223,7 +222,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
     /// The keys links are verified with; a 500 page (and a log line) if none are configured,
     /// since every link would then be refused through no fault of the customer's.
     fn keys(&self, hint: Language) -> Result<&[SigningKey], Answer> {
-        self.settings
+        self.parts.settings
             .links
             .as_ref()
             .map(|links| links.keys.as_slice())
@@ -239,7 +238,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
     fn claims(&self, token: Option<&String>, hint: Language) -> Result<LinkClaims, Answer> {
         let keys = self.keys(hint)?;
         let token = token.ok_or_else(|| Answer::error(Page::InvalidLink, hint))?;
-        verify(keys, token, self.clock.now()).map_err(|error| match error {
+        verify(keys, token, self.parts.clock.now()).map_err(|error| match error {
             TokenError::Expired => Answer::error(Page::ExpiredLink, hint),
             _ => Answer::error(Page::InvalidLink, hint),
         })
@@ -284,7 +283,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                     &order.value,
                     claims,
                     score,
-                    self.clock.now(),
+                    self.parts.clock.now(),
                     settings,
                 ) {
                     Ok(decision) => decision,
@@ -298,36 +297,29 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                     tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, %reason, "reply to a rating held back");
                 }
                 let items = self.outbox_items(&decision.messages, decision.handoff.as_ref(), owner);
-                match self
-                    .store
-                    .commit_profile_with_messages(&decision.profile, profile.version, &items)
-                    .await
-                {
-                    result @ (Ok(()) | Err(CommitError::Duplicate)) => {
-                        // Only what this request wrote is ours to send; a duplicate was written by another.
-                        if result.is_ok() {
-                            self.deliver(&items, owner).await;
-                        }
-                        tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, score = score.get(), first = decision.first_answer, "rating recorded");
-                        let page = if decision.page == AnswerPage::Apology {
-                            Page::Apology
-                        } else {
-                            Page::Thanks
-                        };
-                        done(Answer {
-                            page,
-                            language,
-                            form_token: token.clone(),
-                            detail: None,
-                            html: None,
-                        })
+                let recorded = || {
+                    tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, score = score.get(), first = decision.first_answer, "rating recorded");
+                    let page = if decision.page == AnswerPage::Apology {
+                        Page::Apology
+                    } else {
+                        Page::Thanks
+                    };
+                    Answer {
+                        page,
+                        language,
+                        form_token: token.clone(),
+                        detail: None,
+                        html: None,
                     }
-                    Err(CommitError::Conflict) => Ok(Round::Changed),
-                    Err(CommitError::Store(error)) => {
-                        tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the rating failed");
-                        done(Answer::error(Page::Internal, language))
-                    }
-                }
+                };
+                self.commit_and_deliver(
+                    (&decision.profile, profile.version),
+                    &items,
+                    owner,
+                    language,
+                    recorded,
+                )
+                .await
             },
         )
         .await
@@ -356,52 +348,36 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                 }
             };
         let (claims, comment) = (&claims, &comment);
-        retry::read_decide_commit(
-            3,
-            &claims.customer,
-            |_| async move {
-                let (profile, order) = match self.journey(claims, hint).await {
-                    Ok(journey) => journey,
-                    Err(answer) => return done(answer),
-                };
-                let language = profile.value.locale.language();
-                let (after, messages) = match add_comment(
-                    &profile.value,
-                    &order.value,
-                    claims,
-                    comment.clone(),
-                    self.clock.now(),
-                    settings,
-                ) {
-                    Ok(result) => result,
-                    Err(FeedbackError::NotRated) => return done(Answer::error(Page::BadRequest, language)),
-                    Err(FeedbackError::Render(error)) => {
-                        tracing::error!(%error, "rendering the alert failed");
-                        return done(Answer::error(Page::Internal, language));
-                    }
-                    Err(_) => return done(Answer::error(Page::InvalidLink, language)),
-                };
-                let items = self.outbox_items(&messages, None, owner);
-                match self
-                    .store
-                    .commit_profile_with_messages(&after, profile.version, &items)
-                    .await
-                {
-                    result @ (Ok(()) | Err(CommitError::Duplicate)) => {
-                        // Only what this request wrote is ours to send; a duplicate was written by another.
-                        if result.is_ok() {
-                            self.deliver(&items, owner).await;
-                        }
-                        done(Answer::error(Page::CommentReceived, language))
-                    }
-                    Err(CommitError::Conflict) => Ok(Round::Changed),
-                    Err(CommitError::Store(error)) => {
-                        tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the comment failed");
-                        done(Answer::error(Page::Internal, language))
-                    }
+        retry::read_decide_commit(3, &claims.customer, |_| async move {
+            let (profile, order) = match self.journey(claims, hint).await {
+                Ok(journey) => journey,
+                Err(answer) => return done(answer),
+            };
+            let language = profile.value.locale.language();
+            let (after, messages) = match add_comment(
+                &profile.value,
+                &order.value,
+                claims,
+                comment.clone(),
+                self.parts.clock.now(),
+                settings,
+            ) {
+                Ok(result) => result,
+                Err(FeedbackError::NotRated) => {
+                    return done(Answer::error(Page::BadRequest, language))
                 }
-            },
-        )
+                Err(FeedbackError::Render(error)) => {
+                    tracing::error!(%error, "rendering the alert failed");
+                    return done(Answer::error(Page::Internal, language));
+                }
+                Err(_) => return done(Answer::error(Page::InvalidLink, language)),
+            };
+            let items = self.outbox_items(&messages, None, owner);
+            self.commit_and_deliver((&after, profile.version), &items, owner, language, || {
+                Answer::error(Page::CommentReceived, language)
+            })
+            .await
+        })
         .await
         .unwrap_or_else(|_: Contended| Answer::error(Page::Internal, hint))
     }
@@ -419,7 +395,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
         let Ok(claims) = verify_preferences(keys, token) else {
             return Answer::error(Page::InvalidLink, hint);
         };
-        let now = self.clock.now();
+        let now = self.parts.clock.now();
         let (claims, change) = (&claims, &change);
         retry::read_decide_commit(
             3,
@@ -476,7 +452,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                     .map(|topic| (topic, is_subscribed(&after, topic)))
                     .collect();
                 let html = render_preferences(
-                    &self.settings.brand,
+                    &self.parts.settings.brand,
                     language,
                     (PREFERENCES_PATH, token),
                     &subscribed,
@@ -541,8 +517,44 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
     }
 
     fn outbox(&self) -> Outbox<'_, S, M, B> {
-        Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease)
-            .with_optional_bus(self.bus.as_ref())
+        Outbox::new(
+            &self.store,
+            &self.mailer,
+            self.parts.clock.as_ref(),
+            self.parts.outbox_lease,
+        )
+        .with_optional_bus(self.bus.as_ref())
+    }
+
+    /// Writes a customer's answer: `profile` at the version read and the replies `items`
+    /// (held by `owner`), then sends what this request wrote (a duplicate was written, and is
+    /// sent, by another) and answers `written()`. A conflict is a round to decide again; a
+    /// failed write is logged and answered with the error page in `language`.
+    async fn commit_and_deliver(
+        &self,
+        (profile, read_version): (&Profile, u64),
+        items: &[MessageItem],
+        owner: &str,
+        language: Language,
+        written: impl FnOnce() -> Answer,
+    ) -> Result<Round<Answer>, Contended> {
+        match self
+            .store
+            .commit_profile_with_messages(profile, read_version, items)
+            .await
+        {
+            result @ (Ok(()) | Err(CommitError::Duplicate)) => {
+                if result.is_ok() {
+                    self.deliver(items, owner).await;
+                }
+                done(written())
+            }
+            Err(CommitError::Conflict) => Ok(Round::Changed),
+            Err(CommitError::Store(error)) => {
+                tracing::error!(customer_id = %log_ids::customer(&profile.customer_id), %error, "writing the customer's answer failed");
+                done(Answer::error(Page::Internal, language))
+            }
+        }
     }
 
     /// Sends what was written; what fails stays in the outbox for the schedule's relay.
@@ -625,7 +637,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
     pub async fn resolve(&self, event: &serde_json::Value) -> Result<Resolution, ResolveError> {
         let event = match aftercare_journey::feedback::parse_issue_resolved_event(
             event,
-            &self.accepted_years,
+            &self.parts.accepted_years,
         ) {
             Ok(event) => event,
             Err(invalid) => {
@@ -635,7 +647,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
         };
         let customer = &event.detail.customer_id;
         // A resolution is never in the future: a helpdesk's clock ahead of ours is read as now.
-        let now = self.clock.now();
+        let now = self.parts.clock.now();
         let at = event.resolved_at().unwrap_or(now).min(now);
         retry::read_decide_commit(
             3,

@@ -24,11 +24,10 @@ use aftercare_adapters::panics::Panicked;
 use aftercare_adapters::ports::{JourneyStore, Mailer};
 use aftercare_adapters::retry::{self, Contended, Round};
 use aftercare_adapters::sqs_batch::{self, RecordFailure};
-use aftercare_journey::event::{parse_order_event, AcceptedYears, InvalidEvent, OrderEvent};
+use aftercare_journey::event::{parse_order_event, InvalidEvent, OrderEvent};
 use aftercare_journey::order_events::decide_order_event;
 use aftercare_journey::rejection::Problem;
 use aftercare_journey::render::RenderError;
-use aftercare_journey::settings::Settings;
 use aftercare_journey::time_shift::Shift;
 use aws_lambda_events::event::sqs::SqsEvent;
 
@@ -55,10 +54,7 @@ pub const LOG_NAME: &str = "order-events: order event";
 pub struct OrderEventsFunction<S = DynamoStore, M = SesMailer> {
     store: S,
     mailer: M,
-    settings: Settings,
-    clock: Arc<dyn Clock>,
-    lease: chrono::Duration,
-    accepted_years: AcceptedYears,
+    parts: FunctionParts,
 }
 
 /// What came of one record.
@@ -193,10 +189,7 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
         Self {
             store,
             mailer,
-            settings: parts.settings,
-            clock: parts.clock,
-            lease: parts.outbox_lease,
-            accepted_years: parts.accepted_years,
+            parts,
         }
     }
 
@@ -207,7 +200,12 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
 
     /// The outbox this function sends through.
     pub fn outbox(&self) -> Outbox<'_, S, M> {
-        Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease)
+        Outbox::new(
+            &self.store,
+            &self.mailer,
+            self.parts.clock.as_ref(),
+            self.parts.outbox_lease,
+        )
     }
 
     /// Handles one SQS batch with no deadline (tests, the demo, local runs).
@@ -241,8 +239,8 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
         body: &str,
         owner: &str,
     ) -> Result<RecordOutcome, RecordError> {
-        let event = parse_order_event(body, &self.accepted_years)?;
-        let latest_accepted = self.clock.now().plus(MAX_CLOCK_SKEW);
+        let event = parse_order_event(body, &self.parts.accepted_years)?;
+        let latest_accepted = self.parts.clock.now().plus(MAX_CLOCK_SKEW);
         if event.occurred_at > latest_accepted {
             return Err(RecordError::Invalid(InvalidEvent::new(
                 "occurred_at",
@@ -326,14 +324,22 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
                     message_sk: marker.message_sk,
                 }));
             }
-            let decision = decide_order_event(&loaded.order_journey(), event, &self.settings)?;
+            let decision =
+                decide_order_event(&loaded.order_journey(), event, &self.parts.settings)?;
             let lease = match decision.deliver_at {
                 Some(until) => Lease::scheduled(until),
                 None => self.outbox().lease_for(owner),
             };
             match self
                 .store
-                .commit_order_event(&loaded, event, &decision, &lease, owner, self.clock.now())
+                .commit_order_event(
+                    &loaded,
+                    event,
+                    &decision,
+                    &lease,
+                    owner,
+                    self.parts.clock.now(),
+                )
                 .await
             {
                 Ok(message) => Ok(Round::Done(Applied::Committed {

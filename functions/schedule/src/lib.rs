@@ -20,7 +20,6 @@ use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::Outbox;
 use aftercare_adapters::ports::{HandoffBus, JourneyStore, Mailer};
 use aftercare_adapters::sweep::{SweepReport, Sweeper, TASK_TIME_BUDGET};
-use aftercare_journey::settings::Settings;
 use chrono::{DateTime, Utc};
 
 pub mod scheduled_event;
@@ -34,9 +33,7 @@ pub struct ScheduleFunction<S = DynamoStore, M = SesMailer, B = EventBus> {
     store: S,
     mailer: M,
     bus: B,
-    settings: Settings,
-    clock: Arc<dyn Clock>,
-    lease: chrono::Duration,
+    parts: FunctionParts,
     rule_arn: String,
 }
 
@@ -84,9 +81,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> ScheduleFunction<S, M, B> {
             store,
             mailer,
             bus,
-            settings: parts.settings,
-            clock: parts.clock,
-            lease: parts.outbox_lease,
+            parts,
             rule_arn,
         }
     }
@@ -134,9 +129,19 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> ScheduleFunction<S, M, B> {
 
     /// The sweeper over this function's store, sending through its outbox with its bus.
     fn sweeper(&self) -> Sweeper<'_, S, M, B> {
-        let outbox = Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease)
-            .with_bus(&self.bus);
-        Sweeper::new(&self.store, outbox, &self.settings, self.clock.as_ref())
+        let outbox = Outbox::new(
+            &self.store,
+            &self.mailer,
+            self.parts.clock.as_ref(),
+            self.parts.outbox_lease,
+        )
+        .with_bus(&self.bus);
+        Sweeper::new(
+            &self.store,
+            outbox,
+            &self.parts.settings,
+            self.parts.clock.as_ref(),
+        )
     }
 
     /// Handles one invocation: a scheduled event of the stack's own rule sweeps at its `time`
@@ -148,7 +153,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> ScheduleFunction<S, M, B> {
         invocation: &str,
         deadline: Option<SystemTime>,
     ) -> Result<ScheduleOutcome, ScheduleError> {
-        match scheduled_event::accept(&event, &self.rule_arn, self.clock.now()) {
+        match scheduled_event::accept(&event, &self.rule_arn, self.parts.clock.now()) {
             Ok(now) => Ok(ScheduleOutcome::Swept(
                 self.run(now, invocation, deadline).await?,
             )),

@@ -31,7 +31,7 @@ use aftercare_adapters::ports::JourneyStore;
 use aftercare_adapters::reference::MessageReference;
 use aftercare_adapters::retry::{self, Contended, Round};
 use aftercare_adapters::sqs_batch::{self, RecordFailure};
-use aftercare_journey::event::{AcceptedYears, InvalidEvent};
+use aftercare_journey::event::InvalidEvent;
 use aftercare_journey::journey::Profile;
 use aftercare_journey::message::MessageKind;
 use aftercare_journey::preferences::{
@@ -56,8 +56,7 @@ pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_se
 /// Lambda; any implementation of the port in tests and dry runs).
 pub struct SesEventsFunction<S = DynamoStore> {
     store: S,
-    clock: Arc<dyn Clock>,
-    accepted_years: AcceptedYears,
+    parts: FunctionParts,
 }
 
 /// What came of one record.
@@ -158,11 +157,7 @@ impl SesEventsFunction {
 impl<S: JourneyStore> SesEventsFunction<S> {
     /// The function over `store` (the in-memory twin in tests and dry runs).
     pub fn from_parts(store: S, parts: FunctionParts) -> Self {
-        Self {
-            store,
-            clock: parts.clock,
-            accepted_years: parts.accepted_years,
-        }
+        Self { store, parts }
     }
 
     /// Handles one SQS batch with no deadline (tests, the demo, local runs).
@@ -187,7 +182,7 @@ impl<S: JourneyStore> SesEventsFunction<S> {
 
     /// Applies one SQS message body.
     pub async fn process_body(&self, body: &str) -> Result<Outcome, RecordError> {
-        let event = parse_ses_event(body, &self.accepted_years)?;
+        let event = parse_ses_event(body, &self.parts.accepted_years)?;
         self.apply(&event).await
     }
 
@@ -315,7 +310,7 @@ impl<S: JourneyStore> SesEventsFunction<S> {
                     .await
                 {
                     Ok(()) => {
-                        tracing::info!(customer_id = %log_ids::customer(customer), %outcome, at = %self.clock.now().to_rfc3339(), "deliverability changed the journey");
+                        tracing::info!(customer_id = %log_ids::customer(customer), %outcome, at = %self.parts.clock.now().to_rfc3339(), "deliverability changed the journey");
                         Ok(Round::Done(outcome))
                     }
                     Err(CommitError::Conflict | CommitError::Duplicate) => Ok(Round::Changed),

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{classify, describe};
@@ -24,6 +25,41 @@ where
         retry: classify(error),
         detail: describe(error),
     }
+}
+
+/// Sends a conditional claim (`request`: key, update and condition set) and reads the item
+/// as it now stands. When the condition refuses it, the item as it stood is ours only if
+/// `ours` says this very claim left it so (its first attempt landed and the SDK sent it again
+/// after the answer was lost); otherwise someone else holds it and the answer is `None`. An
+/// old item that does not read is nobody's claim of ours.
+pub(super) async fn claim<T: for<'de> Deserialize<'de>>(
+    request: UpdateItemFluentBuilder,
+    ours: impl Fn(&T) -> bool,
+) -> Result<Option<T>, StoreError> {
+    let result = request
+        .return_values(ReturnValue::AllNew)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    match result {
+        Ok(output) => output
+            .attributes
+            .map(|a| from_item("UpdateItem", a))
+            .transpose(),
+        Err(e) => match refused_update(&e) {
+            Some(current) => Ok(current
+                .and_then(|a| from_item::<T>("UpdateItem", a).ok())
+                .filter(|item| ours(item))),
+            None => Err(sdk_error("UpdateItem", &e)),
+        },
+    }
+}
+
+/// The text of the string attribute `name` of `item`, if it has one.
+pub(super) fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 /// A string attribute.

@@ -3,13 +3,10 @@
 
 use aftercare_journey::followups::{FollowUpDecision, FollowUpOutcome};
 use aftercare_journey::time_shift::Shift;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-use super::codec::{from_item, is_condition_failure, key, refused_update, s, sdk_error, to_item};
+use super::codec::{claim, from_item, is_condition_failure, key, s, sdk_error, text, to_item};
 use super::profiles::profile_item;
 use super::{DynamoStore, Refused};
 use crate::items::{
@@ -28,63 +25,40 @@ pub(super) async fn due_items(
     bucket: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<DueItem>, StoreError> {
+    let request = store
+        .client
+        .query()
+        .table_name(&store.table)
+        .index_name(DUE_INDEX)
+        .key_condition_expression("due_bucket = :bucket AND due_at <= :now")
+        .expression_attribute_values(":bucket", s(bucket))
+        .expression_attribute_values(":now", s(sortable_time(now)));
     let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        store.count_read();
-        let output = store
-            .client
-            .query()
-            .table_name(&store.table)
-            .index_name(DUE_INDEX)
-            .key_condition_expression("due_bucket = :bucket AND due_at <= :now")
-            .expression_attribute_values(":bucket", s(bucket))
-            .expression_attribute_values(":now", s(sortable_time(now)))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| sdk_error("Query", &e))?;
-        for item in output.items.unwrap_or_default() {
-            let entity = item
-                .get("entity")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default();
-            let parsed =
-                match entity.as_str() {
-                    "followup" => from_item("Query", item.clone())
-                        .map(|f| Some(DueItem::FollowUp(Box::new(f)))),
-                    "message" => from_item("Query", item.clone())
-                        .map(|m| Some(DueItem::Message(Box::new(m)))),
-                    _ => Ok(None),
-                };
-            match parsed {
-                Ok(Some(due)) => items.push(due),
-                Ok(None) => {}
-                Err(error) => {
-                    // One unreadable item must not stop every sweep: set it aside, loudly.
-                    let pk = item
-                        .get("pk")
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default();
-                    let sk = item
-                        .get("sk")
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default();
-                    let customer_id = crate::log_ids::customer_of_partition(&pk)
-                        .map_or_else(|| "none".to_owned(), |id| id.to_string());
-                    tracing::error!(%customer_id, %sk, %error, "unreadable item in the due index; set aside");
-                    set_aside(store, &pk, &sk, &error.to_string()).await?;
-                }
+    for item in store.query_all(request).await? {
+        let parsed = match text(&item, "entity") {
+            Some("followup") => {
+                from_item("Query", item.clone()).map(|f| Some(DueItem::FollowUp(Box::new(f))))
+            }
+            Some("message") => {
+                from_item("Query", item.clone()).map(|m| Some(DueItem::Message(Box::new(m))))
+            }
+            _ => Ok(None),
+        };
+        match parsed {
+            Ok(Some(due)) => items.push(due),
+            Ok(None) => {}
+            Err(error) => {
+                // One unreadable item must not stop every sweep: set it aside, loudly.
+                let pk = text(&item, "pk").unwrap_or_default();
+                let sk = text(&item, "sk").unwrap_or_default();
+                let customer_id = crate::log_ids::customer_of_partition(pk)
+                    .map_or_else(|| "none".to_owned(), |id| id.to_string());
+                tracing::error!(%customer_id, %sk, %error, "unreadable item in the due index; set aside");
+                set_aside(store, pk, sk, &error.to_string()).await?;
             }
         }
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            return Ok(items);
-        }
     }
+    Ok(items)
 }
 
 /// Takes a due follow-up for `owner` until `until` (wall clock): only if it is still
@@ -104,7 +78,7 @@ pub(super) async fn claim_follow_up(
     // so an unfinished follow-up never holds the sweep's checkpoint back.
     let bucket = due_bucket(until, item.follow_up.customer_id.as_str());
     let until = sortable_time(until);
-    let result = store
+    let request = store
         .client
         .update_item()
         .table_name(&store.table)
@@ -120,28 +94,13 @@ pub(super) async fn claim_follow_up(
         .expression_attribute_values(":until", s(&until))
         .expression_attribute_values(":bucket", s(bucket))
         .expression_attribute_values(":due", s(item.due_at.as_deref().unwrap_or_default()))
-        .expression_attribute_values(":wall", s(sortable_time(wall_now)))
-        .return_values(ReturnValue::AllNew)
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .send()
-        .await;
-    match result {
-        Ok(output) => output
-            .attributes
-            .map(|a| from_item("UpdateItem", a))
-            .transpose(),
-        Err(e) => match refused_update(&e) {
-            // An old item that does not read is nobody's claim of ours.
-            Some(current) => Ok(current
-                .and_then(|a| from_item::<FollowUpItem>("UpdateItem", a).ok())
-                .filter(|f| {
-                    f.status == FollowUpStatus::Claimed
-                        && f.claimed_by.as_deref() == Some(owner)
-                        && f.claim_until.as_deref() == Some(until.as_str())
-                })),
-            None => Err(sdk_error("UpdateItem", &e)),
-        },
-    }
+        .expression_attribute_values(":wall", s(sortable_time(wall_now)));
+    claim(request, |f: &FollowUpItem| {
+        f.status == FollowUpStatus::Claimed
+            && f.claimed_by.as_deref() == Some(owner)
+            && f.claim_until.as_deref() == Some(until.as_str())
+    })
+    .await
 }
 
 /// Writes a follow-up decision in one TransactWriteItems: the profile (if still at the
@@ -304,8 +263,9 @@ pub(super) async fn sweep_checkpoint(
         .map_err(|e| sdk_error("GetItem", &e))?;
     Ok(output
         .item
-        .and_then(|item| item.get("hour").and_then(|v| v.as_s().ok()).cloned())
-        .and_then(|hour| DateTime::parse_from_rfc3339(&hour).ok())
+        .as_ref()
+        .and_then(|item| text(item, "hour"))
+        .and_then(|hour| DateTime::parse_from_rfc3339(hour).ok())
         .map(|hour| hour.with_timezone(&Utc)))
 }
 

@@ -12,7 +12,7 @@ use aftercare_journey::time_shift::Shift;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-use super::codec::{from_item, key, s, sdk_error, to_item, version_condition};
+use super::codec::{from_item, key, s, sdk_error, text, to_item, version_condition};
 use super::{DynamoStore, Refused};
 use crate::error::Retry;
 use crate::items::{
@@ -87,11 +87,7 @@ async fn batch_load(
             .and_then(|mut r| r.remove(&store.table))
             .unwrap_or_default()
         {
-            match item
-                .get("entity")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-            {
+            match text(&item, "entity") {
                 Some("profile") => {
                     let record: ProfileItem = from_item("BatchGetItem", item)?;
                     loaded.profile = Some(Versioned {
@@ -253,56 +249,41 @@ pub(super) async fn customer_items(
     store: &DynamoStore,
     customer: &CustomerId,
 ) -> Result<Vec<JourneyItem>, StoreError> {
+    let request = store
+        .client
+        .query()
+        .table_name(&store.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", s(customer_pk(customer)));
     let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        store.count_read();
-        let output = store
-            .client
-            .query()
-            .table_name(&store.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(customer_pk(customer)))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| sdk_error("Query", &e))?;
-        for item in output.items.unwrap_or_default() {
-            let entity = item
-                .get("entity")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default();
-            items.push(match entity.as_str() {
-                "profile" => {
-                    let r: ProfileItem = from_item("Query", item)?;
-                    JourneyItem::Profile(Versioned {
-                        value: r.profile,
-                        version: r.version,
-                    })
-                }
-                "order" => {
-                    let r: OrderItem = from_item("Query", item)?;
-                    JourneyItem::Order(Versioned {
-                        value: r.order,
-                        version: r.version,
-                    })
-                }
-                "message" => JourneyItem::Message(Box::new(from_item("Query", item)?)),
-                "event" => JourneyItem::Event(from_item::<EventItem>("Query", item)?.marker),
-                "followup" => JourneyItem::FollowUp(Box::new(from_item("Query", item)?)),
-                "decision" => JourneyItem::Decision(Box::new(from_item("Query", item)?)),
-                other => {
-                    return Err(StoreError::corrupt(
-                        "Query",
-                        format!("unexpected entity {other:?}"),
-                    ))
-                }
-            });
-        }
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            return Ok(items);
-        }
+    for item in store.query_all(request).await? {
+        let entity = text(&item, "entity").unwrap_or_default().to_owned();
+        items.push(match entity.as_str() {
+            "profile" => {
+                let r: ProfileItem = from_item("Query", item)?;
+                JourneyItem::Profile(Versioned {
+                    value: r.profile,
+                    version: r.version,
+                })
+            }
+            "order" => {
+                let r: OrderItem = from_item("Query", item)?;
+                JourneyItem::Order(Versioned {
+                    value: r.order,
+                    version: r.version,
+                })
+            }
+            "message" => JourneyItem::Message(Box::new(from_item("Query", item)?)),
+            "event" => JourneyItem::Event(from_item::<EventItem>("Query", item)?.marker),
+            "followup" => JourneyItem::FollowUp(Box::new(from_item("Query", item)?)),
+            "decision" => JourneyItem::Decision(Box::new(from_item("Query", item)?)),
+            other => {
+                return Err(StoreError::corrupt(
+                    "Query",
+                    format!("unexpected entity {other:?}"),
+                ))
+            }
+        });
     }
+    Ok(items)
 }

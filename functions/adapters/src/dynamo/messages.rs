@@ -3,10 +3,12 @@
 
 use aftercare_journey::ids::CustomerId;
 use aftercare_journey::time_shift::Shift;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
-use super::codec::{from_item, is_condition_failure, key, refused_update, s, sdk_error};
+use super::codec::{
+    claim, from_item, is_condition_failure, key, refused_update, s, sdk_error, text,
+};
 use super::DynamoStore;
 use crate::items::{
     customer_pk, due_bucket, sortable_time, Lease, MailEvent, MessageItem, MessageStatus,
@@ -47,7 +49,7 @@ pub(super) async fn claim_message(
     now: DateTime<Utc>,
 ) -> Result<Option<MessageItem>, StoreError> {
     let until = lease.stored_until();
-    let result = store
+    let request = store
         .client
         .update_item()
         .table_name(&store.table)
@@ -60,51 +62,51 @@ pub(super) async fn claim_message(
         .expression_attribute_values(":bucket", s(due_bucket(lease.until, &item.message_id)))
         .expression_attribute_values(":one", AttributeValue::N("1".into()))
         .expression_attribute_values(":pending", s("pending"))
-        .expression_attribute_values(":now", s(sortable_time(now)))
-        .return_values(ReturnValue::AllNew)
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .send()
-        .await;
-    match result {
-        Ok(output) => output
-            .attributes
-            .map(|a| from_item("UpdateItem", a))
-            .transpose(),
-        Err(e) => match refused_update(&e) {
-            // An old item that does not read is nobody's claim of ours.
-            Some(current) => Ok(current
-                .and_then(|a| from_item::<MessageItem>("UpdateItem", a).ok())
-                .filter(|m| {
-                    m.status == MessageStatus::Pending
-                        && m.lease_owner.as_deref() == Some(lease.owner.as_str())
-                        && m.lease_until.as_deref() == Some(until.as_str())
-                })),
-            None => Err(sdk_error("UpdateItem", &e)),
-        },
+        .expression_attribute_values(":now", s(sortable_time(now)));
+    claim(request, |m: &MessageItem| {
+        m.status == MessageStatus::Pending
+            && m.lease_owner.as_deref() == Some(lease.owner.as_str())
+            && m.lease_until.as_deref() == Some(until.as_str())
+    })
+    .await
+}
+
+/// How a message leaves the outbox.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Finish<'a> {
+    /// SES accepted it, with this message id.
+    Sent(&'a str),
+    /// SES refused it for good (or it was withheld), for this reason.
+    Failed(&'a str),
+}
+
+impl Finish<'_> {
+    /// The status it leaves the message in.
+    fn status(self) -> &'static str {
+        match self {
+            Finish::Sent(_) => "sent",
+            Finish::Failed(_) => "failed",
+        }
     }
-}
 
-/// Records that SES accepted a message held by `owner`. Returns `false` if the lease was
-/// lost meanwhile (another sender took it over), which is logged by the caller.
-pub(super) async fn mark_sent(
-    store: &DynamoStore,
-    item: &MessageItem,
-    owner: &str,
-    ses_message_id: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    finish(store, item, owner, "sent", "SET #status = :status, sent_at = :now, ses_message_id = :detail, finished_by = :owner, expires_at = :expires REMOVE lease_owner, lease_until, due_bucket, due_at, content", ses_message_id, now).await
-}
+    /// The SES id or the reason, and the attribute it is recorded in.
+    fn detail(self) -> (&'static str, String) {
+        match self {
+            Finish::Sent(id) => ("ses_message_id", id.to_owned()),
+            Finish::Failed(reason) => ("last_error", reason.to_owned()),
+        }
+    }
 
-/// Records that SES refused a message held by `owner` for good.
-pub(super) async fn mark_failed(
-    store: &DynamoStore,
-    item: &MessageItem,
-    owner: &str,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    finish(store, item, owner, "failed", "SET #status = :status, last_error = :detail, failed_at = :now, finished_by = :owner, expires_at = :expires REMOVE lease_owner, lease_until, due_bucket, due_at, content", reason, now).await
+    /// The update: the status, when, the detail, who finished it; the lease, the due-index
+    /// keys and the content go.
+    fn update(self) -> String {
+        let (field, _) = self.detail();
+        let when = match self {
+            Finish::Sent(_) => "sent_at",
+            Finish::Failed(_) => "failed_at",
+        };
+        format!("SET #status = :status, {field} = :detail, {when} = :now, finished_by = :owner, expires_at = :expires REMOVE lease_owner, lease_until, due_bucket, due_at, content")
+    }
 }
 
 /// Notes why an attempt to send failed transiently; the message stays pending and the
@@ -133,32 +135,30 @@ pub(super) async fn note_attempt_failed(
     }
 }
 
-/// Moves a message held by `owner` from pending to `status`, with `detail` as its SES id
-/// (sent) or its reason (failed), and `owner` as `finished_by`. Returns `false` if another
-/// sender took it over meanwhile; `true` also when the message already stands as this very
-/// call leaves it, finished by `owner` with the same detail (the retry of a write whose
-/// answer was lost).
-#[allow(clippy::too_many_arguments)]
-async fn finish(
+/// Moves a message held by `owner` from pending to sent or failed (`how`), with its SES id or
+/// its reason, and `owner` as `finished_by`. Returns `false` if another sender took it over
+/// meanwhile; `true` also when the message already stands as this very call leaves it,
+/// finished by `owner` with the same detail (the retry of a write whose answer was lost).
+pub(super) async fn finish(
     store: &DynamoStore,
     item: &MessageItem,
     owner: &str,
-    status: &str,
-    update: &str,
-    detail: &str,
+    how: Finish<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    let status = how.status();
+    let (field, detail) = how.detail();
     let result = store
         .client
         .update_item()
         .table_name(&store.table)
         .set_key(Some(key(&item.pk, &item.sk)))
-        .update_expression(update)
+        .update_expression(how.update())
         .condition_expression("#status = :pending AND lease_owner = :owner")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":status", s(status))
         .expression_attribute_values(":now", s(now.to_rfc3339()))
-        .expression_attribute_values(":detail", s(detail))
+        .expression_attribute_values(":detail", s(&detail))
         .expression_attribute_values(
             ":expires",
             AttributeValue::N(now.plus(MESSAGE_LOG_TTL).timestamp().to_string()),
@@ -172,21 +172,10 @@ async fn finish(
         Ok(_) => Ok(true),
         Err(e) => match refused_update(&e) {
             Some(current) => {
-                let text = |name: &str| {
-                    current
-                        .as_ref()
-                        .and_then(|a| a.get(name))
-                        .and_then(|v| v.as_s().ok())
-                        .map(String::as_str)
-                };
-                let recorded = if status == "sent" {
-                    text("ses_message_id")
-                } else {
-                    text("last_error")
-                };
+                let text = |name: &str| current.as_ref().and_then(|a| text(a, name));
                 Ok(text("status") == Some(status)
                     && text("finished_by") == Some(owner)
-                    && recorded == Some(detail))
+                    && text(field) == Some(detail.as_str()))
             }
             None => Err(sdk_error("UpdateItem", &e)),
         },

@@ -25,6 +25,7 @@ use aftercare_journey::followups::FollowUpOutcome;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
 use aftercare_journey::journey::Profile;
 use aftercare_journey::order_events::OrderEventDecision;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
@@ -39,6 +40,7 @@ use crate::ports::JourneyStore;
 use codec::outcome_unknown;
 use codec::sdk_error;
 pub(crate) use codec::Refused;
+use messages::Finish;
 
 /// How many times a transaction whose outcome is unknown is sent again with its token, after
 /// the SDK's own attempts.
@@ -65,6 +67,30 @@ impl DynamoStore {
     /// The table name.
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// Every item the Query `request` (table, index and key condition set) finds, page by
+    /// page, each page counted as one read request.
+    async fn query_all(
+        &self,
+        request: QueryFluentBuilder,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            self.count_read();
+            let output = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", &e))?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
     }
 
     /// Counts one read request (GetItem, BatchGetItem, Query page).
@@ -235,7 +261,7 @@ impl JourneyStore for DynamoStore {
         ses_message_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        messages::mark_sent(self, item, owner, ses_message_id, now).await
+        messages::finish(self, item, owner, Finish::Sent(ses_message_id), now).await
     }
 
     async fn mark_failed(
@@ -245,7 +271,7 @@ impl JourneyStore for DynamoStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        messages::mark_failed(self, item, owner, reason, now).await
+        messages::finish(self, item, owner, Finish::Failed(reason), now).await
     }
 
     async fn note_attempt_failed(
