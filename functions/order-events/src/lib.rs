@@ -228,7 +228,9 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
         let budget = Budget::new(deadline, RECORD_TIME_BUDGET);
         sqs_batch::process_batch(event, budget, LOG_NAME, |message_id, body| {
             let owner = format!("{invocation}/{message_id}");
-            async move { self.process_body(&body, &owner).await }
+            // Boxed: the record's future is deep (SDK calls in a retry loop), and a caller that
+            // nests the batch in its own futures would otherwise exceed the layout depth limit.
+            async move { Box::pin(self.process_body(&body, &owner)).await }
         })
         .await
     }

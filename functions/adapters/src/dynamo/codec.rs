@@ -55,6 +55,16 @@ pub(super) async fn claim<T: for<'de> Deserialize<'de>>(
     }
 }
 
+/// Sends a conditional update: `true` when it was applied, `false` when its condition did
+/// not hold.
+pub(super) async fn applied(request: UpdateItemFluentBuilder) -> Result<bool, StoreError> {
+    match request.send().await {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(sdk_error("UpdateItem", &e)),
+    }
+}
+
 /// The text of the string attribute `name` of `item`, if it has one.
 pub(super) fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
     item.get(name)

@@ -6,7 +6,7 @@ use aftercare_journey::time_shift::Shift;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-use super::codec::{claim, from_item, is_condition_failure, key, s, sdk_error, text, to_item};
+use super::codec::{applied, claim, from_item, key, s, sdk_error, text, to_item};
 use super::profiles::profile_item;
 use super::{DynamoStore, Refused};
 use crate::items::{
@@ -79,10 +79,7 @@ pub(super) async fn claim_follow_up(
     let bucket = due_bucket(until, item.follow_up.customer_id.as_str());
     let until = sortable_time(until);
     let request = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(key(&item.pk, &item.sk)))
+        .update(&item.pk, &item.sk)
         .update_expression("SET #status = :claimed, claimed_by = :owner, claim_until = :until, due_bucket = :bucket")
         .condition_expression(
             "(#status = :scheduled AND due_at = :due) OR (#status = :claimed AND claim_until < :wall)",
@@ -228,23 +225,19 @@ pub(super) async fn set_aside(
     sk: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let result = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(key(pk, sk)))
-        .update_expression("SET #status = :failed, last_error = :reason REMOVE due_bucket, due_at")
-        .condition_expression("attribute_exists(pk)")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":failed", s("failed"))
-        .expression_attribute_values(":reason", s(reason))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if is_condition_failure(&e) => Ok(()),
-        Err(e) => Err(sdk_error("UpdateItem", &e)),
-    }
+    applied(
+        store
+            .update(pk, sk)
+            .update_expression(
+                "SET #status = :failed, last_error = :reason REMOVE due_bucket, due_at",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":reason", s(reason)),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// The earliest hour the sweep still has to read, if a sweep has run.

@@ -6,9 +6,7 @@ use aftercare_journey::time_shift::Shift;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
-use super::codec::{
-    claim, from_item, is_condition_failure, key, refused_update, s, sdk_error, text,
-};
+use super::codec::{applied, claim, from_item, key, refused_update, s, sdk_error, text};
 use super::DynamoStore;
 use crate::items::{
     customer_pk, due_bucket, sortable_time, Lease, MailEvent, MessageItem, MessageStatus,
@@ -50,10 +48,7 @@ pub(super) async fn claim_message(
 ) -> Result<Option<MessageItem>, StoreError> {
     let until = lease.stored_until();
     let request = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(key(&item.pk, &item.sk)))
+        .update(&item.pk, &item.sk)
         .update_expression("SET lease_owner = :owner, lease_until = :until, due_bucket = :bucket, due_at = :until, attempts = attempts + :one")
         .condition_expression("#status = :pending AND (attribute_not_exists(lease_until) OR lease_until < :now)")
         .expression_attribute_names("#status", "status")
@@ -117,22 +112,16 @@ pub(super) async fn note_attempt_failed(
     owner: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let result = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(key(&item.pk, &item.sk)))
-        .update_expression("SET last_error = :reason")
-        .condition_expression("lease_owner = :owner")
-        .expression_attribute_values(":reason", s(reason))
-        .expression_attribute_values(":owner", s(owner))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if is_condition_failure(&e) => Ok(()),
-        Err(e) => Err(sdk_error("UpdateItem", &e)),
-    }
+    applied(
+        store
+            .update(&item.pk, &item.sk)
+            .update_expression("SET last_error = :reason")
+            .condition_expression("lease_owner = :owner")
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":owner", s(owner)),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Moves a message held by `owner` from pending to sent or failed (`how`), with its SES id or
@@ -149,10 +138,7 @@ pub(super) async fn finish(
     let status = how.status();
     let (field, detail) = how.detail();
     let result = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(key(&item.pk, &item.sk)))
+        .update(&item.pk, &item.sk)
         .update_expression(how.update())
         .condition_expression("#status = :pending AND lease_owner = :owner")
         .expression_attribute_names("#status", "status")
@@ -198,21 +184,14 @@ pub(super) async fn record_mail_event(
         .map(|name| format!("{name} = if_not_exists({name}, :at)"))
         .collect::<Vec<_>>()
         .join(", ");
-    let result = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(key(&customer_pk(customer), sort_key)))
-        .update_expression(format!("SET {update}"))
-        .condition_expression("attribute_exists(pk)")
-        .expression_attribute_values(":at", s(at.to_rfc3339()))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if is_condition_failure(&e) => Ok(false),
-        Err(e) => Err(sdk_error("UpdateItem", &e)),
-    }
+    applied(
+        store
+            .update(&customer_pk(customer), sort_key)
+            .update_expression(format!("SET {update}"))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", s(at.to_rfc3339())),
+    )
+    .await
 }
 
 /// Records that the handoff of a message held by `owner` was published.
@@ -221,20 +200,14 @@ pub(super) async fn mark_handoff_published(
     item: &MessageItem,
     owner: &str,
 ) -> Result<(), StoreError> {
-    let result = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(key(&item.pk, &item.sk)))
-        .update_expression("SET handoff_published = :yes")
-        .condition_expression("lease_owner = :owner")
-        .expression_attribute_values(":yes", AttributeValue::Bool(true))
-        .expression_attribute_values(":owner", s(owner))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if is_condition_failure(&e) => Ok(()),
-        Err(e) => Err(sdk_error("UpdateItem", &e)),
-    }
+    applied(
+        store
+            .update(&item.pk, &item.sk)
+            .update_expression("SET handoff_published = :yes")
+            .condition_expression("lease_owner = :owner")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":owner", s(owner)),
+    )
+    .await
+    .map(|_| ())
 }

@@ -27,6 +27,7 @@ use aftercare_journey::journey::Profile;
 use aftercare_journey::order_events::OrderEventDecision;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -91,6 +92,14 @@ impl DynamoStore {
                 return Ok(items);
             }
         }
+    }
+
+    /// An UpdateItem of the item at `pk`, `sk` of this table, to be given its expressions.
+    fn update(&self, pk: &str, sk: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(codec::key(pk, sk)))
     }
 
     /// Counts one read request (GetItem, BatchGetItem, Query page).
