@@ -1,6 +1,15 @@
-//! AWS adapters for aftercare: the DynamoDB journey store, the SES v2 mailer, the outbox that
-//! sends each message exactly once, configuration from the environment, and the plumbing every
-//! function shares (SDK clients built once per cold start, logging, clocks).
+//! AWS adapters for aftercare: the ports the services depend on and their AWS implementations
+//! (the DynamoDB journey store, the SES v2 mailer, the EventBridge bus), the outbox that sends
+//! each message exactly once, the sweep, configuration from the environment, and the plumbing
+//! every function shares (SDK clients built once per cold start, logging, clocks).
+//!
+//! - [`ports`]: the journey store, mailer and handoff bus as traits;
+//! - [`items`]: the table's item layout, shared by every store (records, keys, leases, errors);
+//! - [`dynamo`]: the journey store on DynamoDB, by job; [`mailer`], [`events`]: SES and
+//!   EventBridge;
+//! - [`outbox`], [`sweep`]: sending exactly once, and the schedule's sweep, over any ports;
+//! - [`retry`], [`deadline`], [`sqs_batch`]: the read-decide-commit loop, the time budget, the
+//!   SQS batch loop every function shares.
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]

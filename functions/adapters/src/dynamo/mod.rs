@@ -2,11 +2,11 @@
 //! [`crate::items`]; the access patterns in `infra/README.md`). [`DynamoStore`] implements
 //! [`JourneyStore`]; each method's body lives in the module of its job:
 //!
-//! - [`journeys`]: the reads for a decision, the order event's commit, a customer's items;
-//! - [`messages`]: the outbox's claims and marks, and what SES reported;
-//! - [`follow_ups`]: the due index, follow-up claims and commits, the sweep's checkpoint;
-//! - [`profiles`]: a profile written with new messages;
-//! - [`codec`]: attribute values, conditional-failure answers and SDK errors.
+//! - `journeys`: the reads for a decision, the order event's commit, a customer's items;
+//! - `messages`: the outbox's claims and marks, and what SES reported;
+//! - `follow_ups`: the due index, follow-up claims and commits, the sweep's checkpoint;
+//! - `profiles`: a profile written with new messages;
+//! - `codec`: attribute values, conditional-failure answers and SDK errors.
 //!
 //! Every write is conditional and safe to send twice: a transaction carries a token digested
 //! from what it writes ([`crate::request_token`]), an update recognises its own effect.
