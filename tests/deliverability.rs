@@ -2,7 +2,7 @@
 //! every later decision says why, a complaint unsubscribes from marketing while order updates
 //! continue, and deliveries, opens and clicks are recorded on the message once.
 
-use aftercare_adapters::store::{JourneyItem, MessageItem};
+use aftercare_adapters::items::{JourneyItem, MessageItem};
 use aftercare_integration_tests::{at, ses_event_body, sqs_event, World};
 use aftercare_journey::journey::Order;
 use aftercare_localstack::SentMail;
@@ -68,7 +68,7 @@ async fn a_permanent_bounce_suppresses_the_address_until_the_shop_sends_a_new_on
     )
     .await;
     assert_eq!(outcome, Outcome::Suppressed);
-    assert!(message(&world, &placed).await.delivery.bounced_at.is_some());
+    assert!(message(&world, &placed).await.mail.bounced_at.is_some());
     let suppression = world.profile(1).await.suppression.expect("suppressed");
     assert_eq!(suppression.address.as_str(), to);
 
@@ -209,11 +209,7 @@ async fn a_complaint_unsubscribes_from_all_marketing_while_order_updates_continu
         p.complaints[0].kind,
         Some(aftercare_journey::message::MessageKind::ReviewRequest)
     );
-    assert!(message(&world, &review)
-        .await
-        .delivery
-        .complained_at
-        .is_some());
+    assert!(message(&world, &review).await.mail.complained_at.is_some());
 
     // Order news still arrives; the next review request does not.
     let before = world.sent().len();
@@ -303,10 +299,10 @@ async fn deliveries_opens_and_clicks_are_recorded_on_the_message_once_and_a_rati
         Outcome::Recorded("responded")
     );
     let item = message(&world, &review).await;
-    assert_eq!(item.delivery.delivered_at, Some(at("2026-11-06T18:05:04Z")));
-    assert_eq!(item.delivery.opened_at, Some(at("2026-11-07T08:00:00Z")));
-    assert_eq!(item.delivery.clicked_at, Some(at("2026-11-07T08:01:00Z")));
-    assert_eq!(item.delivery.responded_at, Some(at("2026-11-07T08:01:00Z")));
+    assert_eq!(item.mail.delivered_at, Some(at("2026-11-06T18:05:04Z")));
+    assert_eq!(item.mail.opened_at, Some(at("2026-11-07T08:00:00Z")));
+    assert_eq!(item.mail.clicked_at, Some(at("2026-11-07T08:01:00Z")));
+    assert_eq!(item.mail.responded_at, Some(at("2026-11-07T08:01:00Z")));
 
     // An ordinary link is a click, not an answer.
     let confirmation = world
@@ -318,10 +314,7 @@ async fn deliveries_opens_and_clicks_are_recorded_on_the_message_once_and_a_rati
         apply(&world, &confirmation, "Click", json!({"timestamp": "2026-11-02T08:00:00Z", "link": "https://leafandkettle.example/help"})).await,
         Outcome::Recorded("clicked")
     );
-    assert_eq!(
-        message(&world, &confirmation).await.delivery.responded_at,
-        None
-    );
+    assert_eq!(message(&world, &confirmation).await.mail.responded_at, None);
 
     // Mail we did not send, a message we no longer keep, and bad input.
     let mut foreign: Value =

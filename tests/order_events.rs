@@ -1,8 +1,9 @@
 //! The order-events function against the local emulator: exactly-once effects under
 //! at-least-once delivery, the outbox, partial batch failures, and the sample events.
 
-use aftercare_adapters::outbox::Delivery;
-use aftercare_adapters::store::{JourneyItem, MessageStatus};
+use aftercare_adapters::items::{JourneyItem, MessageStatus};
+use aftercare_adapters::outbox::SendOutcome;
+use aftercare_adapters::ports::Mailer;
 use aftercare_integration_tests::{envelope, sample_detail, sample_sqs_event, sqs_event, World};
 use aftercare_journey::status::OrderStatus;
 use order_events::{RecordError, RecordOutcome};
@@ -30,7 +31,7 @@ fn orders(items: &[JourneyItem]) -> Vec<aftercare_journey::journey::Order> {
 
 fn profile(
     items: &[JourneyItem],
-) -> aftercare_adapters::store::Versioned<aftercare_journey::journey::Profile> {
+) -> aftercare_adapters::items::Versioned<aftercare_journey::journey::Profile> {
     items
         .iter()
         .find_map(|i| {
@@ -43,7 +44,7 @@ fn profile(
         .expect("a profile")
 }
 
-fn messages(items: &[JourneyItem]) -> Vec<aftercare_adapters::store::MessageItem> {
+fn messages(items: &[JourneyItem]) -> Vec<aftercare_adapters::items::MessageItem> {
     items
         .iter()
         .filter_map(|i| {
@@ -237,7 +238,7 @@ async fn a_redelivery_while_another_invocation_holds_the_message_sends_nothing_a
         matches!(
             early.records[0].result,
             Ok(RecordOutcome::Duplicate {
-                resent: Some(Delivery::HeldElsewhere),
+                resent: Some(SendOutcome::HeldElsewhere),
                 ..
             })
         ),
@@ -308,7 +309,7 @@ async fn an_ses_outage_keeps_the_message_in_the_outbox_and_the_relay_sends_it_on
         matches!(
             &report.records[0].result,
             Ok(RecordOutcome::Processed {
-                message: Some((_, Delivery::LeftForRelay { .. })),
+                message: Some((_, SendOutcome::LeftForRelay { .. })),
                 ..
             })
         ),

@@ -2,7 +2,8 @@
 //! own effect and reports success, never a conflict, a duplicate or a message held by someone
 //! else; and what another writer did is still told apart.
 
-use aftercare_adapters::store::{CommitError, JourneyItem, Lease, MessageItem, MessageStatus};
+use aftercare_adapters::items::{CommitError, JourneyItem, Lease, MessageItem, MessageStatus};
+use aftercare_adapters::ports::JourneyStore;
 use aftercare_integration_tests::{at, envelope, World};
 use aftercare_journey::event::parse_order_event;
 use aftercare_journey::order_events::decide_order_event;
@@ -14,7 +15,7 @@ async fn placed_and_committed(
     world: &World,
     owner: &str,
 ) -> (
-    aftercare_adapters::store::LoadedJourney,
+    aftercare_adapters::items::ProfileOrderAndMarker,
     aftercare_journey::event::OrderEvent,
     aftercare_journey::order_events::OrderEventDecision,
     Lease,
@@ -31,7 +32,8 @@ async fn placed_and_committed(
         .load_for_event(&event.customer.id, &event.order_id, &event.event_id)
         .await
         .unwrap();
-    let decision = decide_order_event(&loaded.journey(), &event, &world.config.settings).unwrap();
+    let decision =
+        decide_order_event(&loaded.order_journey(), &event, &world.config.settings).unwrap();
     let lease = Lease {
         owner: owner.into(),
         until: at("2026-11-02T10:02:00Z"),

@@ -10,7 +10,9 @@
 use std::path::{Path, PathBuf};
 
 use aftercare_adapters::aws::AwsClients;
-use aftercare_adapters::store::{JourneyItem, JourneyStore, MessageItem, MessageStatus};
+use aftercare_adapters::dynamo::DynamoStore;
+use aftercare_adapters::items::{JourneyItem, MessageItem, MessageStatus};
+use aftercare_adapters::ports::JourneyStore;
 use aftercare_integration_tests::stack;
 use aftercare_journey::ids::CustomerId;
 use aftercare_journey::journey::Profile;
@@ -31,7 +33,7 @@ fn sample(name: &str) -> PathBuf {
 
 struct Run {
     functions: FunctionServer,
-    store: JourneyStore,
+    store: DynamoStore,
     mail_seen: usize,
 }
 
@@ -63,7 +65,7 @@ impl Run {
 
     async fn journey(&self) -> Vec<JourneyItem> {
         self.store
-            .journey(&CustomerId::parse(CUSTOMER).unwrap())
+            .customer_items(&CustomerId::parse(CUSTOMER).unwrap())
             .await
             .unwrap()
     }
@@ -125,7 +127,7 @@ async fn every_function_answers_the_lambda_runtime_api_with_the_sample_events() 
         .unwrap_or_else(|e| panic!("{e}"));
     let mut run = Run {
         functions,
-        store: JourneyStore::new(clients.dynamodb.clone(), table),
+        store: DynamoStore::new(clients.dynamodb.clone(), table),
         mail_seen: stack.sent_mail().unwrap().len(),
     };
 
@@ -163,7 +165,7 @@ async fn every_function_answers_the_lambda_runtime_api_with_the_sample_events() 
     assert!(no_failures(&answer), "{answer}");
     let placed = run.message(MessageKind::OrderPlaced).await;
     assert_eq!(
-        placed.delivery.delivered_at.map(|t| t.to_rfc3339()),
+        placed.mail.delivered_at.map(|t| t.to_rfc3339()),
         Some("2026-10-20T18:04:03.418+00:00".to_owned())
     );
 

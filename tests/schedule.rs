@@ -2,7 +2,8 @@
 //! across overlapping sweeps, work left for the next run when time is short, reads that grow
 //! with due work and not with customers, and the watchdog's handoff.
 
-use aftercare_adapters::store::JourneyItem;
+use aftercare_adapters::items::JourneyItem;
+use aftercare_adapters::ports::JourneyStore;
 use aftercare_integration_tests::{at, stack, World};
 use serde_json::{json, Value};
 
@@ -582,7 +583,7 @@ async fn after_an_outage_todays_work_goes_first_and_the_backlog_is_caught_up_in_
     assert_eq!(reviews(&world), 1, "{first:?}");
     assert!(first.hours_behind > 0, "{first:?}");
     let bound = (2 + aftercare_adapters::sweep::MAX_CATCH_UP_HOURS as usize)
-        * aftercare_adapters::store::DUE_SHARDS as usize;
+        * aftercare_adapters::items::DUE_SHARDS as usize;
     assert!(first.buckets_read <= bound, "{first:?}");
 
     // AND the following runs catch up, each bounded, until none is behind; the review that
@@ -619,7 +620,7 @@ async fn a_follow_up_held_by_a_run_that_died_does_not_hold_the_checkpoint_back_a
         ))
         .await;
     let store = world.schedule.store();
-    let bucket = aftercare_adapters::store::due_bucket(at("2026-11-06T18:00:00Z"), "cus-1");
+    let bucket = aftercare_adapters::items::due_bucket(at("2026-11-06T18:00:00Z"), "cus-1");
     let due = store
         .due_items(&bucket, at("2026-11-06T18:05:00Z"))
         .await
@@ -627,9 +628,7 @@ async fn a_follow_up_held_by_a_run_that_died_does_not_hold_the_checkpoint_back_a
     let review = due
         .into_iter()
         .find_map(|item| match item {
-            aftercare_adapters::follow_up_store::DueItem::FollowUp(f)
-                if f.follow_up.key == "review#H-1" =>
-            {
+            aftercare_adapters::items::DueItem::FollowUp(f) if f.follow_up.key == "review#H-1" => {
                 Some(*f)
             }
             _ => None,

@@ -11,12 +11,12 @@
 //! The twin's half needs no emulator: `cargo test --test store_contract memory::` runs it in
 //! well under a second.
 
-use aftercare_adapters::follow_up_store::DueItem;
-use aftercare_adapters::ports::JourneyStore;
-use aftercare_adapters::store::{
-    due_bucket, pending_message_item, sortable_time, CommitError, DeliveryEvent, FollowUpItem,
-    FollowUpStatus, JourneyItem, Lease, LoadedJourney, MessageItem, MessageStatus,
+use aftercare_adapters::items::DueItem;
+use aftercare_adapters::items::{
+    due_bucket, pending_message_item, sortable_time, CommitError, FollowUpItem, FollowUpStatus,
+    JourneyItem, Lease, MailEvent, MessageItem, MessageStatus, ProfileOrderAndMarker,
 };
+use aftercare_adapters::ports::JourneyStore;
 use aftercare_integration_tests::{at, envelope, sample_detail};
 use aftercare_journey::event::{parse_order_event, AcceptedYears, OrderEvent};
 use aftercare_journey::followups::{decide_follow_up, FollowUp};
@@ -61,7 +61,7 @@ contract!(
     a_failure_mark_by_the_holder_repeats_as_success_and_another_senders_is_refused,
     notes_and_handoff_marks_only_take_effect_for_the_holder,
     a_sent_message_never_becomes_pending_again_and_leaves_the_due_index,
-    record_delivery_keeps_the_first_time_and_answers_false_for_an_unknown_message,
+    record_mail_event_keeps_the_first_time_and_answers_false_for_an_unknown_message,
     follow_ups_planned_by_a_commit_appear_in_their_hours_partition_only_once_due,
     a_follow_up_planned_for_a_time_already_past_is_filed_under_the_hour_it_was_written,
     a_later_plan_of_a_follow_up_replaces_the_earlier_one,
@@ -77,7 +77,7 @@ contract!(
 );
 
 /// A DynamoDB store over a fresh table of the emulator, named after the test.
-async fn dynamodb_store(test: &str) -> aftercare_adapters::store::JourneyStore {
+async fn dynamodb_store(test: &str) -> aftercare_adapters::dynamo::DynamoStore {
     let stack = aftercare_integration_tests::stack();
     let sdk = stack.sdk_config().await;
     let clients = aftercare_adapters::aws::AwsClients::from_config(&sdk);
@@ -86,7 +86,7 @@ async fn dynamodb_store(test: &str) -> aftercare_adapters::store::JourneyStore {
         .create_table(&clients.dynamodb, &table)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    aftercare_adapters::store::JourneyStore::new(clients.dynamodb, table)
+    aftercare_adapters::dynamo::DynamoStore::new(clients.dynamodb, table)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ fn event(status: &str, event_id: &str, occurred_at: &str) -> OrderEvent {
 
 /// An order event read and decided against the store, ready to commit.
 struct Decided {
-    loaded: LoadedJourney,
+    loaded: ProfileOrderAndMarker,
     event: OrderEvent,
     decision: OrderEventDecision,
 }
@@ -128,7 +128,7 @@ async fn decide<S: JourneyStore>(store: &S, event: OrderEvent) -> Decided {
         .load_for_event(&event.customer.id, &event.order_id, &event.event_id)
         .await
         .unwrap();
-    let decision = decide_order_event(&loaded.journey(), &event, &settings()).unwrap();
+    let decision = decide_order_event(&loaded.order_journey(), &event, &settings()).unwrap();
     Decided {
         loaded,
         event,
@@ -345,7 +345,7 @@ async fn a_commit_at_a_stale_profile_or_order_version_is_a_conflict_and_writes_n
     let packed = decide(store, event("packed", "evt-3", "2026-11-02T12:00:00Z")).await;
     // AND a new customer's event decided before the profile existed
     let stale_first = Decided {
-        loaded: LoadedJourney::default(),
+        loaded: ProfileOrderAndMarker::default(),
         ..decide(store, event("shipped", "evt-4", "2026-11-03T09:00:00Z")).await
     };
     commit(store, &confirmed, "inv-b").await.unwrap();
@@ -617,7 +617,7 @@ async fn a_sent_message_never_becomes_pending_again_and_leaves_the_due_index<S: 
     assert_eq!((stored.due_bucket, stored.due_at), (None, None));
 }
 
-async fn record_delivery_keeps_the_first_time_and_answers_false_for_an_unknown_message<
+async fn record_mail_event_keeps_the_first_time_and_answers_false_for_an_unknown_message<
     S: JourneyStore,
 >(
     store: &S,
@@ -628,25 +628,25 @@ async fn record_delivery_keeps_the_first_time_and_answers_false_for_an_unknown_m
         .await
         .unwrap();
     let id = customer();
-    let report = |event, when: &str| store.record_delivery(&id, &message.sk, event, at(when));
+    let report = |event, when: &str| store.record_mail_event(&id, &message.sk, event, at(when));
 
-    assert!(report(DeliveryEvent::Delivered, "2026-11-02T10:00:05Z")
+    assert!(report(MailEvent::Delivered, "2026-11-02T10:00:05Z")
         .await
         .unwrap());
-    assert!(report(DeliveryEvent::Delivered, "2026-11-02T10:09:00Z")
+    assert!(report(MailEvent::Delivered, "2026-11-02T10:09:00Z")
         .await
         .unwrap());
-    assert!(report(DeliveryEvent::Responded, "2026-11-03T08:00:00Z")
+    assert!(report(MailEvent::Responded, "2026-11-03T08:00:00Z")
         .await
         .unwrap());
-    assert!(report(DeliveryEvent::Clicked, "2026-11-03T09:00:00Z")
+    assert!(report(MailEvent::Clicked, "2026-11-03T09:00:00Z")
         .await
         .unwrap());
-    assert!(report(DeliveryEvent::Opened, "2026-11-03T07:00:00Z")
+    assert!(report(MailEvent::Opened, "2026-11-03T07:00:00Z")
         .await
         .unwrap());
 
-    let delivery = stored_message(store, &message).await.delivery;
+    let delivery = stored_message(store, &message).await.mail;
     assert_eq!(delivery.delivered_at, Some(at("2026-11-02T10:00:05Z")));
     assert_eq!(delivery.responded_at, Some(at("2026-11-03T08:00:00Z")));
     assert_eq!(delivery.clicked_at, Some(at("2026-11-03T08:00:00Z")));
@@ -654,10 +654,10 @@ async fn record_delivery_keeps_the_first_time_and_answers_false_for_an_unknown_m
     assert_eq!(delivery.bounced_at, None);
 
     let unknown = store
-        .record_delivery(
+        .record_mail_event(
             &customer(),
             "MSG#20261102T100000Z#nobody",
-            DeliveryEvent::Delivered,
+            MailEvent::Delivered,
             at("2026-11-02T10:00:05Z"),
         )
         .await
@@ -690,7 +690,7 @@ async fn follow_ups_planned_by_a_commit_appear_in_their_hours_partition_only_onc
     let other_shard = format!(
         "{}#{}",
         &bucket[..13],
-        (bucket[14..].parse::<u32>().unwrap() + 1) % aftercare_adapters::store::DUE_SHARDS
+        (bucket[14..].parse::<u32>().unwrap() + 1) % aftercare_adapters::items::DUE_SHARDS
     );
 
     assert!(!before.contains(&planned.key), "{before:?}");
@@ -1181,13 +1181,13 @@ async fn scenario<S: JourneyStore>(store: &S) -> (Vec<String>, Vec<JourneyItem>)
         &store.mark_sent(&message, "inv-a", "ses-x", now).await,
     ));
     for (event, when) in [
-        (DeliveryEvent::Delivered, "2026-11-02T10:06:00Z"),
-        (DeliveryEvent::Responded, "2026-11-02T12:00:00Z"),
-        (DeliveryEvent::Delivered, "2026-11-02T13:00:00Z"),
+        (MailEvent::Delivered, "2026-11-02T10:06:00Z"),
+        (MailEvent::Responded, "2026-11-02T12:00:00Z"),
+        (MailEvent::Delivered, "2026-11-02T13:00:00Z"),
     ] {
         answers.push(answer(
             &store
-                .record_delivery(&customer(), &message.sk, event, at(when))
+                .record_mail_event(&customer(), &message.sk, event, at(when))
                 .await,
         ));
     }

@@ -7,7 +7,8 @@ use std::sync::{Arc, OnceLock};
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::{Clock, ManualClock};
 use aftercare_adapters::config::Config;
-use aftercare_adapters::store::{JourneyItem, JourneyStore};
+use aftercare_adapters::items::JourneyItem;
+use aftercare_adapters::ports::JourneyStore;
 use aftercare_journey::ids::CustomerId;
 use aftercare_localstack::{LocalStack, SentMail};
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -128,7 +129,7 @@ impl World {
     }
 
     /// The store under test.
-    pub fn store(&self) -> &JourneyStore {
+    pub fn store(&self) -> &aftercare_adapters::dynamo::DynamoStore {
         self.function.store()
     }
 
@@ -180,7 +181,7 @@ impl World {
     /// The journey of customer `n`.
     pub async fn journey(&self, customer: u32) -> Vec<JourneyItem> {
         let id = CustomerId::parse(format!("cus-{customer}")).unwrap();
-        self.store().journey(&id).await.unwrap()
+        self.store().customer_items(&id).await.unwrap()
     }
 
     /// The profile of customer `n`; fails the test if there is none.

@@ -24,6 +24,32 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// What a function takes from its configuration besides its ports (store, mailer, bus): the
+/// same for every function, so each can be built on any implementation of the ports.
+#[derive(Clone)]
+pub struct FunctionParts {
+    /// The shop's settings.
+    pub settings: Settings,
+    /// The wall clock leases, claims and accepted skews are measured by.
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
+    /// How long a sender holds a message it decided (`OUTBOX_LEASE_SECONDS`).
+    pub outbox_lease: chrono::Duration,
+    /// The years an event's dates may fall in (`ACCEPTED_YEARS`).
+    pub accepted_years: AcceptedYears,
+}
+
+impl FunctionParts {
+    /// The parts `config` names, measured by `clock`.
+    pub fn of(config: &Config, clock: std::sync::Arc<dyn crate::clock::Clock>) -> Self {
+        Self {
+            settings: config.settings.clone(),
+            clock,
+            outbox_lease: config.outbox_lease,
+            accepted_years: config.accepted_years,
+        }
+    }
+}
+
 /// Everything the functions read from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {

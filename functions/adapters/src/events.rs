@@ -10,6 +10,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::json;
 
 use crate::error::{classify, describe, Retry};
+use crate::ports::HandoffBus;
 
 /// The `source` of every event aftercare publishes.
 pub const EVENT_SOURCE: &str = "aftercare";
@@ -43,9 +44,12 @@ impl EventBus {
             bus_name: bus_name.into(),
         }
     }
+}
 
+/// Publishes on EventBridge, one `PutEvents` entry per handoff.
+impl HandoffBus for EventBus {
     /// Publishes a `HandoffRequested` event; `handoff_id` identifies it across repeats.
-    pub async fn publish_handoff(
+    async fn publish_handoff(
         &self,
         handoff: &Handoff,
         handoff_id: &str,

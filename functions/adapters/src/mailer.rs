@@ -12,6 +12,7 @@ use mail_builder::MessageBuilder;
 
 use crate::config::Config;
 use crate::error::{classify, describe, Retry};
+use crate::ports::Mailer;
 use crate::reference::{MessageReference, CUSTOMER_TAG, MESSAGE_TAG, REFERENCE_HEADER};
 
 /// Why SES did not take a message.
@@ -97,9 +98,12 @@ impl SesMailer {
             .write_body(&mut mime)?;
         Ok(mime)
     }
+}
 
+/// Sends through SES v2 as raw MIME, one attempt per send (see `aws::ses_config`).
+impl Mailer for SesMailer {
     /// Sends `message`; returns SES's message id.
-    pub async fn send(&self, message: &OutgoingMessage) -> Result<String, SendError> {
+    async fn send(&self, message: &OutgoingMessage) -> Result<String, SendError> {
         let mime = self
             .mime(message)
             .map_err(|e| SendError::Rejected(format!("MIME could not be built: {e}")))?;

@@ -14,21 +14,19 @@ use aftercare_journey::time_shift::Shift;
 use chrono::Duration;
 
 use crate::clock::Clock;
-use crate::events::{EventBus, PublishError};
+use crate::events::PublishError;
+use crate::items::{Lease, MessageItem, MessageStatus, StoreError};
 use crate::log_ids;
-use crate::mailer::{SendError, SesMailer};
-use crate::store::{JourneyStore, Lease, MessageItem, MessageStatus, StoreError};
+use crate::mailer::SendError;
+use crate::ports::{HandoffBus, JourneyStore, Mailer};
 
 /// How many times recording an accepted send is attempted (each with the SDK's own retries)
 /// before the message is left to the relay, which would send it again.
 pub const MARK_SENT_ATTEMPTS: u32 = 3;
 
-/// The holder of a message that waits on purpose: its lease ends when it may be sent.
-pub const SCHEDULED_HOLDER: &str = "scheduled";
-
 /// What became of one attempt to deliver a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
+pub enum SendOutcome {
     /// SES accepted it.
     Sent {
         /// SES's message id.
@@ -67,26 +65,26 @@ pub enum Delivery {
 
 /// What became of the attempt, as log lines say it: our words, SES's message id, and the
 /// reasons (ours, or SES's with addresses masked).
-impl std::fmt::Display for Delivery {
+impl std::fmt::Display for SendOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Delivery::Sent { ses_message_id } => write!(f, "sent ({ses_message_id})"),
-            Delivery::Rejected { reason } => write!(f, "refused by SES: {reason}"),
-            Delivery::NotOurs => f.write_str("already sent or failed"),
-            Delivery::HeldElsewhere => f.write_str("held by another sender"),
-            Delivery::Waiting { until } => write!(f, "waiting until {}", until.to_rfc3339()),
-            Delivery::Withheld { reason } => write!(f, "withheld: {reason}"),
-            Delivery::LeftForRelay { reason } => write!(f, "left for the relay: {reason}"),
+            SendOutcome::Sent { ses_message_id } => write!(f, "sent ({ses_message_id})"),
+            SendOutcome::Rejected { reason } => write!(f, "refused by SES: {reason}"),
+            SendOutcome::NotOurs => f.write_str("already sent or failed"),
+            SendOutcome::HeldElsewhere => f.write_str("held by another sender"),
+            SendOutcome::Waiting { until } => write!(f, "waiting until {}", until.to_rfc3339()),
+            SendOutcome::Withheld { reason } => write!(f, "withheld: {reason}"),
+            SendOutcome::LeftForRelay { reason } => write!(f, "left for the relay: {reason}"),
         }
     }
 }
 
-impl Delivery {
+impl SendOutcome {
     /// What became of an attempt that failed: left in the outbox for the relay, and logged.
     pub fn left_for_relay(item: &MessageItem, error: &DeliverError) -> Self {
         tracing::warn!(message_id = %item.message_id, customer_id = %log_ids::customer(&item.customer_id), %error,
             "message not sent now; it stays in the outbox for the relay");
-        Delivery::LeftForRelay {
+        SendOutcome::LeftForRelay {
             reason: error.to_string(),
         }
     }
@@ -106,23 +104,35 @@ pub enum DeliverError {
     Publish(#[from] PublishError),
 }
 
-/// Sends outbox messages exactly once.
-pub struct Outbox<'a> {
-    store: &'a JourneyStore,
-    mailer: &'a SesMailer,
-    clock: &'a dyn Clock,
-    lease: Duration,
-    bus: Option<&'a EventBus>,
+/// The bus of an outbox that has none: a message with a handoff waits in the outbox, its
+/// attempt noted as failed, until an outbox with a bus takes it. It has no values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoBus {}
+
+impl HandoffBus for NoBus {
+    async fn publish_handoff(
+        &self,
+        _handoff: &aftercare_journey::followups::Handoff,
+        _message_id: &str,
+    ) -> Result<(), PublishError> {
+        match *self {}
+    }
 }
 
-impl<'a> Outbox<'a> {
-    /// An outbox over `store` sending through `mailer`; a sender holds a message for `lease`.
-    pub fn new(
-        store: &'a JourneyStore,
-        mailer: &'a SesMailer,
-        clock: &'a dyn Clock,
-        lease: Duration,
-    ) -> Self {
+/// Sends outbox messages exactly once: held in `store`, sent through `mailer`, their handoffs
+/// published on `bus` when there is one.
+pub struct Outbox<'a, S, M, B = NoBus> {
+    store: &'a S,
+    mailer: &'a M,
+    clock: &'a dyn Clock,
+    lease: Duration,
+    bus: Option<&'a B>,
+}
+
+impl<'a, S: JourneyStore, M: Mailer> Outbox<'a, S, M> {
+    /// An outbox over `store` sending through `mailer`, without a bus; a sender holds a
+    /// message for `lease`.
+    pub fn new(store: &'a S, mailer: &'a M, clock: &'a dyn Clock, lease: Duration) -> Self {
         Self {
             store,
             mailer,
@@ -131,11 +141,24 @@ impl<'a> Outbox<'a> {
             bus: None,
         }
     }
+}
 
+impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
     /// The same outbox, publishing the handoffs that go with messages on `bus`.
-    pub fn with_bus(mut self, bus: &'a EventBus) -> Self {
-        self.bus = Some(bus);
-        self
+    pub fn with_bus<To: HandoffBus>(self, bus: &'a To) -> Outbox<'a, S, M, To> {
+        self.with_optional_bus(Some(bus))
+    }
+
+    /// The same outbox, publishing handoffs on `bus` if there is one (without one, a message
+    /// with a handoff waits in the outbox).
+    pub fn with_optional_bus<To: HandoffBus>(self, bus: Option<&'a To>) -> Outbox<'a, S, M, To> {
+        Outbox {
+            store: self.store,
+            mailer: self.mailer,
+            clock: self.clock,
+            lease: self.lease,
+            bus,
+        }
     }
 
     /// A fresh lease for `owner`, starting now.
@@ -151,9 +174,9 @@ impl<'a> Outbox<'a> {
         &self,
         item: &MessageItem,
         owner: &str,
-    ) -> Result<Delivery, DeliverError> {
+    ) -> Result<SendOutcome, DeliverError> {
         if item.content.is_none() && item.handoff.is_none() {
-            return Ok(Delivery::NotOurs);
+            return Ok(SendOutcome::NotOurs);
         }
         self.publish_handoff(item, owner).await?;
         let Some(message) = &item.content else {
@@ -162,7 +185,7 @@ impl<'a> Outbox<'a> {
             self.store
                 .mark_sent(item, owner, done, self.clock.now())
                 .await?;
-            return Ok(Delivery::Sent {
+            return Ok(SendOutcome::Sent {
                 ses_message_id: done.into(),
             });
         };
@@ -197,21 +220,21 @@ impl<'a> Outbox<'a> {
         item: &MessageItem,
         message: &aftercare_journey::message::OutgoingMessage,
         owner: &str,
-    ) -> Result<Delivery, DeliverError> {
+    ) -> Result<SendOutcome, DeliverError> {
         match self.mailer.send(message).await {
             Ok(ses_message_id) => {
                 if !self.record_sent(item, owner, &ses_message_id).await? {
                     tracing::warn!(message_id = %item.message_id, customer_id = %log_ids::customer(&item.customer_id),
                         "sent after the lease was taken over; the relay may send it again");
                 }
-                Ok(Delivery::Sent { ses_message_id })
+                Ok(SendOutcome::Sent { ses_message_id })
             }
             Err(SendError::Rejected(reason)) => {
                 tracing::error!(message_id = %item.message_id, customer_id = %log_ids::customer(&item.customer_id), %reason, "SES refused the message");
                 self.store
                     .mark_failed(item, owner, &reason, self.clock.now())
                     .await?;
-                Ok(Delivery::Rejected { reason })
+                Ok(SendOutcome::Rejected { reason })
             }
             Err(error) => {
                 self.store
@@ -258,17 +281,13 @@ impl<'a> Outbox<'a> {
         &self,
         item: &MessageItem,
         owner: &str,
-    ) -> Result<Delivery, DeliverError> {
+    ) -> Result<SendOutcome, DeliverError> {
         if item.status != MessageStatus::Pending {
-            return Ok(Delivery::NotOurs);
+            return Ok(SendOutcome::NotOurs);
         }
-        if item.lease_owner.as_deref() == Some(SCHEDULED_HOLDER) {
-            let until = item
-                .lease_until
-                .as_deref()
-                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
-            if let Some(until) = until.filter(|until| *until > self.clock.now()) {
-                return Ok(Delivery::Waiting { until });
+        if let Some(wait) = Lease::of(item).filter(Lease::is_scheduled) {
+            if wait.until > self.clock.now() {
+                return Ok(SendOutcome::Waiting { until: wait.until });
             }
         }
         let lease = self.lease_for(owner);
@@ -278,7 +297,7 @@ impl<'a> Outbox<'a> {
             .await?
         {
             Some(held) => self.deliver_after_wait(&held, owner).await,
-            None => Ok(Delivery::HeldElsewhere),
+            None => Ok(SendOutcome::HeldElsewhere),
         }
     }
 
@@ -290,7 +309,7 @@ impl<'a> Outbox<'a> {
         &self,
         item: &MessageItem,
         owner: &str,
-    ) -> Result<Delivery, DeliverError> {
+    ) -> Result<SendOutcome, DeliverError> {
         let Some(message) = &item.content else {
             return self.deliver_held(item, owner).await;
         };
@@ -310,7 +329,7 @@ impl<'a> Outbox<'a> {
         self.store
             .mark_failed(item, owner, &reason, self.clock.now())
             .await?;
-        Ok(Delivery::Withheld { reason })
+        Ok(SendOutcome::Withheld { reason })
     }
 
     /// Re-reads a message by key and, if it is still pending with its lease run out, sends it.
@@ -319,10 +338,10 @@ impl<'a> Outbox<'a> {
         customer: &CustomerId,
         sk: &str,
         owner: &str,
-    ) -> Result<Delivery, DeliverError> {
+    ) -> Result<SendOutcome, DeliverError> {
         match self.store.message(customer, sk).await? {
             Some(item) => self.claim_and_deliver(&item, owner).await,
-            None => Ok(Delivery::NotOurs),
+            None => Ok(SendOutcome::NotOurs),
         }
     }
 }

@@ -17,12 +17,11 @@ use aftercare_journey::order_events::OrderEventDecision;
 use chrono::{DateTime, Utc};
 
 use crate::events::PublishError;
-use crate::follow_up_store::DueItem;
-use crate::mailer::SendError;
-use crate::store::{
-    CommitError, DeliveryEvent, FollowUpItem, JourneyItem, Lease, LoadedJourney, MessageItem,
-    StoreError,
+use crate::items::{
+    CommitError, DueItem, FollowUpItem, JourneyItem, Lease, MailEvent, MessageItem,
+    ProfileOrderAndMarker, StoreError,
 };
+use crate::mailer::SendError;
 
 /// What the functions and services need of the journey table: reads for a decision, the
 /// conditional commit of a decision, the outbox's claims and marks, the due work of the
@@ -44,14 +43,14 @@ pub trait JourneyStore: Send + Sync {
         customer: &CustomerId,
         order: &OrderId,
         event: &EventId,
-    ) -> impl Future<Output = Result<LoadedJourney, StoreError>> + Send;
+    ) -> impl Future<Output = Result<ProfileOrderAndMarker, StoreError>> + Send;
 
     /// The profile and, if given, the order, read together (strongly consistent).
     fn load_profile_and_order(
         &self,
         customer: &CustomerId,
         order: Option<&OrderId>,
-    ) -> impl Future<Output = Result<LoadedJourney, StoreError>> + Send;
+    ) -> impl Future<Output = Result<ProfileOrderAndMarker, StoreError>> + Send;
 
     /// Writes an order event's decision, made by invocation `owner`, all or nothing: the event
     /// marker (only if absent), the profile and the order (only if still at the versions in
@@ -61,7 +60,7 @@ pub trait JourneyStore: Send + Sync {
     #[allow(clippy::too_many_arguments)]
     fn commit_order_event(
         &self,
-        loaded: &LoadedJourney,
+        loaded: &ProfileOrderAndMarker,
         event: &OrderEvent,
         decision: &OrderEventDecision,
         lease: &Lease,
@@ -133,11 +132,11 @@ pub trait JourneyStore: Send + Sync {
 
     /// Records what SES reported about the message at `sort_key` of `customer`, keeping the
     /// time of the first report of each event. `false` when there is no such message.
-    fn record_delivery(
+    fn record_mail_event(
         &self,
         customer: &CustomerId,
         sort_key: &str,
-        event: DeliveryEvent,
+        event: MailEvent,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 

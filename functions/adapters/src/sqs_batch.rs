@@ -13,11 +13,11 @@
 
 use std::fmt::{Debug, Display};
 use std::future::Future;
-use std::time::{Duration, SystemTime};
 
 use aftercare_journey::event::InvalidEvent;
 use aftercare_journey::rejection::Problem;
 
+use crate::deadline::Budget;
 use crate::panics::{self, Panicked};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
@@ -54,34 +54,14 @@ pub struct BatchReport<T, E> {
     pub response: SqsBatchResponse,
 }
 
-/// When a batch must stop taking new records.
-#[derive(Debug, Clone, Copy)]
-pub struct Deadline {
-    /// When the invocation is cut off.
-    pub at: SystemTime,
-    /// The time one record may need in the worst ordinary case; a record is only started
-    /// while at least this much is left.
-    pub record_budget: Duration,
-}
-
-impl Deadline {
-    /// Whether too little time is left to start another record.
-    fn too_close(&self) -> bool {
-        self.at
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            < self.record_budget
-    }
-}
-
 /// Runs `process(message_id, body)` for each record of `event`, in order, one at a time, and
 /// logs each result under `what`: the function's name and what a record holds (for example
 /// "order-events: order event"), so each line says which function wrote it. An outcome is
-/// logged by its `Display`, which holds nothing a sender wrote. With a `deadline`, records not
-/// started in time fail with [`RecordFailure::out_of_time`].
+/// logged by its `Display`, which holds nothing a sender wrote. A record is started only while
+/// the `budget` allows another; the rest fail with [`RecordFailure::out_of_time`].
 pub async fn process_batch<T, E, F, Fut>(
     event: SqsEvent,
-    deadline: Option<Deadline>,
+    budget: Budget,
     what: &str,
     mut process: F,
 ) -> BatchReport<T, E>
@@ -98,7 +78,7 @@ where
             .message_id
             .unwrap_or_else(|| format!("record-{index}"));
         let result = match record.body {
-            _ if deadline.is_some_and(|deadline| deadline.too_close()) => Err(E::out_of_time()),
+            _ if !budget.allows_another() => Err(E::out_of_time()),
             Some(body) => match panics::catch(process(message_id.clone(), body)).await {
                 Ok(result) => result,
                 Err(bug) => {
@@ -133,6 +113,7 @@ where
 mod tests {
     use super::*;
     use aws_lambda_events::event::sqs::SqsMessage;
+    use std::time::{Duration, SystemTime};
 
     #[derive(Debug)]
     enum Failure {
@@ -185,7 +166,7 @@ mod tests {
     async fn only_the_failed_records_are_reported_and_in_batch_order() {
         let report = process_batch(
             batch(&[Some("ok"), None, Some("flaky"), Some("ok")]),
-            None,
+            Budget::UNLIMITED,
             "test record",
             |id, body| async move {
                 match body.as_str() {
@@ -216,7 +197,7 @@ mod tests {
         crate::panics::install_hook();
         let report = process_batch(
             batch(&[Some("ok"), Some("boom"), Some("ok")]),
-            None,
+            Budget::UNLIMITED,
             "test record",
             |id, body| async move {
                 if body == "boom" {
@@ -244,13 +225,13 @@ mod tests {
     #[tokio::test]
     async fn no_record_is_started_once_the_deadline_is_too_close() {
         let mut started = 0;
-        let deadline = Deadline {
-            at: SystemTime::now() + Duration::from_secs(5),
-            record_budget: Duration::from_secs(10),
-        };
+        let budget = Budget::new(
+            Some(SystemTime::now() + Duration::from_secs(5)),
+            Duration::from_secs(10),
+        );
         let report = process_batch(
             batch(&[Some("a"), Some("b")]),
-            Some(deadline),
+            budget,
             "test record",
             |_, _| {
                 started += 1;
@@ -268,13 +249,13 @@ mod tests {
 
     #[tokio::test]
     async fn records_are_started_while_enough_time_is_left() {
-        let deadline = Deadline {
-            at: SystemTime::now() + Duration::from_secs(60),
-            record_budget: Duration::from_secs(10),
-        };
+        let budget = Budget::new(
+            Some(SystemTime::now() + Duration::from_secs(60)),
+            Duration::from_secs(10),
+        );
         let report = process_batch(
             batch(&[Some("a")]),
-            Some(deadline),
+            budget,
             "test record",
             |_, body| async move { Ok::<_, Failure>(body) },
         )

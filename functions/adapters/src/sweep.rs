@@ -13,7 +13,6 @@
 
 use aftercare_journey::time_shift::{between, hours, Shift};
 use std::cmp::Reverse;
-use std::time::SystemTime;
 
 use aftercare_journey::followups::{decide_follow_up, FollowUpDecision};
 use aftercare_journey::render::RenderError;
@@ -21,10 +20,12 @@ use aftercare_journey::settings::Settings;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::clock::Clock;
-use crate::follow_up_store::DueItem;
-use crate::outbox::{Delivery, Outbox};
+use crate::deadline::Budget;
+use crate::items::{CommitError, DueItem, FollowUpItem, StoreError, DUE_SHARDS};
+use crate::outbox::{Outbox, SendOutcome};
 use crate::panics;
-use crate::store::{CommitError, FollowUpItem, JourneyStore, StoreError, DUE_SHARDS};
+use crate::ports::{HandoffBus, JourneyStore, Mailer};
+use crate::retry::{self, Contended, Round};
 
 /// How far back the very first sweep looks.
 pub const FIRST_SWEEP_LOOKBACK: Duration = Duration::days(1);
@@ -99,8 +100,8 @@ enum TaskError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Render(#[from] RenderError),
-    #[error("the journey kept changing while deciding")]
-    Contention,
+    #[error(transparent)]
+    Contention(#[from] Contended),
 }
 
 impl TaskError {
@@ -111,25 +112,25 @@ impl TaskError {
                 error.retry == crate::error::Retry::Transient
             }
             TaskError::Render(_) => false,
-            TaskError::Contention => true,
+            TaskError::Contention(_) => true,
         }
     }
 }
 
-/// Runs sweeps.
-pub struct Sweeper<'a> {
-    store: &'a JourneyStore,
-    outbox: Outbox<'a>,
+/// Runs sweeps over a store `S`, sending through an outbox with mailer `M` and bus `B`.
+pub struct Sweeper<'a, S, M, B> {
+    store: &'a S,
+    outbox: Outbox<'a, S, M, B>,
     settings: &'a Settings,
     clock: &'a dyn Clock,
 }
 
-impl<'a> Sweeper<'a> {
+impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Sweeper<'a, S, M, B> {
     /// A sweeper over `store`, sending through `outbox`, deciding with `settings`; `clock` is
     /// the wall clock claims and leases are measured by.
     pub fn new(
-        store: &'a JourneyStore,
-        outbox: Outbox<'a>,
+        store: &'a S,
+        outbox: Outbox<'a, S, M, B>,
         settings: &'a Settings,
         clock: &'a dyn Clock,
     ) -> Self {
@@ -143,8 +144,8 @@ impl<'a> Sweeper<'a> {
 
     /// One run at business time `now` (the schedule event's time) as `owner`. Reads the due
     /// index hour by hour from the checkpoint, handling each hour's work before reading the
-    /// next, and stops taking work when less than [`TASK_TIME_BUDGET`] is left before
-    /// `deadline`. The next run starts at the earliest hour with work left, and never later
+    /// next, and stops taking work once `budget` allows no other task (the schedule gives
+    /// each [`TASK_TIME_BUDGET`]). The next run starts at the earliest hour with work left, and never later
     /// than the hour before `now` (an item written just before the hour turned may land after
     /// this run read it); a believable checkpoint never moves back. One ahead of the hour of
     /// `now`, or older than [`MAX_CHECKPOINT_AGE`], is not believable and is put right.
@@ -152,9 +153,9 @@ impl<'a> Sweeper<'a> {
         &self,
         now: DateTime<Utc>,
         owner: &str,
-        deadline: Option<SystemTime>,
+        budget: Budget,
     ) -> Result<SweepReport, StoreError> {
-        self.run_until(now, owner, &|_: &SweepReport| out_of_time(deadline))
+        self.run_until(now, owner, &|_: &SweepReport| !budget.allows_another())
             .await
     }
 
@@ -301,12 +302,16 @@ impl<'a> Sweeper<'a> {
                 continue;
             }
             match self.outbox.claim_and_deliver(&message, owner).await {
-                Ok(Delivery::Sent { .. }) => report.relayed += 1,
-                Ok(Delivery::Rejected { .. } | Delivery::Withheld { .. } | Delivery::NotOurs) => {}
+                Ok(SendOutcome::Sent { .. }) => report.relayed += 1,
                 Ok(
-                    Delivery::HeldElsewhere
-                    | Delivery::Waiting { .. }
-                    | Delivery::LeftForRelay { .. },
+                    SendOutcome::Rejected { .. }
+                    | SendOutcome::Withheld { .. }
+                    | SendOutcome::NotOurs,
+                ) => {}
+                Ok(
+                    SendOutcome::HeldElsewhere
+                    | SendOutcome::Waiting { .. }
+                    | SendOutcome::LeftForRelay { .. },
                 )
                 | Err(_) => done = false,
             }
@@ -331,68 +336,73 @@ impl<'a> Sweeper<'a> {
             return Ok(None);
         };
         let task = &held.follow_up;
-        for _ in 0..3 {
-            let loaded = self
-                .store
-                .load_profile_and_order(&task.customer_id, task.order_id.as_ref())
-                .await?;
-            let Some(profile) = loaded.profile else {
-                return Err(TaskError::Store(StoreError {
-                    operation: "BatchGetItem",
-                    retry: crate::error::Retry::Permanent,
-                    detail: format!("follow-up {} of an unknown customer", task.key),
-                }));
-            };
-            let outcome = decide_follow_up(
-                task,
-                &profile.value,
-                loaded.order.as_ref().map(|o| &o.value),
-                now,
-                self.settings,
-            )?;
-            let lease = self.outbox.lease_for(owner);
-            match self
-                .store
-                .commit_follow_up(
-                    profile.version,
-                    &held,
-                    &outcome,
-                    now,
-                    &lease,
-                    self.clock.now(),
-                )
-                .await
-            {
-                Ok(message) => {
-                    let (decision, detail) = match &outcome.decision {
-                        FollowUpDecision::Send { message, .. } => ("sent", message.subject.clone()),
-                        FollowUpDecision::Defer { until, reason } => (
-                            "deferred",
-                            format!("{reason}; until {}", until.to_rfc3339()),
-                        ),
-                        FollowUpDecision::Withhold { reason } => ("withheld", reason.clone()),
-                        FollowUpDecision::Cancel { reason } => ("cancelled", reason.clone()),
-                    };
-                    if let Some(message) = message {
-                        if let Err(error) = self.outbox.deliver_held(&message, owner).await {
-                            // Decided and written: the relay sends it once the lease runs out.
-                            tracing::warn!(message_id = %message.message_id, %error, "send failed; kept in the outbox");
-                        }
-                    }
-                    return Ok(Some(SweepDecision {
-                        customer_id: task.customer_id.to_string(),
-                        key: task.key.clone(),
-                        kind: task.kind.message_kind().to_string(),
-                        decision: decision.into(),
-                        detail,
+        let held = &held;
+        retry::read_decide_commit(
+            3,
+            &task.customer_id,
+            |_| async move {
+                let loaded = self
+                    .store
+                    .load_profile_and_order(&task.customer_id, task.order_id.as_ref())
+                    .await?;
+                let Some(profile) = loaded.profile else {
+                    return Err(TaskError::Store(StoreError {
+                        operation: "BatchGetItem",
+                        retry: crate::error::Retry::Permanent,
+                        detail: format!("follow-up {} of an unknown customer", task.key),
                     }));
+                };
+                let outcome = decide_follow_up(
+                    task,
+                    &profile.value,
+                    loaded.order.as_ref().map(|o| &o.value),
+                    now,
+                    self.settings,
+                )?;
+                let lease = self.outbox.lease_for(owner);
+                match self
+                    .store
+                    .commit_follow_up(
+                        profile.version,
+                        held,
+                        &outcome,
+                        now,
+                        &lease,
+                        self.clock.now(),
+                    )
+                    .await
+                {
+                    Ok(message) => {
+                        let (decision, detail) = match &outcome.decision {
+                            FollowUpDecision::Send { message, .. } => ("sent", message.subject.clone()),
+                            FollowUpDecision::Defer { until, reason } => (
+                                "deferred",
+                                format!("{reason}; until {}", until.to_rfc3339()),
+                            ),
+                            FollowUpDecision::Withhold { reason } => ("withheld", reason.clone()),
+                            FollowUpDecision::Cancel { reason } => ("cancelled", reason.clone()),
+                        };
+                        if let Some(message) = message {
+                            if let Err(error) = self.outbox.deliver_held(&message, owner).await {
+                                // Decided and written: the relay sends it once the lease runs out.
+                                tracing::warn!(message_id = %message.message_id, %error, "send failed; kept in the outbox");
+                            }
+                        }
+                        Ok(Round::Done(Some(SweepDecision {
+                            customer_id: task.customer_id.to_string(),
+                            key: task.key.clone(),
+                            kind: task.kind.message_kind().to_string(),
+                            decision: decision.into(),
+                            detail,
+                        })))
+                    }
+                    Err(CommitError::Conflict) => Ok(Round::Changed),
+                    Err(CommitError::Duplicate) => Ok(Round::Done(None)),
+                    Err(CommitError::Store(error)) => Err(error.into()),
                 }
-                Err(CommitError::Conflict) => continue,
-                Err(CommitError::Duplicate) => return Ok(None),
-                Err(CommitError::Store(error)) => return Err(error.into()),
-            }
-        }
-        Err(TaskError::Contention)
+            },
+        )
+        .await
     }
 }
 
@@ -442,11 +452,6 @@ impl HourPlan {
     fn first_unread(&self) -> Option<DateTime<Utc>> {
         self.backlog_end().map(|end| end.plus(hours(1)))
     }
-}
-
-fn out_of_time(deadline: Option<SystemTime>) -> bool {
-    deadline
-        .is_some_and(|d| d.duration_since(SystemTime::now()).unwrap_or_default() < TASK_TIME_BUDGET)
 }
 
 #[cfg(test)]

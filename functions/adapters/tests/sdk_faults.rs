@@ -3,8 +3,9 @@
 //! after the retries reaches the caller classified.
 
 use aftercare_adapters::aws::{retry_config, MAX_ATTEMPTS};
+use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::error::Retry;
-use aftercare_adapters::store::JourneyStore;
+use aftercare_adapters::ports::{JourneyStore, Mailer};
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::Client;
@@ -13,14 +14,14 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
 const INVALID: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"One or more parameter values were invalid"}"#;
 
-fn store(rule: &Rule) -> JourneyStore {
+fn store(rule: &Rule) -> DynamoStore {
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [rule], |config| {
         config.retry_config(retry_config())
     });
-    JourneyStore::new(client, "journeys")
+    DynamoStore::new(client, "journeys")
 }
 
-async fn load(store: &JourneyStore) -> Result<(), aftercare_adapters::store::StoreError> {
+async fn load(store: &DynamoStore) -> Result<(), aftercare_adapters::items::StoreError> {
     let customer = CustomerId::parse("c-1").unwrap();
     let order = OrderId::parse("o-1").unwrap();
     let event = EventId::parse("e-1").unwrap();

@@ -20,17 +20,21 @@ pub mod http_event;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
-use aftercare_adapters::config::Config;
+use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::events::EventBus;
+use aftercare_adapters::items::{pending_message_item, CommitError, MessageItem};
 use aftercare_adapters::log_ids;
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::Outbox;
-use aftercare_adapters::store::{pending_message_item, CommitError, JourneyStore, MessageItem};
+use aftercare_adapters::ports::{HandoffBus, JourneyStore, Mailer};
+use aftercare_adapters::retry::{self, Contended, Round};
 use aftercare_journey::contact::Language;
 use aftercare_journey::event::WebLink;
 use aftercare_journey::feedback::{
     add_comment, decide_rating, AnswerPage, Comment, FeedbackError, Score,
 };
+use aftercare_journey::journey::Profile;
 use aftercare_journey::links::{verify, verify_preferences, LinkClaims, SigningKey, TokenError};
 use aftercare_journey::message::{MessageKind, OutgoingMessage};
 use aftercare_journey::pages::{render_page, Page};
@@ -53,14 +57,14 @@ pub const PREFERENCES_PATH: &str = "/preferences";
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Everything the function needs, built once per cold start.
-pub struct FeedbackFunction {
-    store: JourneyStore,
-    mailer: SesMailer,
-    bus: Option<EventBus>,
-    settings: Settings,
-    clock: Arc<dyn Clock>,
-    lease: chrono::Duration,
+/// Everything the function needs, built once per cold start: a journey store `S`, a mailer `M`
+/// and, if configured, a bus `B` for handoffs (DynamoDB, SES and EventBridge in Lambda; any
+/// implementation of the ports in tests and dry runs).
+pub struct FeedbackFunction<S = DynamoStore, M = SesMailer, B = EventBus> {
+    store: S,
+    mailer: M,
+    bus: Option<B>,
+    parts: FunctionParts,
 }
 
 /// What a request came to.
@@ -88,16 +92,27 @@ impl Answer {
 impl FeedbackFunction {
     /// Wires the function from its clients and configuration.
     pub fn new(clients: &AwsClients, config: &Config, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
-            mailer: SesMailer::new(clients.sesv2.clone(), config),
-            bus: config
+        Self::from_parts(
+            DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
+            SesMailer::new(clients.sesv2.clone(), config),
+            config
                 .event_bus
                 .as_ref()
                 .map(|bus| EventBus::new(clients.eventbridge.clone(), bus)),
-            settings: config.settings.clone(),
-            clock,
-            lease: config.outbox_lease,
+            FunctionParts::of(config, clock),
+        )
+    }
+}
+
+impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
+    /// The function over `store`, `mailer` and, if given, `bus` (the in-memory twin in tests
+    /// and dry runs).
+    pub fn from_parts(store: S, mailer: M, bus: Option<B>, parts: FunctionParts) -> Self {
+        Self {
+            store,
+            mailer,
+            bus,
+            parts,
         }
     }
 
@@ -110,10 +125,14 @@ impl FeedbackFunction {
             .unwrap_or_else(|| {
                 format!(
                     "http-{}",
-                    self.clock.now().timestamp_nanos_opt().unwrap_or_default()
+                    self.parts
+                        .clock
+                        .now()
+                        .timestamp_nanos_opt()
+                        .unwrap_or_default()
                 )
             });
-        let settings = settings_for(&self.settings, &request);
+        let settings = settings_for(&self.parts.settings, &request);
         let settings = settings.as_ref();
         let path = request.uri().path();
         let known = [RATE_PATH, COMMENT_PATH, UNSUBSCRIBE_PATH, PREFERENCES_PATH].contains(&path);
@@ -175,7 +194,7 @@ impl FeedbackFunction {
         let html = answer.html.clone().unwrap_or_else(|| {
             render_page(
                 answer.page,
-                &self.settings.brand,
+                &self.parts.settings.brand,
                 answer.language,
                 form,
                 answer.detail.as_deref(),
@@ -203,7 +222,7 @@ impl FeedbackFunction {
     /// The keys links are verified with; a 500 page (and a log line) if none are configured,
     /// since every link would then be refused through no fault of the customer's.
     fn keys(&self, hint: Language) -> Result<&[SigningKey], Answer> {
-        self.settings
+        self.parts.settings
             .links
             .as_ref()
             .map(|links| links.keys.as_slice())
@@ -219,7 +238,7 @@ impl FeedbackFunction {
     fn claims(&self, token: Option<&String>, hint: Language) -> Result<LinkClaims, Answer> {
         let keys = self.keys(hint)?;
         let token = token.ok_or_else(|| Answer::error(Page::InvalidLink, hint))?;
-        verify(keys, token, self.clock.now()).map_err(|error| match error {
+        verify(keys, token, self.parts.clock.now()).map_err(|error| match error {
             TokenError::Expired => Answer::error(Page::ExpiredLink, hint),
             _ => Answer::error(Page::InvalidLink, hint),
         })
@@ -248,64 +267,63 @@ impl FeedbackFunction {
                 ..Answer::error(Page::BadRequest, hint)
             };
         };
-        let token = query.get("token").cloned();
-        for _ in 0..3 {
-            let (profile, order) = match self.journey(&claims, hint).await {
-                Ok(journey) => journey,
-                Err(answer) => return answer,
-            };
-            let language = profile.value.locale.language();
-            let decision = match decide_rating(
-                &profile.value,
-                &order.value,
-                &claims,
-                score,
-                self.clock.now(),
-                settings,
-            ) {
-                Ok(decision) => decision,
-                Err(FeedbackError::Render(error)) => {
-                    tracing::error!(%error, "rendering a reply failed");
-                    return Answer::error(Page::Internal, language);
-                }
-                Err(_) => return Answer::error(Page::InvalidLink, language),
-            };
-            if let Some(reason) = &decision.reply_held_back {
-                tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, %reason, "reply to a rating held back");
-            }
-            let items = self.outbox_items(&decision.messages, decision.handoff.as_ref(), owner);
-            match self
-                .store
-                .commit_profile_with_messages(&decision.profile, profile.version, &items)
-                .await
-            {
-                result @ (Ok(()) | Err(CommitError::Duplicate)) => {
-                    // Only what this request wrote is ours to send; a duplicate was written by another.
-                    if result.is_ok() {
-                        self.deliver(&items, owner).await;
+        let token = &query.get("token").cloned();
+        let claims = &claims;
+        retry::read_decide_commit(
+            3,
+            &claims.customer,
+            |_| async move {
+                let (profile, order) = match self.journey(claims, hint).await {
+                    Ok(journey) => journey,
+                    Err(answer) => return done(answer),
+                };
+                let language = profile.value.locale.language();
+                let decision = match decide_rating(
+                    &profile.value,
+                    &order.value,
+                    claims,
+                    score,
+                    self.parts.clock.now(),
+                    settings,
+                ) {
+                    Ok(decision) => decision,
+                    Err(FeedbackError::Render(error)) => {
+                        tracing::error!(%error, "rendering a reply failed");
+                        return done(Answer::error(Page::Internal, language));
                     }
+                    Err(_) => return done(Answer::error(Page::InvalidLink, language)),
+                };
+                if let Some(reason) = &decision.reply_held_back {
+                    tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, %reason, "reply to a rating held back");
+                }
+                let items = self.outbox_items(&decision.messages, decision.handoff.as_ref(), owner);
+                let recorded = || {
                     tracing::info!(customer_id = %log_ids::customer(&claims.customer), order_id = %claims.order, score = score.get(), first = decision.first_answer, "rating recorded");
                     let page = if decision.page == AnswerPage::Apology {
                         Page::Apology
                     } else {
                         Page::Thanks
                     };
-                    return Answer {
+                    Answer {
                         page,
                         language,
-                        form_token: token,
+                        form_token: token.clone(),
                         detail: None,
                         html: None,
-                    };
-                }
-                Err(CommitError::Conflict) => continue,
-                Err(CommitError::Store(error)) => {
-                    tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the rating failed");
-                    return Answer::error(Page::Internal, language);
-                }
-            }
-        }
-        Answer::error(Page::Internal, hint)
+                    }
+                };
+                self.commit_and_deliver(
+                    (&decision.profile, profile.version),
+                    &items,
+                    owner,
+                    language,
+                    recorded,
+                )
+                .await
+            },
+        )
+        .await
+        .unwrap_or_else(|_: Contended| Answer::error(Page::Internal, hint))
     }
 
     async fn comment(
@@ -329,49 +347,39 @@ impl FeedbackFunction {
                     }
                 }
             };
-        for _ in 0..3 {
-            let (profile, order) = match self.journey(&claims, hint).await {
+        let (claims, comment) = (&claims, &comment);
+        retry::read_decide_commit(3, &claims.customer, |_| async move {
+            let (profile, order) = match self.journey(claims, hint).await {
                 Ok(journey) => journey,
-                Err(answer) => return answer,
+                Err(answer) => return done(answer),
             };
             let language = profile.value.locale.language();
             let (after, messages) = match add_comment(
                 &profile.value,
                 &order.value,
-                &claims,
+                claims,
                 comment.clone(),
-                self.clock.now(),
+                self.parts.clock.now(),
                 settings,
             ) {
                 Ok(result) => result,
-                Err(FeedbackError::NotRated) => return Answer::error(Page::BadRequest, language),
+                Err(FeedbackError::NotRated) => {
+                    return done(Answer::error(Page::BadRequest, language))
+                }
                 Err(FeedbackError::Render(error)) => {
                     tracing::error!(%error, "rendering the alert failed");
-                    return Answer::error(Page::Internal, language);
+                    return done(Answer::error(Page::Internal, language));
                 }
-                Err(_) => return Answer::error(Page::InvalidLink, language),
+                Err(_) => return done(Answer::error(Page::InvalidLink, language)),
             };
             let items = self.outbox_items(&messages, None, owner);
-            match self
-                .store
-                .commit_profile_with_messages(&after, profile.version, &items)
-                .await
-            {
-                result @ (Ok(()) | Err(CommitError::Duplicate)) => {
-                    // Only what this request wrote is ours to send; a duplicate was written by another.
-                    if result.is_ok() {
-                        self.deliver(&items, owner).await;
-                    }
-                    return Answer::error(Page::CommentReceived, language);
-                }
-                Err(CommitError::Conflict) => continue,
-                Err(CommitError::Store(error)) => {
-                    tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the comment failed");
-                    return Answer::error(Page::Internal, language);
-                }
-            }
-        }
-        Answer::error(Page::Internal, hint)
+            self.commit_and_deliver((&after, profile.version), &items, owner, language, || {
+                Answer::error(Page::CommentReceived, language)
+            })
+            .await
+        })
+        .await
+        .unwrap_or_else(|_: Contended| Answer::error(Page::Internal, hint))
     }
 
     /// Shows the preferences page for a preferences link, after applying `change`: nothing
@@ -387,72 +395,78 @@ impl FeedbackFunction {
         let Ok(claims) = verify_preferences(keys, token) else {
             return Answer::error(Page::InvalidLink, hint);
         };
-        let now = self.clock.now();
-        for _ in 0..3 {
-            let loaded = match self
-                .store
-                .load_profile_and_order(&claims.customer, None)
-                .await
-            {
-                Ok(loaded) => loaded,
-                Err(error) => {
-                    tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "reading the journey failed");
-                    return Answer::error(Page::Internal, hint);
-                }
-            };
-            let Some(profile) = loaded.profile else {
-                return Answer::error(Page::UnknownCustomer, hint);
-            };
-            let language = profile.value.locale.language();
-            let (after, changed, notice) = match &change {
-                Change::None => (profile.value.clone(), false, PreferencesNotice::None),
-                Change::OneClick => match claims.topic {
-                    Some(topic) => {
-                        let (after, changed) =
-                            unsubscribe(&profile.value, &[topic], OptOutSource::OneClick, now);
-                        (after, changed, PreferencesNotice::Unsubscribed(topic))
-                    }
-                    None => (profile.value.clone(), false, PreferencesNotice::None),
-                },
-                Change::Choose(wanted) => {
-                    let (after, changed) = choose_topics(&profile.value, wanted, now);
-                    (after, changed, PreferencesNotice::Saved)
-                }
-            };
-            if changed {
-                match self
+        let now = self.parts.clock.now();
+        let (claims, change) = (&claims, &change);
+        retry::read_decide_commit(
+            3,
+            &claims.customer,
+            |_| async move {
+                let loaded = match self
                     .store
-                    .commit_profile_with_messages(&after, profile.version, &[])
+                    .load_profile_and_order(&claims.customer, None)
                     .await
                 {
-                    Ok(()) | Err(CommitError::Duplicate) => {}
-                    Err(CommitError::Conflict) => continue,
-                    Err(CommitError::Store(error)) => {
-                        tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the preferences failed");
-                        return Answer::error(Page::Internal, language);
+                    Ok(loaded) => loaded,
+                    Err(error) => {
+                        tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "reading the journey failed");
+                        return done(Answer::error(Page::Internal, hint));
                     }
+                };
+                let Some(profile) = loaded.profile else {
+                    return done(Answer::error(Page::UnknownCustomer, hint));
+                };
+                let language = profile.value.locale.language();
+                let (after, changed, notice) = match &change {
+                    Change::None => (profile.value.clone(), false, PreferencesNotice::None),
+                    Change::OneClick => match claims.topic {
+                        Some(topic) => {
+                            let (after, changed) =
+                                unsubscribe(&profile.value, &[topic], OptOutSource::OneClick, now);
+                            (after, changed, PreferencesNotice::Unsubscribed(topic))
+                        }
+                        None => (profile.value.clone(), false, PreferencesNotice::None),
+                    },
+                    Change::Choose(wanted) => {
+                        let (after, changed) = choose_topics(&profile.value, wanted, now);
+                        (after, changed, PreferencesNotice::Saved)
+                    }
+                };
+                if changed {
+                    match self
+                        .store
+                        .commit_profile_with_messages(&after, profile.version, &[])
+                        .await
+                    {
+                        Ok(()) | Err(CommitError::Duplicate) => {}
+                        Err(CommitError::Conflict) => return Ok(Round::Changed),
+                        Err(CommitError::Store(error)) => {
+                            tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "writing the preferences failed");
+                            return done(Answer::error(Page::Internal, language));
+                        }
+                    }
+                    let off: Vec<&str> = after.unsubscribed.keys().map(|t| t.as_str()).collect();
+                    tracing::info!(customer_id = %log_ids::customer(&claims.customer), unsubscribed = ?off, "preferences changed");
                 }
-                let off: Vec<&str> = after.unsubscribed.keys().map(|t| t.as_str()).collect();
-                tracing::info!(customer_id = %log_ids::customer(&claims.customer), unsubscribed = ?off, "preferences changed");
-            }
-            let subscribed: Vec<(MailTopic, bool)> = MailTopic::ALL
-                .into_iter()
-                .map(|topic| (topic, is_subscribed(&after, topic)))
-                .collect();
-            let html = render_preferences(
-                &self.settings.brand,
-                language,
-                (PREFERENCES_PATH, token),
-                &subscribed,
-                notice,
-                active_suppression(&after).is_some(),
-            );
-            return Answer {
-                html: Some(html),
-                ..Answer::error(Page::Preferences, language)
-            };
-        }
-        Answer::error(Page::Internal, hint)
+                let subscribed: Vec<(MailTopic, bool)> = MailTopic::ALL
+                    .into_iter()
+                    .map(|topic| (topic, is_subscribed(&after, topic)))
+                    .collect();
+                let html = render_preferences(
+                    &self.parts.settings.brand,
+                    language,
+                    (PREFERENCES_PATH, token),
+                    &subscribed,
+                    notice,
+                    active_suppression(&after).is_some(),
+                );
+                done(Answer {
+                    html: Some(html),
+                    ..Answer::error(Page::Preferences, language)
+                })
+            },
+        )
+        .await
+        .unwrap_or_else(|_: Contended| Answer::error(Page::Internal, hint))
     }
 
     /// The profile and order a link is about, in one read; an error page if they cannot be read
@@ -463,8 +477,8 @@ impl FeedbackFunction {
         hint: Language,
     ) -> Result<
         (
-            aftercare_adapters::store::Versioned<aftercare_journey::journey::Profile>,
-            aftercare_adapters::store::Versioned<aftercare_journey::journey::Order>,
+            aftercare_adapters::items::Versioned<aftercare_journey::journey::Profile>,
+            aftercare_adapters::items::Versioned<aftercare_journey::journey::Order>,
         ),
         Answer,
     > {
@@ -502,11 +516,44 @@ impl FeedbackFunction {
             .collect()
     }
 
-    fn outbox(&self) -> Outbox<'_> {
-        let outbox = Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease);
-        match &self.bus {
-            Some(bus) => outbox.with_bus(bus),
-            None => outbox,
+    fn outbox(&self) -> Outbox<'_, S, M, B> {
+        Outbox::new(
+            &self.store,
+            &self.mailer,
+            self.parts.clock.as_ref(),
+            self.parts.outbox_lease,
+        )
+        .with_optional_bus(self.bus.as_ref())
+    }
+
+    /// Writes a customer's answer: `profile` at the version read and the replies `items`
+    /// (held by `owner`), then sends what this request wrote (a duplicate was written, and is
+    /// sent, by another) and answers `written()`. A conflict is a round to decide again; a
+    /// failed write is logged and answered with the error page in `language`.
+    async fn commit_and_deliver(
+        &self,
+        (profile, read_version): (&Profile, u64),
+        items: &[MessageItem],
+        owner: &str,
+        language: Language,
+        written: impl FnOnce() -> Answer,
+    ) -> Result<Round<Answer>, Contended> {
+        match self
+            .store
+            .commit_profile_with_messages(profile, read_version, items)
+            .await
+        {
+            result @ (Ok(()) | Err(CommitError::Duplicate)) => {
+                if result.is_ok() {
+                    self.deliver(items, owner).await;
+                }
+                done(written())
+            }
+            Err(CommitError::Conflict) => Ok(Round::Changed),
+            Err(CommitError::Store(error)) => {
+                tracing::error!(customer_id = %log_ids::customer(&profile.customer_id), %error, "writing the customer's answer failed");
+                done(Answer::error(Page::Internal, language))
+            }
         }
     }
 
@@ -518,6 +565,11 @@ impl FeedbackFunction {
             }
         }
     }
+}
+
+/// A round of a request's read-decide-commit loop that ends with `answer`.
+fn done(answer: Answer) -> Result<Round<Answer>, Contended> {
+    Ok(Round::Done(answer))
 }
 
 /// What a preferences request changes.

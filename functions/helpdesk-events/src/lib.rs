@@ -15,12 +15,19 @@ use std::sync::Arc;
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::CoreConfig;
+use aftercare_adapters::dynamo::DynamoStore;
+use aftercare_adapters::items::CommitError;
 use aftercare_adapters::log_ids;
-use aftercare_adapters::store::{CommitError, JourneyStore};
+use aftercare_adapters::ports::JourneyStore;
+use aftercare_adapters::retry::{self, Contended, Round};
 
-/// Everything the function needs, built once per cold start.
-pub struct HelpdeskEventsFunction {
-    store: JourneyStore,
+/// How many times an event is decided again when the profile changed under it.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Everything the function needs, built once per cold start: a journey store `S` (DynamoDB in
+/// Lambda; any implementation of the port in tests and dry runs).
+pub struct HelpdeskEventsFunction<S = DynamoStore> {
+    store: S,
     clock: Arc<dyn Clock>,
     accepted_years: aftercare_journey::event::AcceptedYears,
 }
@@ -34,10 +41,10 @@ pub const HELPDESK_LOG_NAME: &str = "helpdesk-events: event";
 pub enum ResolveError {
     /// DynamoDB failed.
     #[error(transparent)]
-    Store(#[from] aftercare_adapters::store::StoreError),
+    Store(#[from] aftercare_adapters::items::StoreError),
     /// The profile kept changing.
-    #[error("the customer's journey kept changing; try again")]
-    Contention,
+    #[error(transparent)]
+    Contention(#[from] Contended),
 }
 
 /// What came of one event to helpdesk-events.
@@ -74,10 +81,26 @@ impl Resolution {
 impl HelpdeskEventsFunction {
     /// Wires the function from its clients and configuration.
     pub fn new(clients: &AwsClients, config: &CoreConfig, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
+        Self::from_parts(
+            DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
             clock,
-            accepted_years: config.accepted_years,
+            config.accepted_years,
+        )
+    }
+}
+
+impl<S: JourneyStore> HelpdeskEventsFunction<S> {
+    /// The function over `store` (the in-memory twin in tests and dry runs), its clock, and the
+    /// years a date may fall in.
+    pub fn from_parts(
+        store: S,
+        clock: Arc<dyn Clock>,
+        accepted_years: aftercare_journey::event::AcceptedYears,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            accepted_years,
         }
     }
 
@@ -101,16 +124,16 @@ impl HelpdeskEventsFunction {
         // A resolution is never in the future: a helpdesk's clock ahead of ours is read as now.
         let now = self.clock.now();
         let at = event.resolved_at().unwrap_or(now).min(now);
-        for _ in 0..3 {
+        let resolution = retry::read_decide_commit(MAX_ATTEMPTS, customer, |_| async move {
             let loaded = self.store.load_profile_and_order(customer, None).await?;
             let Some(profile) = loaded.profile else {
                 tracing::warn!(customer_id = %log_ids::customer(customer), "IssueResolved for an unknown customer");
-                return Ok(Resolution::UnknownCustomer);
+                return Ok(Round::Done(Resolution::UnknownCustomer));
             };
             let Some((after, resolved)) =
                 aftercare_journey::feedback::resolve_issue(&profile.value, at)
             else {
-                return Ok(Resolution::NoOpenIssue);
+                return Ok(Round::Done(Resolution::NoOpenIssue));
             };
             match self
                 .store
@@ -119,12 +142,13 @@ impl HelpdeskEventsFunction {
             {
                 Ok(()) => {
                     tracing::info!(customer_id = %log_ids::customer(customer), order_id = %resolved.order_id, seconds = resolved.seconds_to_resolution, "issue resolved");
-                    return Ok(Resolution::Resolved(resolved));
+                    Ok(Round::Done(Resolution::Resolved(resolved)))
                 }
-                Err(CommitError::Conflict | CommitError::Duplicate) => continue,
-                Err(CommitError::Store(error)) => return Err(error.into()),
+                Err(CommitError::Conflict | CommitError::Duplicate) => Ok(Round::Changed),
+                Err(CommitError::Store(error)) => Err(ResolveError::Store(error)),
             }
-        }
-        Err(ResolveError::Contention)
+        })
+        .await?;
+        Ok(resolution)
     }
 }

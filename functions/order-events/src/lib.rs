@@ -10,22 +10,24 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
-use aftercare_adapters::config::Config;
-use aftercare_adapters::log_ids::{self, CustomerLogId};
+use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::deadline::Budget;
+use aftercare_adapters::dynamo::DynamoStore;
+use aftercare_adapters::items::{CommitError, Lease, MessageItem, StoreError};
+use aftercare_adapters::log_ids;
 use aftercare_adapters::mailer::SesMailer;
-use aftercare_adapters::outbox::{Delivery, Outbox, SCHEDULED_HOLDER};
+use aftercare_adapters::outbox::{Outbox, SendOutcome};
 use aftercare_adapters::panics::Panicked;
-use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
-use aftercare_adapters::store::{CommitError, JourneyStore, Lease, MessageItem, StoreError};
-use aftercare_journey::event::{parse_order_event, AcceptedYears, InvalidEvent, OrderEvent};
+use aftercare_adapters::ports::{JourneyStore, Mailer};
+use aftercare_adapters::retry::{self, Contended, Round};
+use aftercare_adapters::sqs_batch::{self, RecordFailure};
+use aftercare_journey::event::{parse_order_event, InvalidEvent, OrderEvent};
 use aftercare_journey::order_events::decide_order_event;
 use aftercare_journey::rejection::Problem;
 use aftercare_journey::render::RenderError;
-use aftercare_journey::settings::Settings;
 use aftercare_journey::time_shift::Shift;
 use aws_lambda_events::event::sqs::SqsEvent;
 
@@ -47,14 +49,12 @@ pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_se
 /// How this function's log lines begin: its name and what a record holds.
 pub const LOG_NAME: &str = "order-events: order event";
 
-/// Everything the function needs, built once per cold start.
-pub struct OrderEventsFunction {
-    store: JourneyStore,
-    mailer: SesMailer,
-    settings: Settings,
-    clock: Arc<dyn Clock>,
-    lease: chrono::Duration,
-    accepted_years: AcceptedYears,
+/// Everything the function needs, built once per cold start: a journey store `S` and a mailer
+/// `M` (DynamoDB and SES in Lambda; any implementation of the ports in tests and dry runs).
+pub struct OrderEventsFunction<S = DynamoStore, M = SesMailer> {
+    store: S,
+    mailer: M,
+    parts: FunctionParts,
 }
 
 /// What came of one record.
@@ -71,7 +71,7 @@ pub enum RecordOutcome {
         /// What came of it.
         note: String,
         /// The message's subject and what SES did with it.
-        message: Option<(String, Delivery)>,
+        message: Option<(String, SendOutcome)>,
     },
     /// The event had been applied before; nothing changed. `resent` says what became of a
     /// message it left pending: sent now, held by another sender, or left for the relay.
@@ -81,7 +81,7 @@ pub enum RecordOutcome {
         /// The event.
         event_id: String,
         /// What happened to a message the first delivery left pending.
-        resent: Option<Delivery>,
+        resent: Option<SendOutcome>,
     },
 }
 
@@ -131,11 +131,8 @@ pub enum RecordError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The journey kept changing under us.
-    #[error("the journey of customer {customer} kept changing; gave up after {MAX_DECISION_ATTEMPTS} attempts")]
-    Contention {
-        /// The customer, as logs name them.
-        customer: CustomerLogId,
-    },
+    #[error(transparent)]
+    Contention(#[from] Contended),
     /// A message template failed (a bug; the tests render every kind).
     #[error(transparent)]
     Render(#[from] RenderError),
@@ -178,24 +175,37 @@ impl RecordFailure for RecordError {
 impl OrderEventsFunction {
     /// Wires the function from its clients and configuration.
     pub fn new(clients: &AwsClients, config: &Config, clock: Arc<dyn Clock>) -> Self {
+        Self::from_parts(
+            DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
+            SesMailer::new(clients.sesv2.clone(), config),
+            FunctionParts::of(config, clock),
+        )
+    }
+}
+
+impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
+    /// The function over `store` and `mailer` (the in-memory twin in tests and dry runs).
+    pub fn from_parts(store: S, mailer: M, parts: FunctionParts) -> Self {
         Self {
-            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
-            mailer: SesMailer::new(clients.sesv2.clone(), config),
-            settings: config.settings.clone(),
-            clock,
-            lease: config.outbox_lease,
-            accepted_years: config.accepted_years,
+            store,
+            mailer,
+            parts,
         }
     }
 
     /// The store, for callers that read journeys.
-    pub fn store(&self) -> &JourneyStore {
+    pub fn store(&self) -> &S {
         &self.store
     }
 
     /// The outbox this function sends through.
-    pub fn outbox(&self) -> Outbox<'_> {
-        Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease)
+    pub fn outbox(&self) -> Outbox<'_, S, M> {
+        Outbox::new(
+            &self.store,
+            &self.mailer,
+            self.parts.clock.as_ref(),
+            self.parts.outbox_lease,
+        )
     }
 
     /// Handles one SQS batch with no deadline (tests, the demo, local runs).
@@ -215,13 +225,12 @@ impl OrderEventsFunction {
         invocation: &str,
         deadline: Option<std::time::SystemTime>,
     ) -> BatchReport {
-        let deadline = deadline.map(|at| Deadline {
-            at,
-            record_budget: RECORD_TIME_BUDGET,
-        });
-        sqs_batch::process_batch(event, deadline, LOG_NAME, |message_id, body| {
+        let budget = Budget::new(deadline, RECORD_TIME_BUDGET);
+        sqs_batch::process_batch(event, budget, LOG_NAME, |message_id, body| {
             let owner = format!("{invocation}/{message_id}");
-            async move { self.process_body(&body, &owner).await }
+            // Boxed: the record's future is deep (SDK calls in a retry loop), and a caller that
+            // nests the batch in its own futures would otherwise exceed the layout depth limit.
+            async move { Box::pin(self.process_body(&body, &owner)).await }
         })
         .await
     }
@@ -232,8 +241,8 @@ impl OrderEventsFunction {
         body: &str,
         owner: &str,
     ) -> Result<RecordOutcome, RecordError> {
-        let event = parse_order_event(body, &self.accepted_years)?;
-        let latest_accepted = self.clock.now().plus(MAX_CLOCK_SKEW);
+        let event = parse_order_event(body, &self.parts.accepted_years)?;
+        let latest_accepted = self.parts.clock.now().plus(MAX_CLOCK_SKEW);
         if event.occurred_at > latest_accepted {
             return Err(RecordError::Invalid(InvalidEvent::new(
                 "occurred_at",
@@ -258,7 +267,7 @@ impl OrderEventsFunction {
                             Err(error) => {
                                 tracing::warn!(customer_id = %log_ids::customer(&event.customer.id), message_sk = %sk, %error,
                                     "redelivered event's message not sent now; it stays in the outbox for the relay");
-                                Delivery::LeftForRelay {
+                                SendOutcome::LeftForRelay {
                                     reason: error.to_string(),
                                 }
                             }
@@ -269,7 +278,7 @@ impl OrderEventsFunction {
                 Ok(RecordOutcome::Duplicate {
                     customer_id: event.customer.id.to_string(),
                     event_id: event.event_id.to_string(),
-                    resent: resent.filter(|d| *d != Delivery::NotOurs),
+                    resent: resent.filter(|d| *d != SendOutcome::NotOurs),
                 })
             }
             Applied::Committed {
@@ -278,18 +287,14 @@ impl OrderEventsFunction {
                 message,
             } => {
                 let message = match message {
-                    Some(item) if item.lease_owner.as_deref() == Some(SCHEDULED_HOLDER) => {
-                        let until = item
-                            .lease_until
-                            .as_deref()
-                            .and_then(|t| t.parse().ok())
-                            .unwrap_or_default();
-                        Some((item.subject.clone(), Delivery::Waiting { until }))
-                    }
                     Some(item) => {
-                        let delivery = match self.outbox().deliver_held(&item, owner).await {
-                            Ok(delivery) => delivery,
-                            Err(error) => Delivery::left_for_relay(&item, &error),
+                        // A message that waits on purpose is the relay's to send when it may.
+                        let delivery = match Lease::of(&item).filter(Lease::is_scheduled) {
+                            Some(wait) => SendOutcome::Waiting { until: wait.until },
+                            None => match self.outbox().deliver_held(&item, owner).await {
+                                Ok(delivery) => delivery,
+                                Err(error) => SendOutcome::left_for_relay(&item, &error),
+                            },
                         };
                         Some((item.subject.clone(), delivery))
                     }
@@ -306,51 +311,50 @@ impl OrderEventsFunction {
         }
     }
 
-    /// Reads, decides and writes one event, deciding again if the journey changed meanwhile.
-    /// Sends nothing: the message, if any, is left pending and held by `owner`.
+    /// Reads, decides and writes one event, deciding again (up to [`MAX_DECISION_ATTEMPTS`]
+    /// times) if the journey changed meanwhile. Sends nothing: the message, if any, is left
+    /// pending and held by `owner`.
     pub async fn apply(&self, event: &OrderEvent, owner: &str) -> Result<Applied, RecordError> {
-        for attempt in 0..MAX_DECISION_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
+        let customer = &event.customer.id;
+        retry::read_decide_commit(MAX_DECISION_ATTEMPTS, customer, |_| async move {
             let loaded = self
                 .store
-                .load_for_event(&event.customer.id, &event.order_id, &event.event_id)
+                .load_for_event(customer, &event.order_id, &event.event_id)
                 .await?;
             if let Some(marker) = loaded.marker {
-                return Ok(Applied::Duplicate {
+                return Ok(Round::Done(Applied::Duplicate {
                     message_sk: marker.message_sk,
-                });
+                }));
             }
-            let decision = decide_order_event(&loaded.journey(), event, &self.settings)?;
+            let decision =
+                decide_order_event(&loaded.order_journey(), event, &self.parts.settings)?;
             let lease = match decision.deliver_at {
-                Some(until) => Lease {
-                    owner: SCHEDULED_HOLDER.into(),
-                    until,
-                },
+                Some(until) => Lease::scheduled(until),
                 None => self.outbox().lease_for(owner),
             };
             match self
                 .store
-                .commit_order_event(&loaded, event, &decision, &lease, owner, self.clock.now())
+                .commit_order_event(
+                    &loaded,
+                    event,
+                    &decision,
+                    &lease,
+                    owner,
+                    self.parts.clock.now(),
+                )
                 .await
             {
-                Ok(message) => {
-                    return Ok(Applied::Committed {
-                        applied: decision.applied,
-                        note: decision.note,
-                        message: message.map(Box::new),
-                    })
-                }
-                Err(CommitError::Conflict) | Err(CommitError::Duplicate) => {
-                    tracing::debug!(customer_id = %log_ids::customer(&event.customer.id), attempt, "journey changed while deciding; deciding again");
-                }
-                Err(CommitError::Store(error)) => return Err(error.into()),
+                Ok(message) => Ok(Round::Done(Applied::Committed {
+                    applied: decision.applied,
+                    note: decision.note,
+                    message: message.map(Box::new),
+                })),
+                // Another event of the customer was applied meanwhile, or this one was.
+                Err(CommitError::Conflict | CommitError::Duplicate) => Ok(Round::Changed),
+                Err(CommitError::Store(error)) => Err(error.into()),
             }
-        }
-        Err(RecordError::Contention {
-            customer: log_ids::customer(&event.customer.id),
         })
+        .await
     }
 }
 
@@ -371,15 +375,4 @@ pub enum Applied {
         /// The pending message written with it, held by the caller.
         message: Option<Box<MessageItem>>,
     },
-}
-
-/// Exponential backoff with jitter: about 20, 40, 80, 160 ms.
-fn backoff(attempt: u32) -> StdDuration {
-    let base = 20u64 << attempt.min(6);
-    let jitter = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos()),
-    ) % base;
-    StdDuration::from_millis(base / 2 + jitter)
 }

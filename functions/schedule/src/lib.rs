@@ -11,27 +11,29 @@ use std::time::SystemTime;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
-use aftercare_adapters::config::Config;
+use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::deadline::Budget;
+use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::events::EventBus;
+use aftercare_adapters::items::StoreError;
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::Outbox;
-use aftercare_adapters::store::{JourneyStore, StoreError};
-use aftercare_adapters::sweep::{SweepReport, Sweeper};
-use aftercare_journey::settings::Settings;
+use aftercare_adapters::ports::{HandoffBus, JourneyStore, Mailer};
+use aftercare_adapters::sweep::{SweepReport, Sweeper, TASK_TIME_BUDGET};
 use chrono::{DateTime, Utc};
 
 pub mod scheduled_event;
 
 pub use scheduled_event::Refusal;
 
-/// Everything the function needs, built once per cold start.
-pub struct ScheduleFunction {
-    store: JourneyStore,
-    mailer: SesMailer,
-    bus: EventBus,
-    settings: Settings,
-    clock: Arc<dyn Clock>,
-    lease: chrono::Duration,
+/// Everything the function needs, built once per cold start: a journey store `S`, a mailer `M`
+/// and a bus `B` for handoffs (DynamoDB, SES and EventBridge in Lambda; any implementation of
+/// the ports in tests and dry runs).
+pub struct ScheduleFunction<S = DynamoStore, M = SesMailer, B = EventBus> {
+    store: S,
+    mailer: M,
+    bus: B,
+    parts: FunctionParts,
     rule_arn: String,
 }
 
@@ -61,37 +63,53 @@ impl ScheduleFunction {
             .schedule_rule_arn
             .clone()
             .ok_or(ScheduleError::NoScheduleRule)?;
-        Ok(Self {
-            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
-            mailer: SesMailer::new(clients.sesv2.clone(), config),
-            bus: EventBus::new(clients.eventbridge.clone(), bus),
-            settings: config.settings.clone(),
-            clock,
-            lease: config.outbox_lease,
+        Ok(Self::from_parts(
+            DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
+            SesMailer::new(clients.sesv2.clone(), config),
+            EventBus::new(clients.eventbridge.clone(), bus),
             rule_arn,
-        })
+            FunctionParts::of(config, clock),
+        ))
+    }
+}
+
+impl<S: JourneyStore, M: Mailer, B: HandoffBus> ScheduleFunction<S, M, B> {
+    /// The function over `store`, `mailer` and `bus` (the in-memory twin in tests and dry
+    /// runs), believing only scheduled events of the rule `rule_arn`.
+    pub fn from_parts(store: S, mailer: M, bus: B, rule_arn: String, parts: FunctionParts) -> Self {
+        Self {
+            store,
+            mailer,
+            bus,
+            parts,
+            rule_arn,
+        }
     }
 
     /// The store, for callers that read journeys.
-    pub fn store(&self) -> &JourneyStore {
+    pub fn store(&self) -> &S {
         &self.store
     }
 
     /// One run at `now` (the schedule event's time) as invocation `invocation`, taking no new
-    /// work once less than the sweep's task budget is left before `deadline`.
+    /// work once less than the sweep's task budget ([`TASK_TIME_BUDGET`]) is left before
+    /// `deadline`.
     pub async fn run(
         &self,
         now: DateTime<Utc>,
         invocation: &str,
         deadline: Option<SystemTime>,
     ) -> Result<SweepReport, ScheduleError> {
-        let stop = move |_: &SweepReport| {
-            deadline.is_some_and(|d| {
-                d.duration_since(SystemTime::now()).unwrap_or_default()
-                    < aftercare_adapters::sweep::TASK_TIME_BUDGET
-            })
-        };
-        self.run_until(now, invocation, &stop).await
+        let report = self
+            .sweeper()
+            .run(
+                now,
+                &sweep_owner(invocation),
+                Budget::new(deadline, TASK_TIME_BUDGET),
+            )
+            .await?;
+        log_sweep(now, &report);
+        Ok(report)
     }
 
     /// One run that stops taking new work when `stop` says so, given the progress so far.
@@ -101,26 +119,29 @@ impl ScheduleFunction {
         invocation: &str,
         stop: &(dyn Fn(&SweepReport) -> bool + Sync),
     ) -> Result<SweepReport, ScheduleError> {
-        let outbox = Outbox::new(&self.store, &self.mailer, self.clock.as_ref(), self.lease)
-            .with_bus(&self.bus);
-        let sweeper = Sweeper::new(&self.store, outbox, &self.settings, self.clock.as_ref());
-        let report = sweeper
-            .run_until(now, &format!("sweep/{invocation}"), stop)
+        let report = self
+            .sweeper()
+            .run_until(now, &sweep_owner(invocation), stop)
             .await?;
-        if report.hours_behind > 0 {
-            tracing::warn!(
-                hours_behind = report.hours_behind,
-                checkpoint = ?report.checkpoint.map(|c| c.to_rfc3339()),
-                "the sweep is catching up after an outage; the next runs read on from the checkpoint"
-            );
-        }
-        tracing::info!(
-            now = %now, buckets = report.buckets_read, reads = report.read_requests, due = report.due, hours_behind = report.hours_behind,
-            sent = report.sent, deferred = report.deferred, withheld = report.withheld, cancelled = report.cancelled,
-            skipped = report.skipped, failed = report.failed, relayed = report.relayed, left = report.left_for_next_run,
-            "sweep done"
-        );
+        log_sweep(now, &report);
         Ok(report)
+    }
+
+    /// The sweeper over this function's store, sending through its outbox with its bus.
+    fn sweeper(&self) -> Sweeper<'_, S, M, B> {
+        let outbox = Outbox::new(
+            &self.store,
+            &self.mailer,
+            self.parts.clock.as_ref(),
+            self.parts.outbox_lease,
+        )
+        .with_bus(&self.bus);
+        Sweeper::new(
+            &self.store,
+            outbox,
+            &self.parts.settings,
+            self.parts.clock.as_ref(),
+        )
     }
 
     /// Handles one invocation: a scheduled event of the stack's own rule sweeps at its `time`
@@ -132,7 +153,7 @@ impl ScheduleFunction {
         invocation: &str,
         deadline: Option<SystemTime>,
     ) -> Result<ScheduleOutcome, ScheduleError> {
-        match scheduled_event::accept(&event, &self.rule_arn, self.clock.now()) {
+        match scheduled_event::accept(&event, &self.rule_arn, self.parts.clock.now()) {
             Ok(now) => Ok(ScheduleOutcome::Swept(
                 self.run(now, invocation, deadline).await?,
             )),
@@ -147,6 +168,28 @@ impl ScheduleFunction {
             }
         }
     }
+}
+
+/// The owner of the claims and leases a sweep of invocation `invocation` takes.
+fn sweep_owner(invocation: &str) -> String {
+    format!("sweep/{invocation}")
+}
+
+/// Logs what a sweep at `now` did, and warns while it catches up after an outage.
+fn log_sweep(now: DateTime<Utc>, report: &SweepReport) {
+    if report.hours_behind > 0 {
+        tracing::warn!(
+            hours_behind = report.hours_behind,
+            checkpoint = ?report.checkpoint.map(|c| c.to_rfc3339()),
+            "the sweep is catching up after an outage; the next runs read on from the checkpoint"
+        );
+    }
+    tracing::info!(
+        now = %now, buckets = report.buckets_read, reads = report.read_requests, due = report.due, hours_behind = report.hours_behind,
+        sent = report.sent, deferred = report.deferred, withheld = report.withheld, cancelled = report.cancelled,
+        skipped = report.skipped, failed = report.failed, relayed = report.relayed, left = report.left_for_next_run,
+        "sweep done"
+    );
 }
 
 /// What one invocation came to.

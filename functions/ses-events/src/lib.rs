@@ -21,13 +21,17 @@ use std::sync::Arc;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::Clock;
-use aftercare_adapters::config::Config;
-use aftercare_adapters::log_ids::{self, CustomerLogId};
+use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::deadline::Budget;
+use aftercare_adapters::dynamo::DynamoStore;
+use aftercare_adapters::items::{CommitError, MailEvent, StoreError};
+use aftercare_adapters::log_ids;
 use aftercare_adapters::panics::Panicked;
+use aftercare_adapters::ports::JourneyStore;
 use aftercare_adapters::reference::MessageReference;
-use aftercare_adapters::sqs_batch::{self, Deadline, RecordFailure};
-use aftercare_adapters::store::{CommitError, DeliveryEvent, JourneyStore, StoreError};
-use aftercare_journey::event::{AcceptedYears, InvalidEvent};
+use aftercare_adapters::retry::{self, Contended, Round};
+use aftercare_adapters::sqs_batch::{self, RecordFailure};
+use aftercare_journey::event::InvalidEvent;
 use aftercare_journey::journey::Profile;
 use aftercare_journey::message::MessageKind;
 use aftercare_journey::preferences::{
@@ -48,11 +52,11 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// a new record to be started.
 pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
 
-/// Everything the function needs, built once per cold start.
-pub struct SesEventsFunction {
-    store: JourneyStore,
-    clock: Arc<dyn Clock>,
-    accepted_years: AcceptedYears,
+/// Everything the function needs, built once per cold start: a journey store `S` (DynamoDB in
+/// Lambda; any implementation of the port in tests and dry runs).
+pub struct SesEventsFunction<S = DynamoStore> {
+    store: S,
+    parts: FunctionParts,
 }
 
 /// What came of one record.
@@ -102,8 +106,8 @@ pub enum RecordError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The profile kept changing.
-    #[error("the journey of customer {0} kept changing; gave up after {MAX_ATTEMPTS} attempts")]
-    Contention(CustomerLogId),
+    #[error(transparent)]
+    Contention(#[from] Contended),
     /// Not started: too little of the invocation's time was left. SQS delivers it again.
     #[error("not started: too little of the invocation's time was left")]
     OutOfTime,
@@ -143,11 +147,17 @@ impl RecordFailure for RecordError {
 impl SesEventsFunction {
     /// Wires the function from its clients and configuration.
     pub fn new(clients: &AwsClients, config: &Config, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            store: JourneyStore::new(clients.dynamodb.clone(), &config.table_name),
-            clock,
-            accepted_years: config.accepted_years,
-        }
+        Self::from_parts(
+            DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
+            FunctionParts::of(config, clock),
+        )
+    }
+}
+
+impl<S: JourneyStore> SesEventsFunction<S> {
+    /// The function over `store` (the in-memory twin in tests and dry runs).
+    pub fn from_parts(store: S, parts: FunctionParts) -> Self {
+        Self { store, parts }
     }
 
     /// Handles one SQS batch with no deadline (tests, the demo, local runs).
@@ -163,11 +173,8 @@ impl SesEventsFunction {
         event: SqsEvent,
         deadline: Option<std::time::SystemTime>,
     ) -> BatchReport {
-        let deadline = deadline.map(|at| Deadline {
-            at,
-            record_budget: RECORD_TIME_BUDGET,
-        });
-        sqs_batch::process_batch(event, deadline, LOG_NAME, |_, body| async move {
+        let budget = Budget::new(deadline, RECORD_TIME_BUDGET);
+        sqs_batch::process_batch(event, budget, LOG_NAME, |_, body| async move {
             Box::pin(self.process_body(&body)).await
         })
         .await
@@ -175,7 +182,7 @@ impl SesEventsFunction {
 
     /// Applies one SQS message body.
     pub async fn process_body(&self, body: &str) -> Result<Outcome, RecordError> {
-        let event = parse_ses_event(body, &self.accepted_years)?;
+        let event = parse_ses_event(body, &self.parts.accepted_years)?;
         self.apply(&event).await
     }
 
@@ -185,14 +192,14 @@ impl SesEventsFunction {
             return Ok(Outcome::NotOurs);
         };
         tracing::debug!(customer_id = %log_ids::customer(&reference.customer), ses_event = event.type_name(), "SES event");
-        let (delivery, outcome) = match &event.report {
+        let (mail_event, outcome) = match &event.report {
             SesReport::Send | SesReport::Other => return Ok(Outcome::Ignored),
-            SesReport::Delivery => (DeliveryEvent::Delivered, None),
-            SesReport::DeliveryDelay => (DeliveryEvent::Delayed, None),
-            SesReport::Reject => (DeliveryEvent::Rejected, None),
-            SesReport::Open => (DeliveryEvent::Opened, None),
-            SesReport::Click { link } if is_rating_link(link) => (DeliveryEvent::Responded, None),
-            SesReport::Click { .. } => (DeliveryEvent::Clicked, None),
+            SesReport::Delivery => (MailEvent::Delivered, None),
+            SesReport::DeliveryDelay => (MailEvent::Delayed, None),
+            SesReport::Reject => (MailEvent::Rejected, None),
+            SesReport::Open => (MailEvent::Opened, None),
+            SesReport::Click { link } if is_rating_link(link) => (MailEvent::Responded, None),
+            SesReport::Click { .. } => (MailEvent::Clicked, None),
             SesReport::Bounce {
                 permanent,
                 subtype,
@@ -226,7 +233,7 @@ impl SesEventsFunction {
                         (profile, outcome)
                     })
                     .await?;
-                (DeliveryEvent::Bounced, Some(outcome))
+                (MailEvent::Bounced, Some(outcome))
             }
             SesReport::Complaint {
                 feedback_id,
@@ -257,60 +264,61 @@ impl SesEventsFunction {
                         (after, outcome)
                     })
                     .await?;
-                (DeliveryEvent::Complained, Some(outcome))
+                (MailEvent::Complained, Some(outcome))
             }
         };
         let recorded = self
             .store
-            .record_delivery(
+            .record_mail_event(
                 &reference.customer,
                 &reference.sort_key(),
-                delivery,
+                mail_event,
                 event.at,
             )
             .await?;
         Ok(match outcome {
             Some(outcome) => outcome,
-            None if recorded => Outcome::Recorded(delivery.name()),
+            None if recorded => Outcome::Recorded(mail_event.name()),
             None => Outcome::Unknown,
         })
     }
 
     /// Reads the profile, applies `change`, and writes it back if it changed, at the version
-    /// read; tries again when another writer got there first.
+    /// read; tries again (up to [`MAX_ATTEMPTS`] times) when another writer got there first.
     async fn change_profile(
         &self,
         reference: &MessageReference,
         change: impl Fn(&Profile) -> (Profile, Outcome),
     ) -> Result<Outcome, RecordError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let loaded = self
-                .store
-                .load_profile_and_order(&reference.customer, None)
-                .await?;
-            let Some(profile) = loaded.profile else {
-                return Ok(Outcome::Unknown);
-            };
-            let (after, outcome) = change(&profile.value);
-            if after == profile.value {
-                return Ok(outcome);
-            }
-            match self
-                .store
-                .commit_profile_with_messages(&after, profile.version, &[])
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(customer_id = %log_ids::customer(&reference.customer), %outcome, at = %self.clock.now().to_rfc3339(), "deliverability changed the journey");
-                    return Ok(outcome);
+        let customer = &reference.customer;
+        let change = &change;
+        retry::read_decide_commit(
+            MAX_ATTEMPTS,
+            customer,
+            |_| async move {
+                let loaded = self.store.load_profile_and_order(customer, None).await?;
+                let Some(profile) = loaded.profile else {
+                    return Ok(Round::Done(Outcome::Unknown));
+                };
+                let (after, outcome) = change(&profile.value);
+                if after == profile.value {
+                    return Ok(Round::Done(outcome));
                 }
-                Err(CommitError::Conflict | CommitError::Duplicate) => continue,
-                Err(CommitError::Store(error)) => return Err(error.into()),
-            }
-        }
-        Err(RecordError::Contention(log_ids::customer(
-            &reference.customer,
-        )))
+                match self
+                    .store
+                    .commit_profile_with_messages(&after, profile.version, &[])
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(customer_id = %log_ids::customer(customer), %outcome, at = %self.parts.clock.now().to_rfc3339(), "deliverability changed the journey");
+                        Ok(Round::Done(outcome))
+                    }
+                    Err(CommitError::Conflict | CommitError::Duplicate) => Ok(Round::Changed),
+                    Err(CommitError::Store(error)) => Err(error.into()),
+                }
+            },
+        )
+        .await
     }
 }
 

@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::ManualClock;
-use aftercare_adapters::outbox::Delivery;
-use aftercare_adapters::store::JourneyItem;
+use aftercare_adapters::items::JourneyItem;
+use aftercare_adapters::outbox::SendOutcome;
+use aftercare_adapters::ports::JourneyStore;
 use aftercare_journey::ids::CustomerId;
 use aftercare_localstack::{LocalStack, SentMail};
 use anyhow::{Context, Result};
@@ -298,7 +299,10 @@ async fn main() -> Result<()> {
     let mut summary = String::new();
     writeln!(summary, "\nJourneys, each read back with one Query:")?;
     for (id, name) in scenario::customers() {
-        let items = function.store().journey(&CustomerId::parse(id)?).await?;
+        let items = function
+            .store()
+            .customer_items(&CustomerId::parse(id)?)
+            .await?;
         writeln!(summary, "{}", describe_journey(name, &items))?;
     }
     print!("{summary}");
@@ -365,14 +369,14 @@ fn describe_outcome(outcome: &RecordOutcome) -> String {
     match outcome {
         RecordOutcome::Processed {
             note,
-            message: Some((subject, Delivery::Sent { .. })),
+            message: Some((subject, SendOutcome::Sent { .. })),
             ..
         } => {
             format!("SENT \u{201c}{subject}\u{201d} ({note})")
         }
         RecordOutcome::Processed {
             note,
-            message: Some((subject, Delivery::Waiting { .. })),
+            message: Some((subject, SendOutcome::Waiting { .. })),
             ..
         } => format!("WAITS \u{201c}{subject}\u{201d} ({note})"),
         RecordOutcome::Processed {

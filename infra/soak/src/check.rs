@@ -22,9 +22,11 @@ use std::time::Duration as StdDuration;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::config::Config;
-use aftercare_adapters::store::{
-    sortable_time, FollowUpStatus, JourneyItem, JourneyStore, MessageItem, MessageStatus,
+use aftercare_adapters::dynamo::DynamoStore;
+use aftercare_adapters::items::{
+    sortable_time, FollowUpStatus, JourneyItem, MessageItem, MessageStatus,
 };
+use aftercare_adapters::ports::JourneyStore;
 use aftercare_fault_proxy::{CrashPoint, FaultKind, FaultStats, Injected, Service};
 use aftercare_journey::event::parse_order_event;
 use aftercare_journey::ids::CustomerId;
@@ -300,7 +302,7 @@ pub async fn check(
     stats: &FaultStats,
     end: DateTime<Utc>,
 ) -> Result<Findings, String> {
-    let store = JourneyStore::new(clients.dynamodb.clone(), &config.table_name);
+    let store = DynamoStore::new(clients.dynamodb.clone(), &config.table_name);
     let by_id: HashMap<&str, &PublishedEvent> =
         events.iter().map(|e| (e.event_id.as_str(), e)).collect();
     let customers: Vec<&str> = {
@@ -320,7 +322,7 @@ pub async fn check(
     let end_text = sortable_time(end);
     for customer in customers {
         let id = CustomerId::parse(customer).map_err(|e| e.to_string())?;
-        for item in store.journey(&id).await.map_err(|e| e.to_string())? {
+        for item in store.customer_items(&id).await.map_err(|e| e.to_string())? {
             match item {
                 JourneyItem::FollowUp(ref follow_up) => {
                     standing_keys.insert((customer.to_owned(), follow_up.follow_up.key.clone()));

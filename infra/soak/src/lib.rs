@@ -29,7 +29,7 @@ use std::time::Instant;
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::ManualClock;
 use aftercare_adapters::config::Config;
-use aftercare_adapters::outbox::Delivery;
+use aftercare_adapters::outbox::SendOutcome;
 use aftercare_fault_proxy::{CrashPoint, FaultPlan, FaultProxy, Instance, Rng};
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Duration, Utc};
@@ -464,12 +464,16 @@ pub async fn run_reporting(
                                 }
                                 let left = match outcome {
                                     RecordOutcome::Processed { message, .. } => {
-                                        matches!(message, Some((_, Delivery::LeftForRelay { .. })))
+                                        matches!(
+                                            message,
+                                            Some((_, SendOutcome::LeftForRelay { .. }))
+                                        )
                                     }
                                     RecordOutcome::Duplicate { resent, .. } => matches!(
                                         resent,
                                         Some(
-                                            Delivery::LeftForRelay { .. } | Delivery::HeldElsewhere
+                                            SendOutcome::LeftForRelay { .. }
+                                                | SendOutcome::HeldElsewhere
                                         )
                                     ),
                                 };

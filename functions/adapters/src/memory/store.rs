@@ -23,29 +23,26 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aftercare_journey::event::OrderEvent;
-use aftercare_journey::followups::{FollowUpChanges, FollowUpDecision, FollowUpOutcome, Handoff};
+use aftercare_journey::followups::{FollowUpChanges, FollowUpDecision, FollowUpOutcome};
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
-use aftercare_journey::journey::{Order, Profile};
+use aftercare_journey::journey::Profile;
 use aftercare_journey::order_events::OrderEventDecision;
 use aftercare_journey::time_shift::Shift;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::faults::Faults;
 use super::table::{query_pages, s, text, Condition, Item, Refused, Table, Write};
 use crate::error::Retry;
-use crate::follow_up_store::DueItem;
-use crate::ports::JourneyStore;
-use crate::store::{
+use crate::items::DueItem;
+use crate::items::{
     customer_pk, decision_sk, due_bucket, follow_up_item, follow_up_sk, from_item,
-    pending_message_item, profile_item, sortable_time, to_item, CommitError, DecisionRecord,
-    DeliveryEvent, EventMarker, FollowUpItem, JourneyItem, Lease, LoadedJourney, MessageItem,
-    MessageStatus, StoreError, Versioned, EVENT_MARKER_TTL, MESSAGE_LOG_TTL,
+    handoff_only_item, pending_message_item, profile_item, sortable_time, to_item, CommitError,
+    DecisionRecord, EventItem, EventMarker, FollowUpItem, JourneyItem, Lease, MailEvent,
+    MessageItem, MessageStatus, OrderItem, ProfileItem, ProfileOrderAndMarker, StoreError,
+    Versioned, CHECKPOINT_PK, CHECKPOINT_SK, EVENT_MARKER_TTL, MESSAGE_LOG_TTL,
 };
-
-const CHECKPOINT_PK: &str = "SWEEP";
-const CHECKPOINT_SK: &str = "CHECKPOINT";
+use crate::ports::JourneyStore;
 
 /// A call of the store, to inject a failure into ([`MemoryStore::fail_next`]): one per method
 /// of [`JourneyStore`].
@@ -71,7 +68,7 @@ pub enum Operation {
     NoteAttemptFailed,
     /// [`JourneyStore::mark_handoff_published`].
     MarkHandoffPublished,
-    /// [`JourneyStore::record_delivery`].
+    /// [`JourneyStore::record_mail_event`].
     RecordDelivery,
     /// [`JourneyStore::due_items`].
     DueItems,
@@ -110,91 +107,6 @@ pub enum Fault {
 struct State {
     table: Table,
     faults: Faults<Operation, Fault>,
-}
-
-// The stored forms of the items the DynamoDB store keeps private (store.rs): the same fields,
-// so the same attribute maps.
-
-#[derive(Serialize, Deserialize)]
-struct ProfileItem {
-    pk: String,
-    sk: String,
-    entity: String,
-    version: u64,
-    profile: Profile,
-}
-
-#[derive(Serialize, Deserialize)]
-struct OrderItem {
-    pk: String,
-    sk: String,
-    entity: String,
-    version: u64,
-    order: Order,
-}
-
-#[derive(Serialize, Deserialize)]
-struct EventItem {
-    pk: String,
-    sk: String,
-    entity: String,
-    #[serde(flatten)]
-    marker: EventMarker,
-    expires_at: i64,
-}
-
-/// The attributes a report of `event` sets (`delivered_at`; a response also counts as a click).
-fn report_attributes(event: DeliveryEvent) -> Vec<String> {
-    let own = format!("{}_at", event.name());
-    match event {
-        DeliveryEvent::Responded => vec!["clicked_at".into(), own],
-        _ => vec![own],
-    }
-}
-
-/// The outbox entry of a watchdog's call for a person whose email was deferred or withheld
-/// (the same as the DynamoDB store's).
-fn handoff_only_item(
-    handoff: &Handoff,
-    held: &FollowUpItem,
-    lease: &Lease,
-    now: DateTime<Utc>,
-) -> MessageItem {
-    let task = &held.follow_up;
-    let kind = task.kind.message_kind();
-    let id = aftercare_journey::message::MessageId::derive(
-        &task.customer_id,
-        &format!("handoff#{}#{}", task.key, task.attempt),
-        kind,
-    );
-    let until = sortable_time(lease.until);
-    MessageItem {
-        pk: held.pk.clone(),
-        sk: format!("MSG#{}#{id}", now.format("%Y%m%dT%H%M%SZ")),
-        entity: "message".into(),
-        message_id: id.to_string(),
-        kind,
-        customer_id: task.customer_id.clone(),
-        order_id: task.order_id.clone(),
-        subject: format!("HandoffRequested for order {}", handoff.order_id),
-        trigger: format!("follow-up:{}#{}", task.key, task.attempt),
-        reason: handoff.reason.clone(),
-        decided_at: now,
-        status: MessageStatus::Pending,
-        attempts: 1,
-        lease_owner: Some(lease.owner.clone()),
-        lease_until: Some(until.clone()),
-        due_bucket: Some(due_bucket(lease.until, id.as_str())),
-        due_at: Some(until),
-        sent_at: None,
-        ses_message_id: None,
-        last_error: None,
-        content: None,
-        handoff: Some(handoff.clone()),
-        handoff_published: false,
-        expires_at: None,
-        delivery: Default::default(),
-    }
 }
 
 /// [`JourneyStore`] in memory, with the DynamoDB store's semantics (see the module's docs),
@@ -289,11 +201,11 @@ impl MemoryStore {
         operation: Operation,
         customer: &CustomerId,
         keys: Vec<String>,
-    ) -> Result<LoadedJourney, StoreError> {
+    ) -> Result<ProfileOrderAndMarker, StoreError> {
         let pk = customer_pk(customer);
         self.run(operation, "BatchGetItem", |state| {
             self.count_reads(1);
-            let mut loaded = LoadedJourney::default();
+            let mut loaded = ProfileOrderAndMarker::default();
             for sk in keys {
                 let Some(item) = state.table.get(&pk, &sk) else {
                     continue;
@@ -508,7 +420,7 @@ impl JourneyStore for MemoryStore {
         customer: &CustomerId,
         order: &OrderId,
         event: &EventId,
-    ) -> Result<LoadedJourney, StoreError> {
+    ) -> Result<ProfileOrderAndMarker, StoreError> {
         self.load(
             Operation::LoadForEvent,
             customer,
@@ -524,7 +436,7 @@ impl JourneyStore for MemoryStore {
         &self,
         customer: &CustomerId,
         order: Option<&OrderId>,
-    ) -> Result<LoadedJourney, StoreError> {
+    ) -> Result<ProfileOrderAndMarker, StoreError> {
         let mut keys = vec!["PROFILE".to_owned()];
         if let Some(order) = order {
             keys.push(format!("ORDER#{order}"));
@@ -534,7 +446,7 @@ impl JourneyStore for MemoryStore {
 
     async fn commit_order_event(
         &self,
-        loaded: &LoadedJourney,
+        loaded: &ProfileOrderAndMarker,
         event: &OrderEvent,
         decision: &OrderEventDecision,
         lease: &Lease,
@@ -757,11 +669,11 @@ impl JourneyStore for MemoryStore {
         )
     }
 
-    async fn record_delivery(
+    async fn record_mail_event(
         &self,
         customer: &CustomerId,
         sort_key: &str,
-        event: DeliveryEvent,
+        event: MailEvent,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let pk = customer_pk(customer);
@@ -769,8 +681,10 @@ impl JourneyStore for MemoryStore {
             let Some(stored) = state.table.get_mut(&pk, sort_key) else {
                 return Ok(false);
             };
-            for name in report_attributes(event) {
-                stored.entry(name).or_insert_with(|| s(at.to_rfc3339()));
+            for name in event.attributes() {
+                stored
+                    .entry((*name).to_owned())
+                    .or_insert_with(|| s(at.to_rfc3339()));
             }
             Ok(true)
         })
@@ -843,7 +757,7 @@ impl JourneyStore for MemoryStore {
                 return Ok(current
                     .and_then(|c| from_item::<FollowUpItem>("UpdateItem", c.clone()).ok())
                     .filter(|f| {
-                        f.status == crate::store::FollowUpStatus::Claimed
+                        f.status == crate::items::FollowUpStatus::Claimed
                             && f.claimed_by.as_deref() == Some(owner)
                             && f.claim_until.as_deref() == Some(until.as_str())
                     }));
@@ -1043,7 +957,7 @@ mod tests {
             handoff: None,
             handoff_published: false,
             expires_at: None,
-            delivery: Default::default(),
+            mail: Default::default(),
         };
         let store = MemoryStore::new();
         store.state().table.put(to_item(&message).unwrap());

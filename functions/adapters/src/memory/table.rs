@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use sha2::{Digest, Sha256};
 
 use crate::error::Retry;
-use crate::store::StoreError;
+use crate::items::StoreError;
 
 /// One stored item: attribute name to value, as DynamoDB holds it.
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -169,8 +169,8 @@ impl Table {
 const KEY_ATTRIBUTES: [(&str, Option<&str>); 4] = [
     ("pk", None),
     ("sk", None),
-    ("due_bucket", Some(crate::store::DUE_INDEX)),
-    ("due_at", Some(crate::store::DUE_INDEX)),
+    ("due_bucket", Some(crate::items::DUE_INDEX)),
+    ("due_at", Some(crate::items::DUE_INDEX)),
 ];
 
 /// Refuses an item as DynamoDB does: the table's keys must be non-empty text, and an index's

@@ -1,0 +1,290 @@
+//! The reads a decision needs, the order event's commit with its follow-up changes, and a
+//! customer's whole journey.
+
+use std::collections::HashMap;
+use std::time::Duration as StdDuration;
+
+use aftercare_journey::event::OrderEvent;
+use aftercare_journey::followups::FollowUpChanges;
+use aftercare_journey::ids::{CustomerId, EventId, OrderId};
+use aftercare_journey::order_events::OrderEventDecision;
+use aftercare_journey::time_shift::Shift;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, TransactWriteItem};
+use chrono::{DateTime, Utc};
+
+use super::codec::{key, s, sdk_error, text, version_condition};
+use super::{DynamoStore, Refused};
+use crate::error::Retry;
+use crate::items::{
+    customer_pk, decision_sk, follow_up_item, follow_up_sk, pending_message_item, CommitError,
+    DecisionRecord, EventItem, EventMarker, JourneyItem, Lease, MessageItem, OrderItem,
+    ProfileItem, ProfileOrderAndMarker, StoreError, Versioned, EVENT_MARKER_TTL, MESSAGE_LOG_TTL,
+};
+use crate::items::{from_item, to_item};
+
+/// Reads the profile, the order and the event's marker in one strongly consistent
+/// BatchGetItem (keys the service leaves unprocessed under throttling are asked again).
+pub(super) async fn load_for_event(
+    store: &DynamoStore,
+    customer: &CustomerId,
+    order: &OrderId,
+    event: &EventId,
+) -> Result<ProfileOrderAndMarker, StoreError> {
+    let pk = customer_pk(customer);
+    batch_load(
+        store,
+        vec![
+            key(&pk, "PROFILE"),
+            key(&pk, &format!("ORDER#{order}")),
+            key(&pk, &format!("EVENT#{event}")),
+        ],
+    )
+    .await
+}
+
+/// Reads the profile and, if given, the order, in one strongly consistent BatchGetItem.
+pub(super) async fn load_profile_and_order(
+    store: &DynamoStore,
+    customer: &CustomerId,
+    order: Option<&OrderId>,
+) -> Result<ProfileOrderAndMarker, StoreError> {
+    let pk = customer_pk(customer);
+    let mut keys = vec![key(&pk, "PROFILE")];
+    if let Some(order) = order {
+        keys.push(key(&pk, &format!("ORDER#{order}")));
+    }
+    batch_load(store, keys).await
+}
+
+/// One strongly consistent BatchGetItem of profile, order and marker keys, asking again
+/// for keys the service leaves unprocessed.
+async fn batch_load(
+    store: &DynamoStore,
+    mut keys: Vec<HashMap<String, AttributeValue>>,
+) -> Result<ProfileOrderAndMarker, StoreError> {
+    let mut loaded = ProfileOrderAndMarker::default();
+    for round in 0..6u32 {
+        if keys.is_empty() {
+            return Ok(loaded);
+        }
+        if round > 0 {
+            tokio::time::sleep(StdDuration::from_millis(25 << round)).await;
+        }
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(std::mem::take(&mut keys)))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::corrupt("BatchGetItem", e.to_string()))?;
+        store.count_read();
+        let output = store
+            .client
+            .batch_get_item()
+            .request_items(&store.table, request)
+            .send()
+            .await
+            .map_err(|e| sdk_error("BatchGetItem", &e))?;
+        for item in output
+            .responses
+            .and_then(|mut r| r.remove(&store.table))
+            .unwrap_or_default()
+        {
+            match text(&item, "entity") {
+                Some("profile") => {
+                    let record: ProfileItem = from_item("BatchGetItem", item)?;
+                    loaded.profile = Some(Versioned {
+                        value: record.profile,
+                        version: record.version,
+                    });
+                }
+                Some("order") => {
+                    let record: OrderItem = from_item("BatchGetItem", item)?;
+                    loaded.order = Some(Versioned {
+                        value: record.order,
+                        version: record.version,
+                    });
+                }
+                Some("event") => {
+                    let record: EventItem = from_item("BatchGetItem", item)?;
+                    loaded.marker = Some(record.marker);
+                }
+                other => {
+                    return Err(StoreError::corrupt(
+                        "BatchGetItem",
+                        format!("unexpected entity {other:?}"),
+                    ))
+                }
+            }
+        }
+        if let Some(unprocessed) = output
+            .unprocessed_keys
+            .and_then(|mut u| u.remove(&store.table))
+        {
+            keys = unprocessed.keys;
+        }
+    }
+    Err(StoreError {
+        operation: "BatchGetItem",
+        retry: Retry::Transient,
+        detail: "keys left unprocessed after 6 rounds".into(),
+    })
+}
+
+/// Writes an order event's decision, made by invocation `owner`, in one TransactWriteItems:
+/// the event marker (only if absent), the profile and the order (only if still at the
+/// versions read), and the message as a pending outbox entry held by `lease` (which is
+/// `owner`'s, or the scheduled holder's for a message that waits). Returns the entry
+/// written, if any.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn commit_order_event(
+    store: &DynamoStore,
+    loaded: &ProfileOrderAndMarker,
+    event: &OrderEvent,
+    decision: &OrderEventDecision,
+    lease: &Lease,
+    owner: &str,
+    processed_at: DateTime<Utc>,
+) -> Result<Option<MessageItem>, CommitError> {
+    let pk = customer_pk(&event.customer.id);
+    let message_item = decision
+        .message
+        .as_ref()
+        .map(|m| pending_message_item(m, lease));
+    let marker = EventItem {
+        pk: pk.clone(),
+        sk: format!("EVENT#{}", event.event_id),
+        entity: "event".into(),
+        marker: EventMarker {
+            event_id: event.event_id.clone(),
+            applied: decision.applied,
+            note: decision.note.clone(),
+            message_sk: message_item.as_ref().map(|m| m.sk.clone()),
+            processed_at,
+            processed_by: Some(owner.to_owned()),
+        },
+        expires_at: processed_at.plus(EVENT_MARKER_TTL).timestamp(),
+    };
+    let profile = ProfileItem {
+        pk: pk.clone(),
+        sk: "PROFILE".into(),
+        entity: "profile".into(),
+        version: loaded.profile.as_ref().map_or(1, |p| p.version + 1),
+        profile: decision.profile.clone(),
+    };
+    let order = OrderItem {
+        pk: pk.clone(),
+        sk: format!("ORDER#{}", event.order_id),
+        entity: "order".into(),
+        version: loaded.order.as_ref().map_or(1, |o| o.version + 1),
+        order: decision.order.clone(),
+    };
+    let mut items = vec![
+        store.put(to_item(&marker)?, "attribute_not_exists(pk)", None)?,
+        store.put(
+            to_item(&profile)?,
+            version_condition(&loaded.profile),
+            loaded.profile.as_ref().map(|p| p.version),
+        )?,
+        store.put(
+            to_item(&order)?,
+            version_condition(&loaded.order),
+            loaded.order.as_ref().map(|o| o.version),
+        )?,
+    ];
+    if let Some(message) = &message_item {
+        items.push(store.put(to_item(message)?, "attribute_not_exists(pk)", None)?);
+    }
+    items.extend(follow_up_writes(
+        store,
+        &pk,
+        &decision.follow_ups,
+        processed_at,
+    )?);
+    match store.transact(items).await {
+        Ok(()) => Ok(message_item),
+        // The event's marker exists: it was applied before.
+        Err(Refused::Condition(0)) => Err(CommitError::Duplicate),
+        Err(Refused::Condition(_)) => Err(CommitError::Conflict),
+        Err(Refused::Other(error)) => Err(error),
+    }
+}
+
+/// The writes that carry out a decision's follow-up changes: each plan is put (replacing an
+/// earlier plan of the same key), each cancellation deletes the plan and records why.
+fn follow_up_writes(
+    store: &DynamoStore,
+    pk: &str,
+    changes: &FollowUpChanges,
+    written_at: DateTime<Utc>,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let mut writes = Vec::new();
+    for follow_up in &changes.planned {
+        writes.push(store.put_plain(to_item(&follow_up_item(follow_up, written_at))?)?);
+    }
+    for cancelled in &changes.cancelled {
+        let delete = Delete::builder()
+            .table_name(&store.table)
+            .set_key(Some(key(pk, &follow_up_sk(&cancelled.key))))
+            .build()
+            .map_err(|e| StoreError::corrupt("TransactWriteItems", e.to_string()))?;
+        writes.push(TransactWriteItem::builder().delete(delete).build());
+        let record = DecisionRecord {
+            pk: pk.to_owned(),
+            sk: decision_sk(written_at, &cancelled.key),
+            entity: "decision".into(),
+            at: written_at,
+            kind: cancelled.kind.message_kind(),
+            key: cancelled.key.clone(),
+            decision: "cancelled".into(),
+            reason: cancelled.reason.clone(),
+            message_id: None,
+            until: None,
+            expires_at: written_at.plus(MESSAGE_LOG_TTL).timestamp(),
+        };
+        writes.push(store.put_plain(to_item(&record)?)?);
+    }
+    Ok(writes)
+}
+
+/// A customer's whole journey in one (paginated) Query: profile, orders, messages, events.
+pub(super) async fn customer_items(
+    store: &DynamoStore,
+    customer: &CustomerId,
+) -> Result<Vec<JourneyItem>, StoreError> {
+    let request = store
+        .client
+        .query()
+        .table_name(&store.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", s(customer_pk(customer)));
+    let mut items = Vec::new();
+    for item in store.query_all(request).await? {
+        let entity = text(&item, "entity").unwrap_or_default().to_owned();
+        items.push(match entity.as_str() {
+            "profile" => {
+                let r: ProfileItem = from_item("Query", item)?;
+                JourneyItem::Profile(Versioned {
+                    value: r.profile,
+                    version: r.version,
+                })
+            }
+            "order" => {
+                let r: OrderItem = from_item("Query", item)?;
+                JourneyItem::Order(Versioned {
+                    value: r.order,
+                    version: r.version,
+                })
+            }
+            "message" => JourneyItem::Message(Box::new(from_item("Query", item)?)),
+            "event" => JourneyItem::Event(from_item::<EventItem>("Query", item)?.marker),
+            "followup" => JourneyItem::FollowUp(Box::new(from_item("Query", item)?)),
+            "decision" => JourneyItem::Decision(Box::new(from_item("Query", item)?)),
+            other => {
+                return Err(StoreError::corrupt(
+                    "Query",
+                    format!("unexpected entity {other:?}"),
+                ))
+            }
+        });
+    }
+    Ok(items)
+}
