@@ -4,7 +4,7 @@
 
 use aftercare_adapters::items::{JourneyItem, MessageItem};
 use aftercare_integration_tests::{at, ses_event_body, sqs_event, World};
-use aftercare_journey::journey::Order;
+use aftercare_journey::order::Order;
 use aftercare_localstack::SentMail;
 use serde_json::{json, Value};
 use ses_events::Outcome;

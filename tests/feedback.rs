@@ -5,7 +5,7 @@
 use aftercare_integration_tests::ratings::{click, delivered, token};
 use aftercare_integration_tests::{at, stack, World};
 use aftercare_journey::ids::{CustomerId, OrderId};
-use aftercare_journey::links::SigningKey;
+use aftercare_journey::signing::SigningKey;
 use lambda_http::http::Request;
 use lambda_http::Body;
 use serde_json::{json, Value};

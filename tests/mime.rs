@@ -11,8 +11,7 @@ use aftercare_adapters::mailer::SesMailer;
 use aftercare_integration_tests::sample_detail;
 use aftercare_journey::event::parse_order_event;
 use aftercare_journey::message::OutgoingMessage;
-use aftercare_journey::order_events::decide_order_event;
-use aftercare_journey::order_events::OrderJourney;
+use aftercare_journey::order_status::{decide_order_event, BeforeEvent};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
@@ -46,7 +45,7 @@ fn message_for(name: &str, locale: &str, status: &str) -> OutgoingMessage {
     )
     .expect("a valid event");
     let config = aftercare_localstack::local_shop_config("mime").unwrap();
-    decide_order_event(&OrderJourney::default(), &event, &config.settings)
+    decide_order_event(&BeforeEvent::default(), &event, &config.settings)
         .expect("rendered")
         .message
         .expect("a message for a new order")

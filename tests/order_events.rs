@@ -16,7 +16,7 @@ const ONLY_ORDER_STATUS: &[(&str, &str)] = &[(
     "delivery_reminder,review_request,repurchase_reminder,reactivation,watchdog_update",
 )];
 
-fn orders(items: &[JourneyItem]) -> Vec<aftercare_journey::journey::Order> {
+fn orders(items: &[JourneyItem]) -> Vec<aftercare_journey::order::Order> {
     items
         .iter()
         .filter_map(|i| {
@@ -31,7 +31,7 @@ fn orders(items: &[JourneyItem]) -> Vec<aftercare_journey::journey::Order> {
 
 fn profile(
     items: &[JourneyItem],
-) -> aftercare_adapters::items::Versioned<aftercare_journey::journey::Profile> {
+) -> aftercare_adapters::items::Versioned<aftercare_journey::profile::Profile> {
     items
         .iter()
         .find_map(|i| {

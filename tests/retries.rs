@@ -6,7 +6,7 @@ use aftercare_adapters::items::{CommitError, JourneyItem, Lease, MessageItem, Me
 use aftercare_adapters::ports::JourneyStore;
 use aftercare_integration_tests::{at, envelope, World};
 use aftercare_journey::event::parse_order_event;
-use aftercare_journey::order_events::decide_order_event;
+use aftercare_journey::order_status::decide_order_event;
 use chrono::Duration;
 
 /// Decides the sample `placed` event of customer 1 and writes it once, as an invocation
@@ -17,7 +17,7 @@ async fn placed_and_committed(
 ) -> (
     aftercare_adapters::items::ProfileOrderAndMarker,
     aftercare_journey::event::OrderEvent,
-    aftercare_journey::order_events::OrderEventDecision,
+    aftercare_journey::order_status::OrderEventDecision,
     Lease,
     MessageItem,
 ) {
@@ -33,7 +33,7 @@ async fn placed_and_committed(
         .await
         .unwrap();
     let decision =
-        decide_order_event(&loaded.order_journey(), &event, &world.config.settings).unwrap();
+        decide_order_event(&loaded.before_event(), &event, &world.config.settings).unwrap();
     let lease = Lease {
         owner: owner.into(),
         until: at("2026-11-02T10:02:00Z"),

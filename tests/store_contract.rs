@@ -19,9 +19,9 @@ use aftercare_adapters::items::{
 use aftercare_adapters::ports::JourneyStore;
 use aftercare_integration_tests::{at, envelope, sample_detail};
 use aftercare_journey::event::{parse_order_event, AcceptedYears, OrderEvent};
-use aftercare_journey::followups::{decide_follow_up, FollowUp};
+use aftercare_journey::follow_ups::{decide_follow_up, FollowUp};
 use aftercare_journey::ids::CustomerId;
-use aftercare_journey::order_events::{decide_order_event, OrderEventDecision};
+use aftercare_journey::order_status::{decide_order_event, OrderEventDecision};
 use aftercare_journey::settings::Settings;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -128,7 +128,7 @@ async fn decide<S: JourneyStore>(store: &S, event: OrderEvent) -> Decided {
         .load_for_event(&event.customer.id, &event.order_id, &event.event_id)
         .await
         .unwrap();
-    let decision = decide_order_event(&loaded.order_journey(), &event, &settings()).unwrap();
+    let decision = decide_order_event(&loaded.before_event(), &event, &settings()).unwrap();
     Decided {
         loaded,
         event,
@@ -1234,12 +1234,12 @@ async fn scenario<S: JourneyStore>(store: &S) -> (Vec<String>, Vec<JourneyItem>)
             .unwrap()
         } else {
             // A call for a person whose email is withheld: the handoff rides alone.
-            aftercare_journey::followups::FollowUpOutcome {
-                decision: aftercare_journey::followups::FollowUpDecision::Withhold {
+            aftercare_journey::follow_ups::FollowUpOutcome {
+                decision: aftercare_journey::follow_ups::FollowUpDecision::Withhold {
                     reason: "switched off".into(),
                 },
                 profile: profile.value.clone(),
-                handoff: Some(aftercare_journey::followups::Handoff {
+                handoff: Some(aftercare_journey::handoff::Handoff {
                     customer_id: customer(),
                     order_id: aftercare_journey::ids::OrderId::parse(ORDER).unwrap(),
                     status: aftercare_journey::status::OrderStatus::Delivered,

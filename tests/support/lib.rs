@@ -185,7 +185,7 @@ impl World {
     }
 
     /// The profile of customer `n`; fails the test if there is none.
-    pub async fn profile(&self, customer: u32) -> aftercare_journey::journey::Profile {
+    pub async fn profile(&self, customer: u32) -> aftercare_journey::profile::Profile {
         self.journey(customer)
             .await
             .into_iter()

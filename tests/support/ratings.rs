@@ -2,8 +2,9 @@
 //! rating opens the issue a helpdesk resolves).
 
 use aftercare_journey::ids::{CustomerId, OrderId};
-use aftercare_journey::links::{sign, LinkClaims, SigningKey};
+use aftercare_journey::links::{sign, LinkClaims};
 use aftercare_journey::message::MessageKind;
+use aftercare_journey::signing::SigningKey;
 use lambda_http::http::Request;
 use lambda_http::Body;
 use serde_json::{json, Value};

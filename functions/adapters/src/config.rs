@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use aftercare_journey::contact::EmailAddress;
 use aftercare_journey::event::{AcceptedYears, WebLink};
 use aftercare_journey::guardrails::{ConsentPolicy, QuietHours};
-use aftercare_journey::links::SigningKey;
 use aftercare_journey::message::MessageKind;
 use aftercare_journey::settings::{Brand, Policy, Settings, SignedLinks};
+use aftercare_journey::signing::SigningKey;
 use aftercare_journey::text::Text;
 use aftercare_journey::time_shift;
 

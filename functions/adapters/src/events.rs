@@ -5,7 +5,7 @@
 //! marked sent, so a crash in between publishes it again. Every event carries a stable
 //! `handoff_id` for consumers (a helpdesk) to drop repeats.
 
-use aftercare_journey::followups::Handoff;
+use aftercare_journey::handoff::Handoff;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::json;
 

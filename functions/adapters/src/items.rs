@@ -15,11 +15,13 @@
 //! scan; both are removed once the message is sent or failed. The access patterns are in
 //! `infra/README.md`.
 
-use aftercare_journey::followups::{FollowUp, Handoff};
+use aftercare_journey::follow_ups::FollowUp;
+use aftercare_journey::handoff::Handoff;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
-use aftercare_journey::journey::{Order, Profile};
 use aftercare_journey::message::{MessageId, MessageKind, OutgoingMessage};
-use aftercare_journey::order_events::OrderJourney;
+use aftercare_journey::order::Order;
+use aftercare_journey::order_status::BeforeEvent;
+use aftercare_journey::profile::Profile;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -105,9 +107,10 @@ pub struct ProfileOrderAndMarker {
 }
 
 impl ProfileOrderAndMarker {
-    /// The profile and order as the domain's order rules see them.
-    pub fn order_journey(&self) -> OrderJourney {
-        OrderJourney {
+    /// What the store held before the event, as the domain's order rules take it: the profile
+    /// and the order without their versions.
+    pub fn before_event(&self) -> BeforeEvent {
+        BeforeEvent {
             profile: self.profile.as_ref().map(|p| p.value.clone()),
             order: self.order.as_ref().map(|o| o.value.clone()),
         }

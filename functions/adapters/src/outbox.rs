@@ -112,7 +112,7 @@ pub enum NoBus {}
 impl HandoffBus for NoBus {
     async fn publish_handoff(
         &self,
-        _handoff: &aftercare_journey::followups::Handoff,
+        _handoff: &aftercare_journey::handoff::Handoff,
         _message_id: &str,
     ) -> Result<(), PublishError> {
         match *self {}
@@ -319,7 +319,7 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
             .await?
             .profile;
         let reason =
-            profile.and_then(|p| aftercare_journey::preferences::held_back(&p.value, message.kind));
+            profile.and_then(|p| aftercare_journey::consent::held_back(&p.value, message.kind));
         let Some(reason) = reason else {
             return self.deliver_held(item, owner).await;
         };

@@ -9,11 +9,12 @@
 use std::future::Future;
 
 use aftercare_journey::event::OrderEvent;
-use aftercare_journey::followups::{FollowUpOutcome, Handoff};
+use aftercare_journey::follow_ups::FollowUpOutcome;
+use aftercare_journey::handoff::Handoff;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
-use aftercare_journey::journey::Profile;
 use aftercare_journey::message::OutgoingMessage;
-use aftercare_journey::order_events::OrderEventDecision;
+use aftercare_journey::order_status::OrderEventDecision;
+use aftercare_journey::profile::Profile;
 use chrono::{DateTime, Utc};
 
 use crate::events::PublishError;

@@ -10,7 +10,7 @@
 //! made with (see `crate::log_ids`). Changing it changes every log id from then on.
 
 use aftercare_journey::event::{deserialize_at, parse_json};
-use aftercare_journey::links::SigningKey;
+use aftercare_journey::signing::SigningKey;
 use serde::Deserialize;
 
 use crate::error::describe;

@@ -14,7 +14,7 @@
 use aftercare_journey::time_shift::{between, hours, Shift};
 use std::cmp::Reverse;
 
-use aftercare_journey::followups::{decide_follow_up, FollowUpDecision};
+use aftercare_journey::follow_ups::{decide_follow_up, FollowUpDecision};
 use aftercare_journey::render::RenderError;
 use aftercare_journey::settings::Settings;
 use chrono::{DateTime, Duration, DurationRound, Utc};

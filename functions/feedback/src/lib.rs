@@ -8,8 +8,8 @@
 //! one-click unsubscribe of RFC 8058 from the topic of the message the link came in;
 //! `POST /preferences` saves the preferences form.
 //!
-//! Decode → verify the link → read the journey (one BatchGetItem) → decide (pure) → write the
-//! profile and the replies in one transaction → send → answer.
+//! Decode → verify the link → read the profile and the order (one BatchGetItem) → decide (pure)
+//! → write the profile and the replies in one transaction → send → answer.
 
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
@@ -29,20 +29,16 @@ use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::Outbox;
 use aftercare_adapters::ports::{HandoffBus, JourneyStore, Mailer};
 use aftercare_adapters::retry::{self, Contended, Round};
+use aftercare_journey::answers::{add_comment, decide_rating, AnswerError, AnswerPage};
+use aftercare_journey::consent::{active_suppression, choose_topics, is_subscribed, unsubscribe};
 use aftercare_journey::contact::Language;
 use aftercare_journey::event::WebLink;
-use aftercare_journey::feedback::{
-    add_comment, decide_rating, AnswerPage, Comment, FeedbackError, Score,
-};
-use aftercare_journey::journey::Profile;
-use aftercare_journey::links::{verify, verify_preferences, LinkClaims, SigningKey, TokenError};
+use aftercare_journey::links::{verify, verify_preferences, LinkClaims, TokenError};
 use aftercare_journey::message::{MessageKind, OutgoingMessage};
-use aftercare_journey::pages::{render_page, Page};
-use aftercare_journey::pages::{render_preferences, PreferencesNotice};
-use aftercare_journey::preferences::{
-    active_suppression, choose_topics, is_subscribed, unsubscribe, MailTopic, OptOutSource,
-};
+use aftercare_journey::pages::{render_page, render_preferences, Page, PreferencesNotice};
+use aftercare_journey::profile::{Comment, MailTopic, OptOutSource, Profile, Score};
 use aftercare_journey::settings::Settings;
+use aftercare_journey::signing::SigningKey;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 
@@ -51,7 +47,7 @@ pub const RATE_PATH: &str = "/rate";
 /// Where the comment form posts.
 pub const COMMENT_PATH: &str = "/rate/comment";
 /// Where preferences links point: GET shows the page, POST unsubscribes in one click.
-pub const UNSUBSCRIBE_PATH: &str = aftercare_journey::preferences::UNSUBSCRIBE_PATH;
+pub const UNSUBSCRIBE_PATH: &str = aftercare_journey::consent::UNSUBSCRIBE_PATH;
 /// Where the preferences form posts.
 pub const PREFERENCES_PATH: &str = "/preferences";
 /// The largest request body accepted.
@@ -273,8 +269,8 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
             3,
             &claims.customer,
             |_| async move {
-                let (profile, order) = match self.journey(claims, hint).await {
-                    Ok(journey) => journey,
+                let (profile, order) = match self.profile_and_order(claims, hint).await {
+                    Ok(read) => read,
                     Err(answer) => return done(answer),
                 };
                 let language = profile.value.locale.language();
@@ -287,7 +283,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                     settings,
                 ) {
                     Ok(decision) => decision,
-                    Err(FeedbackError::Render(error)) => {
+                    Err(AnswerError::Render(error)) => {
                         tracing::error!(%error, "rendering a reply failed");
                         return done(Answer::error(Page::Internal, language));
                     }
@@ -349,8 +345,8 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
             };
         let (claims, comment) = (&claims, &comment);
         retry::read_decide_commit(3, &claims.customer, |_| async move {
-            let (profile, order) = match self.journey(claims, hint).await {
-                Ok(journey) => journey,
+            let (profile, order) = match self.profile_and_order(claims, hint).await {
+                Ok(read) => read,
                 Err(answer) => return done(answer),
             };
             let language = profile.value.locale.language();
@@ -363,10 +359,10 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                 settings,
             ) {
                 Ok(result) => result,
-                Err(FeedbackError::NotRated) => {
+                Err(AnswerError::NotRated) => {
                     return done(Answer::error(Page::BadRequest, language))
                 }
-                Err(FeedbackError::Render(error)) => {
+                Err(AnswerError::Render(error)) => {
                     tracing::error!(%error, "rendering the alert failed");
                     return done(Answer::error(Page::Internal, language));
                 }
@@ -408,7 +404,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                 {
                     Ok(loaded) => loaded,
                     Err(error) => {
-                        tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "reading the journey failed");
+                        tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "reading the profile failed");
                         return done(Answer::error(Page::Internal, hint));
                     }
                 };
@@ -471,14 +467,14 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
 
     /// The profile and order a link is about, in one read; an error page if they cannot be read
     /// or do not exist.
-    async fn journey(
+    async fn profile_and_order(
         &self,
         claims: &LinkClaims,
         hint: Language,
     ) -> Result<
         (
-            aftercare_adapters::items::Versioned<aftercare_journey::journey::Profile>,
-            aftercare_adapters::items::Versioned<aftercare_journey::journey::Order>,
+            aftercare_adapters::items::Versioned<aftercare_journey::profile::Profile>,
+            aftercare_adapters::items::Versioned<aftercare_journey::order::Order>,
         ),
         Answer,
     > {
@@ -487,7 +483,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
             .load_profile_and_order(&claims.customer, Some(&claims.order))
             .await
             .map_err(|error| {
-                tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "reading the journey failed");
+                tracing::error!(customer_id = %log_ids::customer(&claims.customer), %error, "reading the profile and order failed");
                 Answer::error(Page::Internal, hint)
             })?;
         match (loaded.profile, loaded.order) {
@@ -500,7 +496,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
     fn outbox_items(
         &self,
         messages: &[OutgoingMessage],
-        handoff: Option<&aftercare_journey::followups::Handoff>,
+        handoff: Option<&aftercare_journey::handoff::Handoff>,
         owner: &str,
     ) -> Vec<MessageItem> {
         let lease = self.outbox().lease_for(owner);

@@ -3,7 +3,7 @@
 //! delivers it here, and the customer's open issue is closed, with the time to resolution, so
 //! promotions resume.
 //!
-//! Decode → read the profile → decide (pure, `aftercare_journey::feedback::resolve_issue`) →
+//! Decode → read the profile → decide (pure, `aftercare_journey::answers::resolve_issue`) →
 //! write the profile at the version read. It sends nothing and signs no link, so it is built
 //! from the core configuration ([`CoreConfig`]: the table, the accepted years, how logs name
 //! customers) and holds no link-signing keys.
@@ -51,7 +51,7 @@ pub enum ResolveError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
     /// The customer's open issue is closed.
-    Resolved(aftercare_journey::feedback::ResolvedIssue),
+    Resolved(aftercare_journey::profile::ResolvedIssue),
     /// No issue was open (a repeat of the event, or a customer without one).
     NoOpenIssue,
     /// No journey of this customer.
@@ -110,7 +110,7 @@ impl<S: JourneyStore> HelpdeskEventsFunction<S> {
     /// does not read, a date outside the accepted years) is refused cleanly: logged once at error level, naming the field and
     /// the problem, and answered, never failed, so EventBridge does not try it again.
     pub async fn resolve(&self, event: &serde_json::Value) -> Result<Resolution, ResolveError> {
-        let event = match aftercare_journey::feedback::parse_issue_resolved_event(
+        let event = match aftercare_journey::answers::parse_issue_resolved_event(
             event,
             &self.accepted_years,
         ) {
@@ -131,7 +131,7 @@ impl<S: JourneyStore> HelpdeskEventsFunction<S> {
                 return Ok(Round::Done(Resolution::UnknownCustomer));
             };
             let Some((after, resolved)) =
-                aftercare_journey::feedback::resolve_issue(&profile.value, at)
+                aftercare_journey::answers::resolve_issue(&profile.value, at)
             else {
                 return Ok(Round::Done(Resolution::NoOpenIssue));
             };

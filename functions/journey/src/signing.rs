@@ -69,3 +69,20 @@ impl SigningKey {
         mac
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_secrets_and_odd_key_ids_are_refused() {
+        assert_eq!(
+            SigningKey::new("k1", vec![0u8; 31]).unwrap_err(),
+            KeyError::Short
+        );
+        assert_eq!(
+            SigningKey::new("k 1", vec![0u8; 32]).unwrap_err(),
+            KeyError::Id
+        );
+    }
+}

@@ -2,10 +2,10 @@
 //! bodies), applies each to its customer's journey exactly once, and sends the order-status
 //! message through the outbox.
 //!
-//! Per record: parse → read the journey (one BatchGetItem) → decide (pure) → write (one
-//! conditional TransactWriteItems) → send → mark sent. A record that fails is reported alone in
-//! the batch response, so SQS retries only it and, after `maxReceiveCount`, moves it to the
-//! dead-letter queue.
+//! Per record: parse → read the profile, the order and the event's marker (one BatchGetItem) →
+//! decide (pure) → write (one conditional TransactWriteItems) → send → mark sent. A record that
+//! fails is reported alone in the batch response, so SQS retries only it and, after
+//! `maxReceiveCount`, moves it to the dead-letter queue.
 
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
@@ -25,7 +25,7 @@ use aftercare_adapters::ports::{JourneyStore, Mailer};
 use aftercare_adapters::retry::{self, Contended, Round};
 use aftercare_adapters::sqs_batch::{self, RecordFailure};
 use aftercare_journey::event::{parse_order_event, InvalidEvent, OrderEvent};
-use aftercare_journey::order_events::decide_order_event;
+use aftercare_journey::order_status::decide_order_event;
 use aftercare_journey::rejection::Problem;
 use aftercare_journey::render::RenderError;
 use aftercare_journey::time_shift::Shift;
@@ -326,8 +326,7 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
                     message_sk: marker.message_sk,
                 }));
             }
-            let decision =
-                decide_order_event(&loaded.order_journey(), event, &self.parts.settings)?;
+            let decision = decide_order_event(&loaded.before_event(), event, &self.parts.settings)?;
             let lease = match decision.deliver_at {
                 Some(until) => Lease::scheduled(until),
                 None => self.outbox().lease_for(owner),

@@ -31,12 +31,10 @@ use aftercare_adapters::ports::JourneyStore;
 use aftercare_adapters::reference::MessageReference;
 use aftercare_adapters::retry::{self, Contended, Round};
 use aftercare_adapters::sqs_batch::{self, RecordFailure};
+use aftercare_journey::consent::{apply_bounce, apply_complaint, Bounce, BounceOutcome};
 use aftercare_journey::event::InvalidEvent;
-use aftercare_journey::journey::Profile;
 use aftercare_journey::message::MessageKind;
-use aftercare_journey::preferences::{
-    apply_bounce, apply_complaint, Bounce, BounceOutcome, ComplaintRecord,
-};
+use aftercare_journey::profile::{ComplaintRecord, Profile};
 use aws_lambda_events::event::sqs::SqsEvent;
 
 pub use ses_event::{parse_ses_event, SesEvent, SesReport};

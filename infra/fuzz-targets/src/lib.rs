@@ -24,10 +24,11 @@ pub use render_mime::render_mime;
 
 use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::links::{
-    sign, sign_preferences, verify, verify_preferences, LinkClaims, PreferenceClaims, SigningKey,
+    sign, sign_preferences, verify, verify_preferences, LinkClaims, PreferenceClaims,
 };
 use aftercare_journey::message::MessageKind;
-use aftercare_journey::preferences::MailTopic;
+use aftercare_journey::profile::MailTopic;
+use aftercare_journey::signing::SigningKey;
 use arbitrary::{Arbitrary, Unstructured};
 use chrono::{DateTime, Utc};
 
@@ -76,14 +77,14 @@ pub fn issue_resolved(data: &[u8]) {
     let Ok(event) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let known = aftercare_journey::feedback::ISSUE_RESOLVED_FIELDS;
-    if let Err(refused) = aftercare_journey::feedback::parse_issue_resolved_event(
+    let known = aftercare_journey::answers::ISSUE_RESOLVED_FIELDS;
+    if let Err(refused) = aftercare_journey::answers::parse_issue_resolved_event(
         &event,
         &aftercare_journey::event::AcceptedYears::default(),
     ) {
         assert_known_path(&refused.field, known);
     }
-    if let Err(refused) = aftercare_journey::feedback::parse_issue_resolved(
+    if let Err(refused) = aftercare_journey::answers::parse_issue_resolved(
         &event,
         &aftercare_journey::event::AcceptedYears::default(),
     ) {

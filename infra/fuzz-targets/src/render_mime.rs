@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use aftercare_adapters::mailer::SesMailer;
-use aftercare_journey::order_events::{decide_order_event, OrderJourney};
+use aftercare_journey::order_status::{decide_order_event, BeforeEvent};
 use arbitrary::{Arbitrary, Unstructured};
 use serde_json::json;
 
@@ -103,7 +103,7 @@ pub fn render_mime(data: &[u8]) {
     }) else {
         return;
     };
-    let decision = decide_order_event(&OrderJourney::default(), &event, &config.settings)
+    let decision = decide_order_event(&BeforeEvent::default(), &event, &config.settings)
         .unwrap_or_else(|e| panic!("a message failed to render: {e}"));
     let Some(message) = decision.message else {
         return;

@@ -389,7 +389,8 @@ mod tests {
 
     #[test]
     fn the_sample_feedback_events_carry_links_signed_with_the_local_key() {
-        use aftercare_journey::links::{verify, verify_preferences, SigningKey};
+        use aftercare_journey::links::{verify, verify_preferences};
+        use aftercare_journey::signing::SigningKey;
         let (id, secret) = aftercare_localstack::LOCAL_LINK_KEY;
         let keys = [SigningKey::new(id, hex::decode(secret).unwrap()).unwrap()];
         let now = "2026-11-01T00:00:00Z".parse().unwrap();

@@ -30,7 +30,7 @@ use aftercare_adapters::ports::JourneyStore;
 use aftercare_fault_proxy::{CrashPoint, FaultKind, FaultStats, Injected, Service};
 use aftercare_journey::event::parse_order_event;
 use aftercare_journey::ids::CustomerId;
-use aftercare_journey::order_events::{decide_order_event, OrderJourney};
+use aftercare_journey::order_status::{decide_order_event, BeforeEvent};
 use aftercare_localstack::LocalStack;
 use chrono::{DateTime, Utc};
 
@@ -379,7 +379,7 @@ pub async fn check(
         .map(|e| (e.order_id.as_str(), e.customer_id.as_str()))
         .collect();
     for order in &orders {
-        let mut journey = OrderJourney::default();
+        let mut before = BeforeEvent::default();
         // The order's own follow-ups (its review request, watchdog, reminder) the replay plans
         // and does not cancel: each must stand in the store, or have been decided.
         let own = format!("#{}", order.order_id);
@@ -397,8 +397,8 @@ pub async fn check(
                 &aftercare_journey::event::AcceptedYears::default(),
             )
             .map_err(|e| e.to_string())?;
-            let decision = decide_order_event(&journey, &event, &config.settings)
-                .map_err(|e| e.to_string())?;
+            let decision =
+                decide_order_event(&before, &event, &config.settings).map_err(|e| e.to_string())?;
             let expected = (decision.applied, decision.message.as_ref().map(|m| m.kind));
             let stored_kind = markers
                 .get(entry.event_id.as_str())
@@ -420,7 +420,7 @@ pub async fn check(
             for cancelled in &decision.follow_ups.cancelled {
                 expected_follow_ups.remove(&cancelled.key);
             }
-            journey = OrderJourney {
+            before = BeforeEvent {
                 profile: Some(decision.profile),
                 order: Some(decision.order),
             };

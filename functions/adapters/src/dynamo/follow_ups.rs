@@ -1,7 +1,7 @@
 //! The schedule's side of the table: due work from the sparse `due` index, claims on
 //! follow-ups, the write of a follow-up decision, and the sweep's checkpoint.
 
-use aftercare_journey::followups::{FollowUpDecision, FollowUpOutcome};
+use aftercare_journey::follow_ups::{FollowUpDecision, FollowUpOutcome};
 use aftercare_journey::time_shift::Shift;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use aftercare_journey::event::OrderEvent;
-use aftercare_journey::followups::FollowUpChanges;
+use aftercare_journey::follow_ups::FollowUpChanges;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
-use aftercare_journey::order_events::OrderEventDecision;
+use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::time_shift::Shift;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, TransactWriteItem};
 use chrono::{DateTime, Utc};

@@ -21,10 +21,10 @@ use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use aftercare_journey::event::OrderEvent;
-use aftercare_journey::followups::FollowUpOutcome;
+use aftercare_journey::follow_ups::FollowUpOutcome;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
-use aftercare_journey::journey::Profile;
-use aftercare_journey::order_events::OrderEventDecision;
+use aftercare_journey::order_status::OrderEventDecision;
+use aftercare_journey::profile::Profile;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;

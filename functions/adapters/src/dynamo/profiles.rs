@@ -1,7 +1,7 @@
 //! Profile changes: a profile written at the version it was read, with the messages the
 //! change decided.
 
-use aftercare_journey::journey::Profile;
+use aftercare_journey::profile::Profile;
 
 use super::{DynamoStore, Refused};
 use crate::items::{profile_item, to_item, CommitError, MessageItem};

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use aftercare_journey::followups::Handoff;
+use aftercare_journey::handoff::Handoff;
 
 use super::faults::Faults;
 use crate::error::Retry;

@@ -23,10 +23,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aftercare_journey::event::OrderEvent;
-use aftercare_journey::followups::{FollowUpChanges, FollowUpDecision, FollowUpOutcome};
+use aftercare_journey::follow_ups::{FollowUpChanges, FollowUpDecision, FollowUpOutcome};
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
-use aftercare_journey::journey::Profile;
-use aftercare_journey::order_events::OrderEventDecision;
+use aftercare_journey::order_status::OrderEventDecision;
+use aftercare_journey::profile::Profile;
 use aftercare_journey::time_shift::Shift;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
