@@ -10,24 +10,12 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::json;
 
 use crate::error::{classify, describe, Retry};
-use crate::ports::HandoffBus;
+use crate::ports::{HandoffBus, PublishError};
 
 /// The `source` of every event aftercare publishes.
 pub const EVENT_SOURCE: &str = "aftercare";
 /// The `detail-type` of a call for a person.
 pub const HANDOFF_REQUESTED: &str = "HandoffRequested";
-
-/// Why an event was not published.
-#[derive(Debug, thiserror::Error)]
-#[error("publishing {detail_type} failed ({retry:?}): {detail}")]
-pub struct PublishError {
-    /// The event's detail-type.
-    pub detail_type: &'static str,
-    /// Whether it may work later.
-    pub retry: Retry,
-    /// What went wrong.
-    pub detail: String,
-}
 
 /// The bus events go to.
 #[derive(Debug, Clone)]

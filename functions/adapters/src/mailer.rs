@@ -12,20 +12,8 @@ use mail_builder::MessageBuilder;
 
 use crate::config::Config;
 use crate::error::{classify, describe, Retry};
-use crate::ports::Mailer;
+use crate::ports::{Mailer, SendError};
 use crate::reference::{MessageReference, CUSTOMER_TAG, MESSAGE_TAG, REFERENCE_HEADER};
-
-/// Why SES did not take a message.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// It may take it later: throttling, a 5xx, a timeout, a paused account, a missing
-    /// configuration set. The message stays in the outbox.
-    #[error("SES could not take the message now: {0}")]
-    Transient(String),
-    /// It will never take it (a rejected recipient or content). The message is marked failed.
-    #[error("SES refused the message: {0}")]
-    Rejected(String),
-}
 
 /// Sends rendered messages through SES v2.
 #[derive(Debug, Clone)]

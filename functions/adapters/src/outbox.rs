@@ -14,10 +14,10 @@ use aftercare_journey::time_shift::Shift;
 use chrono::Duration;
 
 use crate::clock::Clock;
-use crate::events::PublishError;
 use crate::items::{Lease, MessageItem, MessageStatus, StoreError};
 use crate::log_ids;
-use crate::mailer::SendError;
+use crate::ports::PublishError;
+use crate::ports::SendError;
 use crate::ports::{HandoffBus, JourneyStore, Mailer};
 
 /// How many times recording an accepted send is attempted (each with the SDK's own retries)

@@ -17,12 +17,12 @@ use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
 use chrono::{DateTime, Utc};
 
-use crate::events::PublishError;
+use crate::error::Retry;
+
 use crate::items::{
     CommitError, DueItem, FollowUpItem, JourneyItem, Lease, MailEvent, MessageItem,
     ProfileOrderAndMarker, StoreError,
 };
-use crate::mailer::SendError;
 
 /// What the functions and services need of the journey table: reads for a decision, the
 /// conditional commit of a decision, the outbox's claims and marks, the due work of the
@@ -219,4 +219,28 @@ pub trait HandoffBus: Send + Sync {
         handoff: &Handoff,
         message_id: &str,
     ) -> impl Future<Output = Result<(), PublishError>> + Send;
+}
+
+/// Why a mailer did not take a message (SES's reasons, classified).
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// It may take it later: throttling, a 5xx, a timeout, a paused account, a missing
+    /// configuration set. The message stays in the outbox.
+    #[error("SES could not take the message now: {0}")]
+    Transient(String),
+    /// It will never take it (a rejected recipient or content). The message is marked failed.
+    #[error("SES refused the message: {0}")]
+    Rejected(String),
+}
+
+/// Why a handoff was not published.
+#[derive(Debug, thiserror::Error)]
+#[error("publishing {detail_type} failed ({retry:?}): {detail}")]
+pub struct PublishError {
+    /// The event's detail-type.
+    pub detail_type: &'static str,
+    /// Whether it may work later.
+    pub retry: Retry,
+    /// What went wrong.
+    pub detail: String,
 }

@@ -79,7 +79,8 @@ async fn a_client_error_is_not_retried_and_reported_as_permanent() {
 
 #[tokio::test]
 async fn an_ses_send_is_attempted_once_because_a_retry_could_deliver_it_twice() {
-    use aftercare_adapters::mailer::{SendError, SesMailer};
+    use aftercare_adapters::mailer::SesMailer;
+    use aftercare_adapters::ports::SendError;
     use aws_smithy_mocks::{create_mock_http_client, MockResponseInterceptor};
 
     let rule = mock!(aws_sdk_sesv2::Client::send_email)

@@ -6,8 +6,9 @@ use aftercare_journey::handoff::Handoff;
 
 use super::faults::Faults;
 use crate::error::Retry;
-use crate::events::{PublishError, HANDOFF_REQUESTED};
+use crate::events::HANDOFF_REQUESTED;
 use crate::ports::HandoffBus;
+use crate::ports::PublishError;
 
 /// A failure [`MemoryBus`] injects into a publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use aftercare_journey::message::OutgoingMessage;
 
 use super::faults::Faults;
-use crate::mailer::SendError;
 use crate::ports::Mailer;
+use crate::ports::SendError;
 
 /// A failure [`MemoryMailer`] injects into a send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
