@@ -8,7 +8,7 @@ use aftercare_adapters::clock::{Clock, ManualClock};
 use aftercare_adapters::deadline::Budget;
 use aftercare_adapters::items::{MessageItem, MessageStatus};
 use aftercare_adapters::memory::fixtures::{
-    at, delivered_order, order_event, Twin, ONLY_ORDER_STATUS,
+    at, at_once, delivered_order, order_event, Twin, ONLY_ORDER_STATUS,
 };
 use aftercare_adapters::memory::{
     BusFault, Fault, MailFault, MemoryMailer, MemoryStore, Operation,
@@ -531,8 +531,8 @@ async fn of_many_relays_claiming_one_message_at_once_exactly_one_sends_it() {
     let item = shipped_then_crash(&twin, "inv-crashed").await;
     twin.let_leases_expire();
 
-    // WHEN sixteen relays claim and deliver it at once, each in its own task
-    let relays: Vec<_> = (0..16)
+    // WHEN sixteen relays claim and deliver it at once
+    let relays = (0..16)
         .map(|n| {
             let (store, mailer, clock, item) = (
                 twin.store.clone(),
@@ -541,19 +541,16 @@ async fn of_many_relays_claiming_one_message_at_once_exactly_one_sends_it() {
                 item.clone(),
             );
             let lease = twin.config.outbox_lease;
-            tokio::spawn(async move {
+            async move {
                 let clock: &ManualClock = &clock;
                 Outbox::new(&store, &mailer, clock, lease)
                     .claim_and_deliver(&item, &format!("relay-{n}"))
                     .await
                     .unwrap()
-            })
+            }
         })
         .collect();
-    let mut outcomes = Vec::new();
-    for relay in relays {
-        outcomes.push(relay.await.unwrap());
-    }
+    let outcomes = at_once(relays).await;
 
     // THEN exactly one sent it; every other found it held or done
     let sends = outcomes

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use aftercare_adapters::memory::fixtures::{at, delivered_order, Twin};
+use aftercare_adapters::memory::fixtures::{at, at_once, delivered_order, Twin};
 use aftercare_adapters::memory::{MemoryBus, MemoryMailer, MemoryStore};
 use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::links::{sign, LinkClaims};
@@ -124,14 +124,13 @@ async fn an_unhappy_rating_submitted_twice_at_once_calls_a_person_once_and_alert
     let before = twin.mailer.sent().len();
 
     // WHEN the customer clicks one star twice at once (two requests in flight)
-    let clicks: Vec<_> = (0..2)
+    let clicks = (0..2)
         .map(|n| {
             let (function, token) = (Arc::clone(&function), token.clone());
-            tokio::spawn(async move { click(&function, &token, 1, &format!("req-{n}")).await })
+            async move { click(&function, &token, 1, &format!("req-{n}")).await }
         })
         .collect();
-    for request in clicks {
-        let (status, page) = request.await.unwrap();
+    for (status, page) in at_once(clicks).await {
         assert_eq!(status, 200);
         assert!(page.contains("We are sorry"), "{page}");
     }

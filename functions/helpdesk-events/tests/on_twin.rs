@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use aftercare_adapters::memory::fixtures::{at, delivered_order, Twin};
+use aftercare_adapters::memory::fixtures::{at, at_once, delivered_order, Twin};
 use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::links::{sign, LinkClaims};
 use aftercare_journey::message::MessageKind;
@@ -103,16 +103,13 @@ async fn an_issue_resolved_delivered_several_times_at_once_closes_the_issue_once
     let function = Arc::new(function(&twin));
 
     // WHEN EventBridge delivers the event to four invocations at once
-    let invocations: Vec<_> = (0..4)
+    let invocations = (0..4)
         .map(|_| {
             let (function, event) = (Arc::clone(&function), event.clone());
-            tokio::spawn(async move { function.resolve(&event).await.unwrap() })
+            async move { function.resolve(&event).await.unwrap() }
         })
         .collect();
-    let mut resolutions = Vec::new();
-    for invocation in invocations {
-        resolutions.push(invocation.await.unwrap());
-    }
+    let resolutions = at_once(invocations).await;
 
     // THEN the issue is closed once: one resolution is recorded, and every invocation answers
     // with it or finds no issue open. (Two invocations that decided alike at the same instant

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::items::{JourneyItem, MessageStatus};
 use aftercare_adapters::memory::fixtures::{
-    at, envelope, order_event, sqs_event, Twin, ONLY_ORDER_STATUS, SCHEDULE_RULE_ARN,
+    at, at_once, envelope, order_event, sqs_event, Twin, ONLY_ORDER_STATUS, SCHEDULE_RULE_ARN,
 };
 use aftercare_adapters::memory::{MailFault, MemoryBus, MemoryMailer, MemoryStore};
 use aftercare_adapters::outbox::SendOutcome;
@@ -91,8 +91,8 @@ async fn invocations_applying_events_of_one_customer_at_once_all_apply_with_cons
     twin.clock.set(at("2026-11-20T10:00:00Z"));
     let function = Arc::new(function(&twin));
 
-    // WHEN they are handled at once, each invocation in its own task
-    let invocations: Vec<_> = (0..8)
+    // WHEN they are handled at once
+    let invocations = (0..8)
         .map(|i| {
             let function = Arc::clone(&function);
             let event = order_event(
@@ -102,17 +102,14 @@ async fn invocations_applying_events_of_one_customer_at_once_all_apply_with_cons
                 &format!("evt-{i}"),
                 "2026-11-20T10:00:00Z",
             );
-            tokio::spawn(async move {
+            async move {
                 function
                     .handle_batch(sqs_event(&[("m", envelope(&event))]), &format!("inv-{i}"))
                     .await
-            })
+            }
         })
         .collect();
-    let mut reports = Vec::new();
-    for invocation in invocations {
-        reports.push(invocation.await.unwrap());
-    }
+    let reports = at_once(invocations).await;
 
     // THEN every event applied: each order once, the profile written once per event, the
     // orders numbered 1 to 8, and one message each

@@ -275,6 +275,35 @@ pub fn sqs_event(records: &[(&str, String)]) -> SqsEvent {
         .unwrap_or_else(|e| panic!("not an SQS event: {e}"))
 }
 
+/// Runs `futures` truly at the same time and returns their outputs in order: each on a thread
+/// of its own from the current multi-threaded runtime's blocking pool, all released together.
+/// The twins answer without yielding, so tasks spawned from one worker would mostly run one
+/// after the other; here each call of the store is a step another future may interleave with.
+/// Tests assert what holds for every interleaving.
+pub async fn at_once<T, F>(futures: Vec<F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let runtime = tokio::runtime::Handle::current();
+    let start = Arc::new(std::sync::Barrier::new(futures.len()));
+    let running: Vec<_> = futures
+        .into_iter()
+        .map(|future| {
+            let (runtime, start) = (runtime.clone(), Arc::clone(&start));
+            tokio::task::spawn_blocking(move || {
+                start.wait();
+                runtime.block_on(future)
+            })
+        })
+        .collect();
+    let mut outputs = Vec::with_capacity(running.len());
+    for future in running {
+        outputs.push(future.await.unwrap_or_else(|e| panic!("{e}")));
+    }
+    outputs
+}
+
 /// A UTC instant from RFC 3339.
 pub fn at(text: &str) -> DateTime<Utc> {
     text.parse()
