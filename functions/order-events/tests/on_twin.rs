@@ -8,7 +8,8 @@ use std::sync::Arc;
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::items::{JourneyItem, MessageStatus};
 use aftercare_adapters::memory::fixtures::{
-    at, at_once, envelope, order_event, sqs_event, Twin, ONLY_ORDER_STATUS, SCHEDULE_RULE_ARN,
+    at, at_once, envelope, order_event, parse, sqs_event, Twin, ONLY_ORDER_STATUS,
+    SCHEDULE_RULE_ARN,
 };
 use aftercare_adapters::memory::{MailFault, MemoryBus, MemoryMailer, MemoryStore};
 use aftercare_adapters::outbox::SendOutcome;
@@ -197,4 +198,71 @@ async fn an_ses_outage_leaves_the_message_in_the_outbox_and_the_schedules_relay_
         "{retry:?}"
     );
     assert_eq!(twin.mailer.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_redelivered_event_whose_first_invocation_died_holding_the_message_sends_it_once_after_the_lease(
+) {
+    // GIVEN an event applied by an invocation that died before sending its message
+    let twin = Twin::with(&[ONLY_ORDER_STATUS]);
+    let detail = order_event("packed", "cus-1", "A-1", "evt-1", "2026-11-21T10:00:00Z");
+    twin.clock.set(at("2026-11-21T10:00:00Z"));
+    let function = function(&twin);
+    let event = parse(&detail);
+    function.apply(&event, "inv-crashed").await.unwrap();
+    let body = envelope(&detail);
+
+    // WHEN SQS redelivers the event while the dead invocation's lease still holds
+    let early = function
+        .handle_batch(sqs_event(&[("m1", body.clone())]), "inv-2")
+        .await;
+
+    // THEN nothing is sent and the record is done: the message stays in the outbox
+    assert!(
+        matches!(
+            &early.records[0].result,
+            Ok(RecordOutcome::Duplicate {
+                resent: Some(SendOutcome::HeldElsewhere),
+                ..
+            })
+        ),
+        "{early:?}"
+    );
+    assert!(twin.mailer.sent().is_empty());
+
+    // WHEN it is redelivered again after the lease ran out, and the schedule runs later
+    twin.let_leases_expire();
+    let late = function
+        .handle_batch(sqs_event(&[("m1", body.clone())]), "inv-3")
+        .await;
+    twin.let_leases_expire();
+    let relay = schedule(&twin)
+        .run(twin.clock.now(), "sched", None)
+        .await
+        .unwrap();
+    let last = function
+        .handle_batch(sqs_event(&[("m1", body)]), "inv-4")
+        .await;
+
+    // THEN the late redelivery sent it, once; neither the relay nor another redelivery again
+    assert!(
+        matches!(
+            &late.records[0].result,
+            Ok(RecordOutcome::Duplicate {
+                resent: Some(SendOutcome::Sent { .. }),
+                ..
+            })
+        ),
+        "{late:?}"
+    );
+    assert_eq!(relay.relayed, 0, "{relay:?}");
+    assert!(
+        matches!(
+            &last.records[0].result,
+            Ok(RecordOutcome::Duplicate { resent: None, .. })
+        ),
+        "{last:?}"
+    );
+    assert_eq!(twin.mailer.sent().len(), 1);
+    assert_eq!(twin.messages("cus-1").await[0].status, MessageStatus::Sent);
 }
