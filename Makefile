@@ -11,7 +11,7 @@ CHECKOV_STAMP := $(CHECKOV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv lint unit integration events-check template-check events clean build invoke local-stop soak fuzz log-id
+.PHONY: demo test test-fast venv lint unit integration events-check template-check events clean build invoke local-stop soak fuzz log-id
 
 ## demo: run realistic customer journeys through the real handlers on a local AWS emulator
 demo: $(VENV_STAMP)
@@ -20,6 +20,14 @@ demo: $(VENV_STAMP)
 ## test: everything CI checks; the last line sums up every cargo test binary
 test: $(VENV_STAMP) lint unit-and-integration events-check template-check
 	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.log
+
+## test-fast: the suites that need no emulator, for the edit-test loop: the domain's tests, the
+## adapters' (the twin, the outbox and the sweep on it), the functions' tests on the twin, and the
+## twin's half of the store contract. `make test` runs them too, with everything else.
+FAST_CRATES := -p aftercare-journey -p aftercare-adapters -p order-events -p schedule -p feedback -p helpdesk-events -p ses-events
+test-fast:
+	cargo test --locked $(FAST_CRATES) --lib --tests
+	cargo test --locked -p aftercare-integration-tests --test store_contract memory::
 
 ## build: `sam build` of every function for the template's architecture (arm64 unless
 ## ARCH=x86_64), cross-compiled by cargo-lambda with zig from .venv; then checks each bootstrap.

@@ -11,6 +11,7 @@
 
 mod bus;
 mod faults;
+pub mod fixtures;
 mod mailer;
 mod store;
 mod table;

@@ -1,0 +1,243 @@
+//! The sweep's exactly-once scenarios on the in-memory twin: overlapping runs, a run stopped by
+//! its budget, a commit whose answer was lost, and what a run costs. The follow-ups are the
+//! domain's own, planned by the sample order events; time is a `ManualClock`.
+
+use aftercare_adapters::clock::Clock;
+use aftercare_adapters::deadline::Budget;
+use aftercare_adapters::items::JourneyItem;
+use aftercare_adapters::memory::fixtures::{at, at_once, delivered_order, order_event, Twin};
+use aftercare_adapters::memory::{Fault, MemoryBus, MemoryMailer, MemoryStore, Operation};
+use aftercare_adapters::outbox::Outbox;
+use aftercare_adapters::ports::JourneyStore;
+use aftercare_adapters::sweep::{SweepReport, Sweeper};
+use aftercare_journey::message::MessageKind;
+use chrono::{DateTime, Utc};
+
+/// When the review requests of [`delivered_orders`] fall due: three days after delivery, at
+/// 10:00 in Los Angeles.
+const REVIEWS_DUE: &str = "2026-11-06T18:05:00Z";
+
+/// Customers `cus-<from>` to `cus-<to>`, each with an order delivered on 3 November.
+async fn delivered_orders(twin: &Twin, customers: std::ops::RangeInclusive<u32>) {
+    for n in customers {
+        let customer = format!("cus-{n}");
+        for event in delivered_order(
+            &customer,
+            &format!("O-{n}"),
+            "2026-11-01T09:00:00Z",
+            "2026-11-03T15:00:00Z",
+        ) {
+            twin.apply_then_crash(&event, "inv").await;
+        }
+    }
+}
+
+fn sweeper(twin: &Twin) -> Sweeper<'_, MemoryStore, MemoryMailer, MemoryBus> {
+    let outbox = Outbox::new(
+        &twin.store,
+        &twin.mailer,
+        &twin.clock,
+        twin.config.outbox_lease,
+    )
+    .with_bus(&twin.bus);
+    Sweeper::new(&twin.store, outbox, &twin.config.settings, &twin.clock)
+}
+
+/// A run at `time` as `owner`, the clock set to it first.
+async fn sweep(twin: &Twin, time: &str, owner: &str) -> SweepReport {
+    twin.clock.set(at(time));
+    sweeper(twin)
+        .run(at(time), owner, Budget::UNLIMITED)
+        .await
+        .unwrap()
+}
+
+/// How many review requests the mailer accepted.
+fn reviews_sent(twin: &Twin) -> usize {
+    twin.mailer
+        .sent()
+        .iter()
+        .filter(|m| m.message.kind == MessageKind::ReviewRequest)
+        .count()
+}
+
+/// The decisions recorded on `customer`'s journey about follow-up `key`.
+async fn decisions(twin: &Twin, customer: &str, key: &str) -> Vec<String> {
+    twin.journey(customer)
+        .await
+        .into_iter()
+        .filter_map(|item| match item {
+            JourneyItem::Decision(d) if d.key == key => Some(d.decision),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn checkpoint(twin: &Twin) -> DateTime<Utc> {
+    twin.store
+        .sweep_checkpoint()
+        .await
+        .unwrap()
+        .expect("a checkpoint")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn overlapping_sweeps_decide_each_follow_up_once_with_one_message_each() {
+    // GIVEN twelve customers whose review requests are due
+    let twin = Twin::new();
+    delivered_orders(&twin, 1..=12).await;
+    twin.clock.set(at(REVIEWS_DUE));
+
+    // WHEN two sweeps run over them at once
+    let runs = ["sweep-a", "sweep-b"]
+        .into_iter()
+        .map(|owner| {
+            let twin = twin.clone();
+            async move {
+                sweeper(&twin)
+                    .run(at(REVIEWS_DUE), owner, Budget::UNLIMITED)
+                    .await
+                    .unwrap()
+            }
+        })
+        .collect();
+    let reports = at_once(runs).await;
+
+    // THEN each follow-up was decided by one of them, once, with one message each
+    let decided: usize = reports.iter().map(|r| r.sent).sum();
+    assert_eq!(decided, 12, "{reports:?}");
+    assert_eq!(reviews_sent(&twin), 12);
+    for n in 1..=12 {
+        let customer = format!("cus-{n}");
+        assert_eq!(
+            decisions(&twin, &customer, &format!("review#O-{n}")).await,
+            ["sent"]
+        );
+        let reviews = twin
+            .messages(&customer)
+            .await
+            .into_iter()
+            .filter(|m| m.kind == MessageKind::ReviewRequest)
+            .count();
+        assert_eq!(reviews, 1, "{customer}");
+    }
+
+    // AND a later run finds nothing left
+    let after = sweep(&twin, "2026-11-06T18:10:00Z", "sweep-c").await;
+    assert_eq!((after.due, after.sent), (0, 0), "{after:?}");
+}
+
+#[tokio::test]
+async fn a_sweep_stopped_by_its_budget_leaves_the_rest_to_the_next_run_and_the_checkpoint_never_moves_back(
+) {
+    // GIVEN three review requests due
+    let twin = Twin::new();
+    delivered_orders(&twin, 1..=3).await;
+    twin.clock.set(at(REVIEWS_DUE));
+
+    // WHEN a run's time runs short after two sends
+    let short = sweeper(&twin)
+        .run_until(at(REVIEWS_DUE), "short", &|progress| progress.sent >= 2)
+        .await
+        .unwrap();
+    let after_short = checkpoint(&twin).await;
+
+    // THEN it leaves the third, and the checkpoint stays at or before the hour it came from
+    assert_eq!((short.sent, short.left_for_next_run), (2, 1), "{short:?}");
+    assert!(after_short <= at("2026-11-06T18:00:00Z"), "{after_short}");
+
+    // WHEN the next run comes an hour later
+    let next = sweep(&twin, "2026-11-06T19:05:00Z", "next").await;
+    let after_next = checkpoint(&twin).await;
+
+    // THEN it finishes the work, and the checkpoint moved forward to the hour before its own
+    assert_eq!(next.sent, 1, "{next:?}");
+    assert_eq!(reviews_sent(&twin), 3);
+    assert_eq!(after_next, at("2026-11-06T18:00:00Z"));
+    assert!(after_next > after_short, "{after_next} <= {after_short}");
+
+    // AND a run told a time a little earlier (the skew the schedule tolerates) does not move
+    // it back
+    sweep(&twin, "2026-11-06T18:58:00Z", "earlier").await;
+    assert_eq!(checkpoint(&twin).await, after_next);
+    assert_eq!(reviews_sent(&twin), 3);
+}
+
+#[tokio::test]
+async fn a_follow_up_whose_commit_lost_its_answer_is_not_decided_twice() {
+    // GIVEN a review request due, and a store that applies its commit and loses the answer
+    let twin = Twin::new();
+    delivered_orders(&twin, 1..=1).await;
+    twin.store
+        .fail_next(Operation::CommitFollowUp, Fault::LostAnswer);
+
+    // WHEN the sweep runs, and runs again after the message's lease ran out, and once more
+    let first = sweep(&twin, REVIEWS_DUE, "sweep-a").await;
+    twin.let_leases_expire();
+    let second = sweep(&twin, &twin.clock.now().to_rfc3339(), "sweep-b").await;
+    twin.let_leases_expire();
+    let third = sweep(&twin, &twin.clock.now().to_rfc3339(), "sweep-c").await;
+
+    // THEN the first run counted it failed; the decision stands once, and its message went out
+    // once, by the relay, without deciding again
+    assert_eq!((first.failed, first.sent), (1, 0), "{first:?}");
+    assert_eq!((second.due, second.relayed), (0, 1), "{second:?}");
+    assert_eq!((third.due, third.relayed), (0, 0), "{third:?}");
+    assert_eq!(decisions(&twin, "cus-1", "review#O-1").await, ["sent"]);
+    assert_eq!(reviews_sent(&twin), 1);
+}
+
+/// A world of `idle` customers with nothing due (an order placed an hour before the sweep,
+/// its confirmation sent) and ten whose review requests are due; the first sweep ran an hour
+/// before. Returns the run at [`REVIEWS_DUE`].
+async fn sweep_among_idle_customers(idle: u32) -> (SweepReport, SweepReport) {
+    let twin = Twin::new();
+    delivered_orders(&twin, 1..=10).await;
+    let outbox = Outbox::new(
+        &twin.store,
+        &twin.mailer,
+        &twin.clock,
+        twin.config.outbox_lease,
+    );
+    for n in 0..idle {
+        let customer = format!("idle-{n}");
+        let placed = order_event(
+            "placed",
+            &customer,
+            &format!("I-{n}"),
+            &format!("I-{n}-placed"),
+            "2026-11-06T17:00:00Z",
+        );
+        let confirmation = twin
+            .apply_then_crash(&placed, "inv")
+            .await
+            .expect("a confirmation");
+        outbox.deliver_held(&confirmation, "inv").await.unwrap();
+    }
+    let quiet = sweep(&twin, "2026-11-06T17:30:00Z", "sweep-quiet").await;
+    let due = sweep(&twin, REVIEWS_DUE, "sweep-due").await;
+    (quiet, due)
+}
+
+#[tokio::test]
+async fn the_cost_of_a_sweep_follows_the_due_work_and_not_the_number_of_customers() {
+    // GIVEN 1,000 customers with nothing due, and ten whose review requests fall due
+    let (quiet, due) = sweep_among_idle_customers(1_000).await;
+
+    // THEN a run with nothing due reads the checkpoint and the due-index partitions only
+    assert_eq!(
+        (quiet.due, quiet.sent, quiet.relayed),
+        (0, 0, 0),
+        "{quiet:?}"
+    );
+    assert_eq!(quiet.read_requests, 1 + quiet.buckets_read, "{quiet:?}");
+
+    // AND the run with due work adds one journey read per due follow-up
+    assert_eq!(due.sent, 10, "{due:?}");
+    assert_eq!(due.read_requests, 1 + due.buckets_read + 10, "{due:?}");
+
+    // AND it costs what the same run among ten idle customers costs
+    let (quiet_few, due_few) = sweep_among_idle_customers(10).await;
+    assert_eq!(quiet.read_requests, quiet_few.read_requests);
+    assert_eq!(due.read_requests, due_few.read_requests);
+}
