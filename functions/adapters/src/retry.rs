@@ -61,8 +61,8 @@ where
     .into())
 }
 
-/// Exponential backoff with jitter before round `attempt` (from 1): about 20, 40, 80, 160 ms,
-/// each between half and one and a half of that.
+/// Exponential backoff with jitter before round `attempt` (from 1): about 40, 80, 160, 320, 640
+/// ms, then 1,280 ms from the sixth on, each between half and one and a half of that.
 pub fn backoff(attempt: u32) -> Duration {
     let base = 20u64 << attempt.min(6);
     let jitter = u64::from(

@@ -7,9 +7,6 @@
 use aftercare_adapters::clock::{Clock, ManualClock};
 use aftercare_adapters::deadline::Budget;
 use aftercare_adapters::items::{MessageItem, MessageStatus};
-use aftercare_adapters::memory::fixtures::{
-    at, at_once, delivered_order, order_event, Twin, ONLY_ORDER_STATUS,
-};
 use aftercare_adapters::memory::{
     BusFault, Fault, MailFault, MemoryMailer, MemoryStore, Operation,
 };
@@ -20,6 +17,7 @@ use aftercare_journey::consent::{apply_bounce, unsubscribe, Bounce};
 use aftercare_journey::contact::EmailAddress;
 use aftercare_journey::message::MessageKind;
 use aftercare_journey::profile::{MailTopic, OptOutSource};
+use aftercare_twin_fixtures::{at, at_once, delivered_order, order_event, Twin, ONLY_ORDER_STATUS};
 use chrono::Duration;
 
 const CUSTOMER: &str = "cus-1";

@@ -5,12 +5,12 @@
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::deadline::Budget;
 use aftercare_adapters::items::JourneyItem;
-use aftercare_adapters::memory::fixtures::{at, at_once, delivered_order, order_event, Twin};
 use aftercare_adapters::memory::{Fault, MemoryBus, MemoryMailer, MemoryStore, Operation};
 use aftercare_adapters::outbox::Outbox;
 use aftercare_adapters::ports::JourneyStore;
-use aftercare_adapters::sweep::{SweepReport, Sweeper};
+use aftercare_adapters::sweep::{SweepReport, Sweeper, TASK_TIME_BUDGET};
 use aftercare_journey::message::MessageKind;
+use aftercare_twin_fixtures::{at, at_once, delivered_order, order_event, Twin};
 use chrono::{DateTime, Utc};
 
 /// When the review requests of [`delivered_orders`] fall due: three days after delivery, at
@@ -160,6 +160,33 @@ async fn a_sweep_stopped_by_its_budget_leaves_the_rest_to_the_next_run_and_the_c
     // it back
     sweep(&twin, "2026-11-06T18:58:00Z", "earlier").await;
     assert_eq!(checkpoint(&twin).await, after_next);
+    assert_eq!(reviews_sent(&twin), 3);
+}
+
+#[tokio::test]
+async fn a_sweep_whose_invocation_is_about_to_time_out_reads_nothing_and_leaves_it_all_to_the_next_run(
+) {
+    // GIVEN three review requests due
+    let twin = Twin::new();
+    delivered_orders(&twin, 1..=3).await;
+    twin.clock.set(at(REVIEWS_DUE));
+
+    // WHEN a run starts with less than one task's time left before its deadline
+    let deadline = std::time::SystemTime::now() + TASK_TIME_BUDGET / 2;
+    let late = sweeper(&twin)
+        .run(
+            at(REVIEWS_DUE),
+            "late",
+            Budget::new(Some(deadline), TASK_TIME_BUDGET),
+        )
+        .await
+        .unwrap();
+
+    // THEN it reads no hour of the due index and sends nothing, and the next run sends each once
+    assert_eq!((late.buckets_read, late.sent), (0, 0), "{late:?}");
+    assert_eq!(reviews_sent(&twin), 0);
+    let next = sweep(&twin, "2026-11-06T19:05:00Z", "next").await;
+    assert_eq!(next.sent, 3, "{next:?}");
     assert_eq!(reviews_sent(&twin), 3);
 }
 

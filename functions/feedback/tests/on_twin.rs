@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use aftercare_adapters::memory::fixtures::{at, at_once, delivered_order, Twin};
 use aftercare_adapters::memory::{MemoryBus, MemoryMailer, MemoryStore};
 use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::links::{sign, LinkClaims};
 use aftercare_journey::message::MessageKind;
+use aftercare_twin_fixtures::{at, at_once, delivered_order, Twin};
 use feedback::FeedbackFunction;
 use lambda_http::http::Request;
 use lambda_http::{Body, Context, RequestExt};

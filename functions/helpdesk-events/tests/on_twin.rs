@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use aftercare_adapters::memory::fixtures::{at, at_once, delivered_order, Twin};
 use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::links::{sign, LinkClaims};
 use aftercare_journey::message::MessageKind;
+use aftercare_twin_fixtures::{at, at_once, delivered_order, Twin};
 use feedback::FeedbackFunction;
 use helpdesk_events::{HelpdeskEventsFunction, Resolution};
 use lambda_http::http::Request;

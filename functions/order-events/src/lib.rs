@@ -35,22 +35,27 @@ use aws_lambda_events::event::sqs::SqsEvent;
 /// of the same customer was applied meanwhile) before it is handed back to the queue.
 ///
 /// An attempt fails only when another writer's commit lands between its read and its write, and
-/// each commit lands inside at most one attempt of a given record, so `N` events of one customer
-/// arriving at once all land within `N` attempts whatever the timing: with 8, a burst of up to 8
-/// (a shop importing a customer's orders, redeliveries after an outage) never falls back to the
-/// queue's retry. Backoff and jitter between attempts only make the collisions rarer.
+/// each commit lands inside at most one attempt of a given record, so `N` order events of one
+/// customer arriving at once, with no other writer of that customer meanwhile, all land within
+/// `N` attempts whatever the timing: with 8, such a burst of up to 8 (a shop importing a
+/// customer's orders, redeliveries after an outage) never falls back to the queue's retry.
+/// Other writers (a rating, an SES report, the sweep) or a cancelled transaction can still
+/// use up attempts; the record then goes back to the queue and is retried, nothing is lost.
+/// Backoff and jitter between attempts make collisions rarer.
 pub const MAX_DECISION_ATTEMPTS: u32 = 8;
 
 /// How far ahead of this function's clock an event's `occurred_at` may be. An event dated
 /// further ahead is refused: applied, it would make every genuine later event look stale.
 pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::hours(24);
 
-/// The time one record may need in the worst ordinary case (a read, a write, a send, a mark),
-/// which must be left before the invocation's deadline for a new record to be started. A
-/// record whose calls time out again and again (a transaction sent once more with its token,
-/// a mark of an accepted send tried three times) can take longer; if Lambda then ends the
-/// invocation, that is a crash the outbox is built for.
-pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(12);
+/// The time one record may need in the worst ordinary case, which must be left before the
+/// invocation's deadline for a new record to be started: a read, a write, a send and a mark,
+/// and under contention [`MAX_DECISION_ATTEMPTS`] reads and writes with up to about 6 s of
+/// backoff between them ([`aftercare_adapters::retry::backoff`]). A record whose calls time
+/// out again and again (a transaction sent once more with its token, a mark of an accepted
+/// send tried three times) can take longer; if Lambda then ends the invocation, that is a crash
+/// the outbox is built for. The function's timeout is 30 s.
+pub const RECORD_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How this function's log lines begin: its name and what a record holds.
 pub const LOG_NAME: &str = "order-events: order event";
@@ -294,13 +299,19 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
             } => {
                 let message = match message {
                     Some(item) => {
-                        // A message that waits on purpose is the relay's to send when it may.
-                        let delivery = match Lease::of(&item).filter(Lease::is_scheduled) {
-                            Some(wait) => SendOutcome::Waiting { until: wait.until },
-                            None => match self.outbox().deliver_held(&item, owner).await {
+                        // A message that waits on purpose is the relay's to send when it may
+                        // (one whose stored time does not read, too: never sent now).
+                        let delivery = if item.lease_owner.as_deref()
+                            == Some(Lease::SCHEDULED_HOLDER)
+                        {
+                            SendOutcome::Waiting {
+                                until: Lease::of(&item).map(|wait| wait.until).unwrap_or_default(),
+                            }
+                        } else {
+                            match self.outbox().deliver_held(&item, owner).await {
                                 Ok(delivery) => delivery,
                                 Err(error) => SendOutcome::left_for_relay(&item, &error),
-                            },
+                            }
                         };
                         Some((item.subject.clone(), delivery))
                     }

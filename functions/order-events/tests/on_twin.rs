@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::items::{JourneyItem, MessageStatus};
-use aftercare_adapters::memory::fixtures::{
-    at, at_once, envelope, order_event, parse, sqs_event, Twin, ONLY_ORDER_STATUS,
-    SCHEDULE_RULE_ARN,
-};
 use aftercare_adapters::memory::{MailFault, MemoryBus, MemoryMailer, MemoryStore};
 use aftercare_adapters::outbox::SendOutcome;
 use aftercare_journey::order::Order;
 use aftercare_journey::status::OrderStatus;
+use aftercare_twin_fixtures::{
+    at, at_once, envelope, order_event, parse, sqs_event, Twin, ONLY_ORDER_STATUS,
+    SCHEDULE_RULE_ARN,
+};
 use aws_lambda_events::event::sqs::SqsEvent;
 use order_events::{OrderEventsFunction, RecordOutcome};
 use schedule::ScheduleFunction;

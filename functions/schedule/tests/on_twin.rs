@@ -1,9 +1,9 @@
 //! The schedule function on the in-memory twin (built with `from_parts`): a scheduled run sends
 //! the follow-ups that fell due, once. The emulator suite (`tests/schedule.rs`) keeps the rest.
 
-use aftercare_adapters::memory::fixtures::{at, delivered_order, Twin, SCHEDULE_RULE_ARN};
 use aftercare_adapters::memory::{MemoryBus, MemoryMailer, MemoryStore};
 use aftercare_journey::message::MessageKind;
+use aftercare_twin_fixtures::{at, delivered_order, Twin, SCHEDULE_RULE_ARN};
 use schedule::{ScheduleFunction, ScheduleOutcome};
 use serde_json::Value;
 

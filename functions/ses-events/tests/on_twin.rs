@@ -3,11 +3,11 @@
 //! confirmation, so it suppresses that customer's address, and a complaint about the same
 //! message pauses promotions. The emulator suite (`tests/deliverability.rs`) keeps the rest.
 
-use aftercare_adapters::memory::fixtures::{at, sample_detail, Twin, SCHEDULE_RULE_ARN};
 use aftercare_adapters::memory::{MemoryBus, MemoryMailer, MemoryStore};
 use aftercare_adapters::outbox::Outbox;
 use aftercare_adapters::sweep::SweepDecision;
 use aftercare_journey::message::MessageKind;
+use aftercare_twin_fixtures::{at, sample_detail, Twin, SCHEDULE_RULE_ARN};
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::Duration;
 use schedule::ScheduleFunction;

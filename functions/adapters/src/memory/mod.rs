@@ -11,7 +11,6 @@
 
 mod bus;
 mod faults;
-pub mod fixtures;
 mod mailer;
 mod store;
 mod table;

@@ -69,7 +69,7 @@ pub enum Operation {
     /// [`JourneyStore::mark_handoff_published`].
     MarkHandoffPublished,
     /// [`JourneyStore::record_mail_event`].
-    RecordDelivery,
+    RecordMailEvent,
     /// [`JourneyStore::due_items`].
     DueItems,
     /// [`JourneyStore::claim_follow_up`].
@@ -677,7 +677,7 @@ impl JourneyStore for MemoryStore {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let pk = customer_pk(customer);
-        self.run(Operation::RecordDelivery, "UpdateItem", |state| {
+        self.run(Operation::RecordMailEvent, "UpdateItem", |state| {
             let Some(stored) = state.table.get_mut(&pk, sort_key) else {
                 return Ok(false);
             };

@@ -3,9 +3,10 @@
 //! made from the samples in `infra/events/detail/` for a given customer, order and time, with
 //! the SQS and EventBridge envelopes they arrive in.
 //!
-//! Nothing in a function uses this module; it is not behind `cfg(test)` so that the function
-//! crates' tests can use it too. The samples are compiled in (`include_str!`), so a test needs
-//! no file system and no emulator.
+//! A crate of its own, a dev-dependency only: nothing in a function links it. The samples are
+//! compiled in (`include_str!`), so a test needs no file system and no emulator.
+
+#![warn(missing_docs)]
 
 use std::sync::Arc;
 
@@ -18,11 +19,11 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::{MemoryBus, MemoryMailer, MemoryStore};
-use crate::clock::{Clock, ManualClock};
-use crate::config::{Config, FunctionParts};
-use crate::items::{CommitError, JourneyItem, Lease, MessageItem, Versioned};
-use crate::ports::JourneyStore;
+use aftercare_adapters::clock::{Clock, ManualClock};
+use aftercare_adapters::config::{Config, FunctionParts};
+use aftercare_adapters::items::{CommitError, JourneyItem, Lease, MessageItem, Versioned};
+use aftercare_adapters::memory::{MemoryBus, MemoryMailer, MemoryStore};
+use aftercare_adapters::ports::JourneyStore;
 
 /// The schedule rule the fixtures' shop believes (see [`shop_config`]).
 pub const SCHEDULE_RULE_ARN: &str =
@@ -206,16 +207,16 @@ pub fn messages(items: &[JourneyItem]) -> Vec<MessageItem> {
 /// The readable sample order event of `status` from `infra/events/detail/`.
 pub fn sample_detail(status: &str) -> Value {
     let text = match status {
-        "placed" => include_str!("../../../../infra/events/detail/placed.json"),
-        "confirmed" => include_str!("../../../../infra/events/detail/confirmed.json"),
-        "packed" => include_str!("../../../../infra/events/detail/packed.json"),
-        "shipped" => include_str!("../../../../infra/events/detail/shipped.json"),
+        "placed" => include_str!("../../events/detail/placed.json"),
+        "confirmed" => include_str!("../../events/detail/confirmed.json"),
+        "packed" => include_str!("../../events/detail/packed.json"),
+        "shipped" => include_str!("../../events/detail/shipped.json"),
         "out_for_delivery" => {
-            include_str!("../../../../infra/events/detail/out_for_delivery.json")
+            include_str!("../../events/detail/out_for_delivery.json")
         }
-        "delayed" => include_str!("../../../../infra/events/detail/delayed.json"),
-        "delivered" => include_str!("../../../../infra/events/detail/delivered.json"),
-        "cancelled" => include_str!("../../../../infra/events/detail/cancelled.json"),
+        "delayed" => include_str!("../../events/detail/delayed.json"),
+        "delivered" => include_str!("../../events/detail/delivered.json"),
+        "cancelled" => include_str!("../../events/detail/cancelled.json"),
         other => panic!("no sample order event of status {other}"),
     };
     serde_json::from_str(text).unwrap_or_else(|e| panic!("sample {status}: {e}"))
