@@ -15,13 +15,14 @@
 //! scan; both are removed once the message is sent or failed. The access patterns are in
 //! `infra/README.md`.
 
-use aftercare_journey::follow_ups::FollowUp;
+use aftercare_journey::follow_ups::{FollowUp, FollowUpDecision, FollowUpOutcome};
 use aftercare_journey::handoff::Handoff;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
 use aftercare_journey::message::{MessageId, MessageKind, OutgoingMessage};
 use aftercare_journey::order::Order;
 use aftercare_journey::order_status::BeforeEvent;
 use aftercare_journey::profile::Profile;
+use aftercare_journey::time_shift::Shift;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -575,6 +576,93 @@ pub fn handoff_only_item(
         handoff_published: false,
         expires_at: None,
         mail: Default::default(),
+    }
+}
+
+/// What a follow-up decision writes besides the profile, the same for every store: the
+/// follow-up as it stands after the decision, a next follow-up under another key, the decision
+/// record, and the message to write as pending. Each store writes these in one all-or-nothing
+/// commit, with its own conditions (the follow-up only while its claim is held, the message
+/// only if absent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpWrites {
+    /// The follow-up after the decision: moved to later (deferred), or replaced by its next
+    /// attempt under the same key (sent); `None` removes it.
+    pub replacement: Option<FollowUp>,
+    /// A follow-up a send planned under another key.
+    pub planned_elsewhere: Option<FollowUp>,
+    /// The decision, with its reason, kept on the journey.
+    pub record: DecisionRecord,
+    /// The message written as pending and held by the lease: the email of a send (with the
+    /// watchdog's handoff), or the handoff alone of a deferred or withheld watchdog.
+    pub message: Option<MessageItem>,
+}
+
+impl FollowUpWrites {
+    /// What `outcome`, decided at business time `now` for the follow-up `held`, writes at
+    /// `written_at` (wall clock), its message held by `lease`.
+    pub fn of(
+        held: &FollowUpItem,
+        outcome: &FollowUpOutcome,
+        now: DateTime<Utc>,
+        lease: &Lease,
+        written_at: DateTime<Utc>,
+    ) -> Self {
+        let task = &held.follow_up;
+        let (replacement, planned_elsewhere) = match &outcome.decision {
+            FollowUpDecision::Defer { until, .. } => {
+                let mut moved = task.clone();
+                moved.due_at = *until;
+                moved.handoff_raised |= outcome.handoff.is_some();
+                (Some(moved), None)
+            }
+            FollowUpDecision::Send {
+                next: Some(next), ..
+            } if next.key == task.key => (Some((**next).clone()), None),
+            FollowUpDecision::Send {
+                next: Some(next), ..
+            } => (None, Some((**next).clone())),
+            _ => (None, None),
+        };
+        let handoff_only = || {
+            outcome
+                .handoff
+                .as_ref()
+                .map(|h| handoff_only_item(h, held, lease, now))
+        };
+        let (decision, reason, until, message) = match &outcome.decision {
+            FollowUpDecision::Send { message, .. } => {
+                let mut item = pending_message_item(message, lease);
+                item.handoff = outcome.handoff.clone();
+                ("sent", message.reason.clone(), None, Some(item))
+            }
+            FollowUpDecision::Defer { until, reason } => {
+                ("deferred", reason.clone(), Some(*until), handoff_only())
+            }
+            FollowUpDecision::Withhold { reason } => {
+                ("withheld", reason.clone(), None, handoff_only())
+            }
+            FollowUpDecision::Cancel { reason } => ("cancelled", reason.clone(), None, None),
+        };
+        let record = DecisionRecord {
+            pk: held.pk.clone(),
+            sk: decision_sk(now, &format!("{}#{}", task.key, task.attempt)),
+            entity: "decision".into(),
+            at: now,
+            kind: task.kind.message_kind(),
+            key: task.key.clone(),
+            decision: decision.into(),
+            reason,
+            message_id: message.as_ref().map(|m| m.message_id.clone()),
+            until,
+            expires_at: written_at.plus(MESSAGE_LOG_TTL).timestamp(),
+        };
+        Self {
+            replacement,
+            planned_elsewhere,
+            record,
+            message,
+        }
     }
 }
 

@@ -1,8 +1,7 @@
 //! The schedule's side of the table: due work from the sparse `due` index, claims on
 //! follow-ups, the write of a follow-up decision, and the sweep's checkpoint.
 
-use aftercare_journey::follow_ups::{FollowUpDecision, FollowUpOutcome};
-use aftercare_journey::time_shift::Shift;
+use aftercare_journey::follow_ups::FollowUpOutcome;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
@@ -10,13 +9,10 @@ use super::codec::{applied, claim, key, s, sdk_error, text};
 use super::{DynamoStore, Refused};
 use crate::items::profile_item;
 use crate::items::{
-    decision_sk, due_bucket, follow_up_item, handoff_only_item, pending_message_item,
-    sortable_time, CommitError, DecisionRecord, DueItem, FollowUpItem, FollowUpStatus, Lease,
-    MessageItem, StoreError, DUE_INDEX, MESSAGE_LOG_TTL,
+    due_bucket, follow_up_item, from_item, sortable_time, to_item, CommitError, DueItem,
+    FollowUpItem, FollowUpStatus, FollowUpWrites, Lease, MessageItem, StoreError, CHECKPOINT_PK,
+    CHECKPOINT_SK, DUE_INDEX,
 };
-use crate::items::{from_item, to_item};
-
-use crate::items::{CHECKPOINT_PK, CHECKPOINT_SK};
 
 /// Everything in one due-index partition due by `now` (follow-ups compare their due time
 /// with `now`; messages their lease or send time).
@@ -114,25 +110,18 @@ pub(super) async fn commit_follow_up(
     written_at: DateTime<Utc>,
 ) -> Result<Option<MessageItem>, CommitError> {
     let owner = lease.owner.as_str();
-    let task = &held.follow_up;
     let mut writes = vec![store.put(
         profile_item(&outcome.profile, profile_version)?,
         "version = :version",
         Some(profile_version),
     )?];
     let owned = |put: Put| TransactWriteItem::builder().put(put).build();
-    let replacement = match &outcome.decision {
-        FollowUpDecision::Defer { until, .. } => {
-            let mut moved = task.clone();
-            moved.due_at = *until;
-            moved.handoff_raised |= outcome.handoff.is_some();
-            Some(moved)
-        }
-        FollowUpDecision::Send {
-            next: Some(next), ..
-        } if next.key == task.key => Some((**next).clone()),
-        _ => None,
-    };
+    let FollowUpWrites {
+        replacement,
+        planned_elsewhere,
+        record,
+        message,
+    } = FollowUpWrites::of(held, outcome, now, lease, written_at);
     match &replacement {
         Some(follow_up) => {
             let put = Put::builder()
@@ -155,53 +144,9 @@ pub(super) async fn commit_follow_up(
             writes.push(TransactWriteItem::builder().delete(delete).build());
         }
     }
-    if let FollowUpDecision::Send {
-        next: Some(next), ..
-    } = &outcome.decision
-    {
-        if next.key != task.key {
-            writes.push(store.put_plain(to_item(&follow_up_item(next, written_at))?)?);
-        }
+    if let Some(next) = &planned_elsewhere {
+        writes.push(store.put_plain(to_item(&follow_up_item(next, written_at))?)?);
     }
-    let (decision, reason, until, message) = match &outcome.decision {
-        FollowUpDecision::Send { message, .. } => {
-            let mut item = pending_message_item(message, lease);
-            item.handoff = outcome.handoff.clone();
-            ("sent", message.reason.clone(), None, Some(item))
-        }
-        FollowUpDecision::Defer { until, reason } => (
-            "deferred",
-            reason.clone(),
-            Some(*until),
-            outcome
-                .handoff
-                .as_ref()
-                .map(|h| handoff_only_item(h, held, lease, now)),
-        ),
-        FollowUpDecision::Withhold { reason } => (
-            "withheld",
-            reason.clone(),
-            None,
-            outcome
-                .handoff
-                .as_ref()
-                .map(|h| handoff_only_item(h, held, lease, now)),
-        ),
-        FollowUpDecision::Cancel { reason } => ("cancelled", reason.clone(), None, None),
-    };
-    let record = DecisionRecord {
-        pk: held.pk.clone(),
-        sk: decision_sk(now, &format!("{}#{}", task.key, task.attempt)),
-        entity: "decision".into(),
-        at: now,
-        kind: task.kind.message_kind(),
-        key: task.key.clone(),
-        decision: decision.into(),
-        reason,
-        message_id: message.as_ref().map(|m| m.message_id.clone()),
-        until,
-        expires_at: written_at.plus(MESSAGE_LOG_TTL).timestamp(),
-    };
     writes.push(store.put_plain(to_item(&record)?)?);
     if let Some(message) = &message {
         writes.push(store.put(to_item(message)?, "attribute_not_exists(pk)", None)?);

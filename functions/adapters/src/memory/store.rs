@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aftercare_journey::event::OrderEvent;
-use aftercare_journey::follow_ups::{FollowUpChanges, FollowUpDecision, FollowUpOutcome};
+use aftercare_journey::follow_ups::{FollowUpChanges, FollowUpOutcome};
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
 use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
@@ -37,8 +37,8 @@ use crate::error::Retry;
 use crate::items::DueItem;
 use crate::items::{
     customer_pk, decision_sk, due_bucket, follow_up_item, follow_up_sk, from_item,
-    handoff_only_item, pending_message_item, profile_item, sortable_time, to_item, CommitError,
-    DecisionRecord, EventItem, EventMarker, FollowUpItem, JourneyItem, Lease, MailEvent,
+    pending_message_item, profile_item, sortable_time, to_item, CommitError, DecisionRecord,
+    EventItem, EventMarker, FollowUpItem, FollowUpWrites, JourneyItem, Lease, MailEvent,
     MessageItem, MessageStatus, OrderItem, ProfileItem, ProfileOrderAndMarker, StoreError,
     Versioned, CHECKPOINT_PK, CHECKPOINT_SK, EVENT_MARKER_TTL, MESSAGE_LOG_TTL,
 };
@@ -783,23 +783,16 @@ impl JourneyStore for MemoryStore {
         written_at: DateTime<Utc>,
     ) -> Result<Option<MessageItem>, CommitError> {
         let owner = lease.owner.as_str();
-        let task = &held.follow_up;
         let mut writes = vec![Write::put(
             profile_item(&outcome.profile, profile_version)?,
             Condition::Version(profile_version),
         )];
-        let replacement = match &outcome.decision {
-            FollowUpDecision::Defer { until, .. } => {
-                let mut moved = task.clone();
-                moved.due_at = *until;
-                moved.handoff_raised |= outcome.handoff.is_some();
-                Some(moved)
-            }
-            FollowUpDecision::Send {
-                next: Some(next), ..
-            } if next.key == task.key => Some((**next).clone()),
-            _ => None,
-        };
+        let FollowUpWrites {
+            replacement,
+            planned_elsewhere,
+            record,
+            message,
+        } = FollowUpWrites::of(held, outcome, now, lease, written_at);
         let claimed = Condition::ClaimedBy(owner.to_owned());
         writes.push(match &replacement {
             Some(follow_up) => {
@@ -811,56 +804,12 @@ impl JourneyStore for MemoryStore {
                 condition: claimed,
             },
         });
-        if let FollowUpDecision::Send {
-            next: Some(next), ..
-        } = &outcome.decision
-        {
-            if next.key != task.key {
-                writes.push(Write::put(
-                    to_item(&follow_up_item(next, written_at))?,
-                    Condition::Always,
-                ));
-            }
+        if let Some(next) = &planned_elsewhere {
+            writes.push(Write::put(
+                to_item(&follow_up_item(next, written_at))?,
+                Condition::Always,
+            ));
         }
-        let (decision, reason, until, message) = match &outcome.decision {
-            FollowUpDecision::Send { message, .. } => {
-                let mut item = pending_message_item(message, lease);
-                item.handoff = outcome.handoff.clone();
-                ("sent", message.reason.clone(), None, Some(item))
-            }
-            FollowUpDecision::Defer { until, reason } => (
-                "deferred",
-                reason.clone(),
-                Some(*until),
-                outcome
-                    .handoff
-                    .as_ref()
-                    .map(|h| handoff_only_item(h, held, lease, now)),
-            ),
-            FollowUpDecision::Withhold { reason } => (
-                "withheld",
-                reason.clone(),
-                None,
-                outcome
-                    .handoff
-                    .as_ref()
-                    .map(|h| handoff_only_item(h, held, lease, now)),
-            ),
-            FollowUpDecision::Cancel { reason } => ("cancelled", reason.clone(), None, None),
-        };
-        let record = DecisionRecord {
-            pk: held.pk.clone(),
-            sk: decision_sk(now, &format!("{}#{}", task.key, task.attempt)),
-            entity: "decision".into(),
-            at: now,
-            kind: task.kind.message_kind(),
-            key: task.key.clone(),
-            decision: decision.into(),
-            reason,
-            message_id: message.as_ref().map(|m| m.message_id.clone()),
-            until,
-            expires_at: written_at.plus(MESSAGE_LOG_TTL).timestamp(),
-        };
         writes.push(Write::put(to_item(&record)?, Condition::Always));
         if let Some(message) = &message {
             writes.push(Write::put(to_item(message)?, Condition::Absent));
