@@ -15,12 +15,14 @@
 //! scan; both are removed once the message is sent or failed. The access patterns are in
 //! `infra/README.md`.
 
+use aftercare_journey::event::OrderEvent;
 use aftercare_journey::follow_ups::{FollowUp, FollowUpDecision, FollowUpOutcome};
 use aftercare_journey::handoff::Handoff;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
 use aftercare_journey::message::{MessageId, MessageKind, OutgoingMessage};
 use aftercare_journey::order::Order;
 use aftercare_journey::order_status::BeforeEvent;
+use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
 use aftercare_journey::time_shift::Shift;
 use chrono::{DateTime, Duration, Utc};
@@ -576,6 +578,108 @@ pub fn handoff_only_item(
         handoff_published: false,
         expires_at: None,
         mail: Default::default(),
+    }
+}
+
+/// What an order event's decision writes, the same for every store: the event's marker, the
+/// profile and the order at their next versions, the message as a pending outbox entry held by
+/// the lease, each planned follow-up, and for each cancelled one its key and the record of why.
+/// Each store writes these in one all-or-nothing commit with its own conditions (the marker and
+/// the message only if absent, the profile and the order only at the versions read).
+pub(crate) struct OrderEventWrites {
+    /// The event's idempotency marker.
+    pub(crate) marker: EventItem,
+    /// The profile after the decision.
+    pub(crate) profile: ProfileItem,
+    /// The order after the decision.
+    pub(crate) order: OrderItem,
+    /// The message decided, pending.
+    pub(crate) message: Option<MessageItem>,
+    /// The follow-ups planned (each replaces an earlier plan of its key).
+    pub(crate) planned: Vec<FollowUpItem>,
+    /// The sort key of each cancelled follow-up, with the record of why it was cancelled.
+    pub(crate) cancelled: Vec<(String, DecisionRecord)>,
+}
+
+impl OrderEventWrites {
+    /// What `decision` about `event`, read as `loaded` and made by invocation `owner`, writes
+    /// at `processed_at` (wall clock), its message held by `lease`.
+    pub(crate) fn of(
+        loaded: &ProfileOrderAndMarker,
+        event: &OrderEvent,
+        decision: &OrderEventDecision,
+        lease: &Lease,
+        owner: &str,
+        processed_at: DateTime<Utc>,
+    ) -> Self {
+        let pk = customer_pk(&event.customer.id);
+        let message = decision
+            .message
+            .as_ref()
+            .map(|m| pending_message_item(m, lease));
+        let next_version = |read: Option<u64>| read.map_or(1, |version| version.saturating_add(1));
+        let marker = EventItem {
+            pk: pk.clone(),
+            sk: format!("EVENT#{}", event.event_id),
+            entity: "event".into(),
+            marker: EventMarker {
+                event_id: event.event_id.clone(),
+                applied: decision.applied,
+                note: decision.note.clone(),
+                message_sk: message.as_ref().map(|m| m.sk.clone()),
+                processed_at,
+                processed_by: Some(owner.to_owned()),
+            },
+            expires_at: processed_at.plus(EVENT_MARKER_TTL).timestamp(),
+        };
+        let profile = ProfileItem {
+            pk: pk.clone(),
+            sk: "PROFILE".into(),
+            entity: "profile".into(),
+            version: next_version(loaded.profile.as_ref().map(|p| p.version)),
+            profile: decision.profile.clone(),
+        };
+        let order = OrderItem {
+            pk: pk.clone(),
+            sk: format!("ORDER#{}", event.order_id),
+            entity: "order".into(),
+            version: next_version(loaded.order.as_ref().map(|o| o.version)),
+            order: decision.order.clone(),
+        };
+        let changes = &decision.follow_ups;
+        let planned = changes
+            .planned
+            .iter()
+            .map(|follow_up| follow_up_item(follow_up, processed_at))
+            .collect();
+        let cancelled = changes
+            .cancelled
+            .iter()
+            .map(|cancelled| {
+                let record = DecisionRecord {
+                    pk: pk.clone(),
+                    sk: decision_sk(processed_at, &cancelled.key),
+                    entity: "decision".into(),
+                    at: processed_at,
+                    kind: cancelled.kind.message_kind(),
+                    key: cancelled.key.clone(),
+                    decision: "cancelled".into(),
+                    reason: cancelled.reason.clone(),
+                    message_id: None,
+                    until: None,
+                    expires_at: processed_at.plus(MESSAGE_LOG_TTL).timestamp(),
+                };
+                (follow_up_sk(&cancelled.key), record)
+            })
+            .collect();
+        Self {
+            marker,
+            profile,
+            order,
+            message,
+            planned,
+            cancelled,
+        }
     }
 }
 

@@ -5,10 +5,8 @@ use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use aftercare_journey::event::OrderEvent;
-use aftercare_journey::follow_ups::FollowUpChanges;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
 use aftercare_journey::order_status::OrderEventDecision;
-use aftercare_journey::time_shift::Shift;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
@@ -16,9 +14,8 @@ use super::codec::{key, s, sdk_error, text, version_condition};
 use super::{DynamoStore, Refused};
 use crate::error::Retry;
 use crate::items::{
-    customer_pk, decision_sk, follow_up_item, follow_up_sk, pending_message_item, CommitError,
-    DecisionRecord, EventItem, EventMarker, JourneyItem, Lease, MessageItem, OrderItem,
-    ProfileItem, ProfileOrderAndMarker, StoreError, Versioned, EVENT_MARKER_TTL, MESSAGE_LOG_TTL,
+    customer_pk, CommitError, EventItem, JourneyItem, Lease, MessageItem, OrderEventWrites,
+    OrderItem, ProfileItem, ProfileOrderAndMarker, StoreError, Versioned,
 };
 use crate::items::{from_item, to_item};
 
@@ -144,39 +141,14 @@ pub(super) async fn commit_order_event(
     owner: &str,
     processed_at: DateTime<Utc>,
 ) -> Result<Option<MessageItem>, CommitError> {
-    let pk = customer_pk(&event.customer.id);
-    let message_item = decision
-        .message
-        .as_ref()
-        .map(|m| pending_message_item(m, lease));
-    let marker = EventItem {
-        pk: pk.clone(),
-        sk: format!("EVENT#{}", event.event_id),
-        entity: "event".into(),
-        marker: EventMarker {
-            event_id: event.event_id.clone(),
-            applied: decision.applied,
-            note: decision.note.clone(),
-            message_sk: message_item.as_ref().map(|m| m.sk.clone()),
-            processed_at,
-            processed_by: Some(owner.to_owned()),
-        },
-        expires_at: processed_at.plus(EVENT_MARKER_TTL).timestamp(),
-    };
-    let profile = ProfileItem {
-        pk: pk.clone(),
-        sk: "PROFILE".into(),
-        entity: "profile".into(),
-        version: loaded.profile.as_ref().map_or(1, |p| p.version + 1),
-        profile: decision.profile.clone(),
-    };
-    let order = OrderItem {
-        pk: pk.clone(),
-        sk: format!("ORDER#{}", event.order_id),
-        entity: "order".into(),
-        version: loaded.order.as_ref().map_or(1, |o| o.version + 1),
-        order: decision.order.clone(),
-    };
+    let OrderEventWrites {
+        marker,
+        profile,
+        order,
+        message,
+        planned,
+        cancelled,
+    } = OrderEventWrites::of(loaded, event, decision, lease, owner, processed_at);
     let mut items = vec![
         store.put(to_item(&marker)?, "attribute_not_exists(pk)", None)?,
         store.put(
@@ -190,59 +162,28 @@ pub(super) async fn commit_order_event(
             loaded.order.as_ref().map(|o| o.version),
         )?,
     ];
-    if let Some(message) = &message_item {
+    if let Some(message) = &message {
         items.push(store.put(to_item(message)?, "attribute_not_exists(pk)", None)?);
     }
-    items.extend(follow_up_writes(
-        store,
-        &pk,
-        &decision.follow_ups,
-        processed_at,
-    )?);
+    for follow_up in &planned {
+        items.push(store.put_plain(to_item(follow_up)?)?);
+    }
+    for (follow_up_sk, record) in &cancelled {
+        let delete = Delete::builder()
+            .table_name(&store.table)
+            .set_key(Some(key(&marker.pk, follow_up_sk)))
+            .build()
+            .map_err(|e| StoreError::corrupt("TransactWriteItems", e.to_string()))?;
+        items.push(TransactWriteItem::builder().delete(delete).build());
+        items.push(store.put_plain(to_item(record)?)?);
+    }
     match store.transact(items).await {
-        Ok(()) => Ok(message_item),
+        Ok(()) => Ok(message),
         // The event's marker exists: it was applied before.
         Err(Refused::Condition(0)) => Err(CommitError::Duplicate),
         Err(Refused::Condition(_)) => Err(CommitError::Conflict),
         Err(Refused::Other(error)) => Err(error),
     }
-}
-
-/// The writes that carry out a decision's follow-up changes: each plan is put (replacing an
-/// earlier plan of the same key), each cancellation deletes the plan and records why.
-fn follow_up_writes(
-    store: &DynamoStore,
-    pk: &str,
-    changes: &FollowUpChanges,
-    written_at: DateTime<Utc>,
-) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let mut writes = Vec::new();
-    for follow_up in &changes.planned {
-        writes.push(store.put_plain(to_item(&follow_up_item(follow_up, written_at))?)?);
-    }
-    for cancelled in &changes.cancelled {
-        let delete = Delete::builder()
-            .table_name(&store.table)
-            .set_key(Some(key(pk, &follow_up_sk(&cancelled.key))))
-            .build()
-            .map_err(|e| StoreError::corrupt("TransactWriteItems", e.to_string()))?;
-        writes.push(TransactWriteItem::builder().delete(delete).build());
-        let record = DecisionRecord {
-            pk: pk.to_owned(),
-            sk: decision_sk(written_at, &cancelled.key),
-            entity: "decision".into(),
-            at: written_at,
-            kind: cancelled.kind.message_kind(),
-            key: cancelled.key.clone(),
-            decision: "cancelled".into(),
-            reason: cancelled.reason.clone(),
-            message_id: None,
-            until: None,
-            expires_at: written_at.plus(MESSAGE_LOG_TTL).timestamp(),
-        };
-        writes.push(store.put_plain(to_item(&record)?)?);
-    }
-    Ok(writes)
 }
 
 /// A customer's whole journey in one (paginated) Query: profile, orders, messages, events.

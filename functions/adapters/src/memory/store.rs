@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aftercare_journey::event::OrderEvent;
-use aftercare_journey::follow_ups::{FollowUpChanges, FollowUpOutcome};
+use aftercare_journey::follow_ups::FollowUpOutcome;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
 use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
@@ -36,11 +36,10 @@ use super::table::{query_pages, s, text, Condition, Item, Refused, Table, Write}
 use crate::error::Retry;
 use crate::items::DueItem;
 use crate::items::{
-    customer_pk, decision_sk, due_bucket, follow_up_item, follow_up_sk, from_item,
-    pending_message_item, profile_item, sortable_time, to_item, CommitError, DecisionRecord,
-    EventItem, EventMarker, FollowUpItem, FollowUpWrites, JourneyItem, Lease, MailEvent,
-    MessageItem, MessageStatus, OrderItem, ProfileItem, ProfileOrderAndMarker, StoreError,
-    Versioned, CHECKPOINT_PK, CHECKPOINT_SK, EVENT_MARKER_TTL, MESSAGE_LOG_TTL,
+    customer_pk, due_bucket, follow_up_item, from_item, profile_item, sortable_time, to_item,
+    CommitError, EventItem, FollowUpItem, FollowUpWrites, JourneyItem, Lease, MailEvent,
+    MessageItem, MessageStatus, OrderEventWrites, OrderItem, ProfileItem, ProfileOrderAndMarker,
+    StoreError, Versioned, CHECKPOINT_PK, CHECKPOINT_SK, MESSAGE_LOG_TTL,
 };
 use crate::ports::JourneyStore;
 
@@ -313,44 +312,6 @@ impl MemoryStore {
             Ok(())
         })
     }
-
-    /// The writes that carry out a decision's follow-up changes (the DynamoDB store's
-    /// `follow_up_writes`).
-    fn follow_up_writes(
-        pk: &str,
-        changes: &FollowUpChanges,
-        written_at: DateTime<Utc>,
-    ) -> Result<Vec<Write>, StoreError> {
-        let mut writes = Vec::new();
-        for follow_up in &changes.planned {
-            writes.push(Write::put(
-                to_item(&follow_up_item(follow_up, written_at))?,
-                Condition::Always,
-            ));
-        }
-        for cancelled in &changes.cancelled {
-            writes.push(Write::Delete {
-                pk: pk.to_owned(),
-                sk: follow_up_sk(&cancelled.key),
-                condition: Condition::Always,
-            });
-            let record = DecisionRecord {
-                pk: pk.to_owned(),
-                sk: decision_sk(written_at, &cancelled.key),
-                entity: "decision".into(),
-                at: written_at,
-                kind: cancelled.kind.message_kind(),
-                key: cancelled.key.clone(),
-                decision: "cancelled".into(),
-                reason: cancelled.reason.clone(),
-                message_id: None,
-                until: None,
-                expires_at: written_at.plus(MESSAGE_LOG_TTL).timestamp(),
-            };
-            writes.push(Write::put(to_item(&record)?, Condition::Always));
-        }
-        Ok(writes)
-    }
 }
 
 /// The version a write over `loaded` expects: `version = :version`, or no item yet.
@@ -453,61 +414,36 @@ impl JourneyStore for MemoryStore {
         owner: &str,
         processed_at: DateTime<Utc>,
     ) -> Result<Option<MessageItem>, CommitError> {
-        let pk = customer_pk(&event.customer.id);
-        let message_item = decision
-            .message
-            .as_ref()
-            .map(|m| pending_message_item(m, lease));
-        let marker = EventItem {
-            pk: pk.clone(),
-            sk: format!("EVENT#{}", event.event_id),
-            entity: "event".into(),
-            marker: EventMarker {
-                event_id: event.event_id.clone(),
-                applied: decision.applied,
-                note: decision.note.clone(),
-                message_sk: message_item.as_ref().map(|m| m.sk.clone()),
-                processed_at,
-                processed_by: Some(owner.to_owned()),
-            },
-            expires_at: processed_at.plus(EVENT_MARKER_TTL).timestamp(),
-        };
-        let profile = ProfileItem {
-            pk: pk.clone(),
-            sk: "PROFILE".into(),
-            entity: "profile".into(),
-            version: loaded
-                .profile
-                .as_ref()
-                .map_or(1, |p| p.version.saturating_add(1)),
-            profile: decision.profile.clone(),
-        };
-        let order = OrderItem {
-            pk: pk.clone(),
-            sk: format!("ORDER#{}", event.order_id),
-            entity: "order".into(),
-            version: loaded
-                .order
-                .as_ref()
-                .map_or(1, |o| o.version.saturating_add(1)),
-            order: decision.order.clone(),
-        };
+        let OrderEventWrites {
+            marker,
+            profile,
+            order,
+            message,
+            planned,
+            cancelled,
+        } = OrderEventWrites::of(loaded, event, decision, lease, owner, processed_at);
         let mut writes = vec![
             Write::put(to_item(&marker)?, Condition::Absent),
             Write::put(to_item(&profile)?, version_condition(&loaded.profile)),
             Write::put(to_item(&order)?, version_condition(&loaded.order)),
         ];
-        if let Some(message) = &message_item {
+        if let Some(message) = &message {
             writes.push(Write::put(to_item(message)?, Condition::Absent));
         }
-        writes.extend(Self::follow_up_writes(
-            &pk,
-            &decision.follow_ups,
-            processed_at,
-        )?);
+        for follow_up in &planned {
+            writes.push(Write::put(to_item(follow_up)?, Condition::Always));
+        }
+        for (follow_up_sk, record) in &cancelled {
+            writes.push(Write::Delete {
+                pk: marker.pk.clone(),
+                sk: follow_up_sk.clone(),
+                condition: Condition::Always,
+            });
+            writes.push(Write::put(to_item(record)?, Condition::Always));
+        }
         self.run(Operation::CommitOrderEvent, "TransactWriteItems", |state| {
             match state.table.transact(writes) {
-                Ok(()) => Ok(message_item),
+                Ok(()) => Ok(message),
                 // The event's marker exists: it was applied before.
                 Err(Refused::Condition(0)) => Err(CommitError::Duplicate),
                 Err(Refused::Condition(_)) => Err(CommitError::Conflict),
