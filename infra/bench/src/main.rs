@@ -1,0 +1,254 @@
+//! `make bench`: what one event costs, measured on the local emulator through the real
+//! handlers. For each order event and for a sweep sending a follow-up: the DynamoDB requests by
+//! operation, the write and read units DynamoDB would bill for them (from the items' real
+//! sizes, index writes included), and the SES calls. Prints a table and writes it as JSON.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aftercare_adapters::aws::AwsClients;
+use aftercare_adapters::clock::ManualClock;
+use aftercare_bench::billing::{IndexShape, Projection, TableShape, WriteUnits};
+use aftercare_bench::meter::{Meter, Metered};
+use aftercare_localstack::{LocalStack, SENDER_DOMAIN};
+use aftercare_twin_fixtures::{at, envelope, order_event};
+use anyhow::{Context, Result};
+use aws_sdk_dynamodb::types::ProjectionType;
+use order_events::OrderEventsFunction;
+use schedule::ScheduleFunction;
+use serde::Serialize;
+use ses_events::SesEventsFunction;
+
+/// What one step cost.
+#[derive(Debug, Clone, Serialize)]
+struct StepCost {
+    /// The step, in words.
+    step: String,
+    /// DynamoDB requests by operation.
+    requests: BTreeMap<String, u32>,
+    /// Write units on the table.
+    table_write_units: u64,
+    /// Write units on the indexes.
+    index_write_units: u64,
+    /// Read units.
+    read_units: f64,
+    /// SES calls by operation.
+    ses: BTreeMap<String, u32>,
+    /// EventBridge calls.
+    eventbridge: u32,
+    /// The largest item written, in bytes, and its key.
+    largest_item: (u64, String),
+    /// Emails sent.
+    emails: u32,
+}
+
+impl StepCost {
+    fn of(step: &str, calls: &[Metered]) -> Self {
+        if std::env::var_os("BENCH_VERBOSE").is_some() {
+            for call in calls {
+                eprintln!("{step}: {} {:?} {:?} {:?}", call.operation, call.write, call.read, call.items);
+            }
+        }
+        let mut cost = Self {
+            step: step.to_owned(),
+            requests: BTreeMap::new(),
+            table_write_units: 0,
+            index_write_units: 0,
+            read_units: 0.0,
+            ses: BTreeMap::new(),
+            eventbridge: 0,
+            largest_item: (0, String::new()),
+            emails: 0,
+        };
+        let mut write = WriteUnits::default();
+        for call in calls {
+            match call.service {
+                aftercare_fault_proxy::Service::DynamoDb => {
+                    *cost.requests.entry(call.operation.clone()).or_default() += 1;
+                }
+                aftercare_fault_proxy::Service::Ses => {
+                    *cost.ses.entry(call.operation.clone()).or_default() += 1;
+                    if call.operation == "SendEmail" && call.succeeded {
+                        cost.emails += 1;
+                    }
+                }
+                aftercare_fault_proxy::Service::EventBridge => cost.eventbridge += 1,
+                aftercare_fault_proxy::Service::Other => {}
+            }
+            write += call.write;
+            cost.read_units += call.read;
+            for (key, size) in &call.items {
+                if *size > cost.largest_item.0 {
+                    cost.largest_item = (*size, key.clone());
+                }
+            }
+        }
+        cost.table_write_units = write.table;
+        cost.index_write_units = write.index;
+        cost
+    }
+
+    fn write_units(&self) -> u64 {
+        self.table_write_units + self.index_write_units
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "out/bench".into()));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let steps = dynamodb_costs().await?;
+    print_table(&steps);
+    let report = serde_json::json!({ "events": steps });
+    let path = out.join("bench.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("\nWritten to {}", path.display());
+    Ok(())
+}
+
+/// One customer's journey through the real handlers on the emulator, each step metered.
+async fn dynamodb_costs() -> Result<Vec<StepCost>> {
+    let stack = LocalStack::start()?;
+    let direct = AwsClients::from_config(&stack.sdk_config().await);
+    let table = "aftercare-bench-journeys";
+    stack.create_table(&direct.dynamodb, table).await?;
+    stack.verify_identity(&direct.sesv2, SENDER_DOMAIN).await?;
+    let meter = Meter::start(stack.endpoint(), table_shape(&direct, table).await?)?;
+    let clients = AwsClients::from_config(&aftercare_localstack::sdk_config_at(meter.endpoint()).await);
+    let config = aftercare_localstack::local_shop_config(table)?;
+    let placed_at = at("2026-11-02T17:00:00Z");
+    let clock = ManualClock::new(placed_at);
+    let orders = OrderEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
+    let schedule = ScheduleFunction::new(&clients, &config, Arc::new(clock.clone()))?;
+    let ses = SesEventsFunction::new(&clients, &config, Arc::new(clock.clone()));
+
+    let mut steps = Vec::new();
+    let customer = "cus-bench-1";
+    for (status, when) in [
+        ("placed", "2026-11-02T17:00:00Z"),
+        ("shipped", "2026-11-03T17:00:00Z"),
+        ("delivered", "2026-11-05T17:00:00Z"),
+    ] {
+        clock.set(at(when));
+        let event = order_event(status, customer, "B-1", &format!("B-1-{status}"), when);
+        meter.take();
+        orders
+            .process_body(&envelope(&event), &format!("bench-{status}"))
+            .await
+            .with_context(|| format!("the {status} event"))?;
+        steps.push(StepCost::of(&format!("order event `{status}`"), &meter.take()));
+    }
+    // The review request falls due three days after delivery, at 10:00 in the customer's zone.
+    // The schedule runs every few minutes: the run before this one left its checkpoint.
+    let review_due = at("2026-11-08T18:00:00Z");
+    let run_before = review_due - chrono::Duration::minutes(10);
+    clock.set(run_before);
+    schedule.run(run_before, "bench-sweep-before", None).await?;
+    clock.set(review_due);
+    meter.take();
+    let report = schedule.run(review_due, "bench-sweep", None).await?;
+    let sent: Vec<String> = report
+        .decisions
+        .iter()
+        .map(|d| format!("{} {}", d.decision, d.key))
+        .collect();
+    steps.push(StepCost::of(
+        &format!("sweep: {}", sent.join(", ")),
+        &meter.take(),
+    ));
+    let mail = stack.sent_mail()?;
+    let first = mail.first().context("nothing was sent")?;
+    let bounce = aftercare_localstack::ses_event_body(
+        first,
+        "Bounce",
+        serde_json::json!({"bounceType": "Permanent", "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": first.to, "action": "failed", "status": "5.1.1"}],
+            "timestamp": "2026-11-08T18:05:00.000Z", "feedbackId": "bench-bounce-1"}),
+    )
+    .context("the sent mail has no reference")?;
+    meter.take();
+    ses.process_body(&bounce).await?;
+    steps.push(StepCost::of("SES bounce", &meter.take()));
+    Ok(steps)
+}
+
+/// The journey table's keys and indexes, as the emulator describes them.
+async fn table_shape(clients: &AwsClients, table: &str) -> Result<TableShape> {
+    let described = clients
+        .dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await?;
+    let described = described.table().context("no table description")?;
+    let keys = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| {
+        let of = |kind: &str| {
+            schema
+                .iter()
+                .find(|k| k.key_type().as_str() == kind)
+                .map(|k| k.attribute_name().to_owned())
+        };
+        (of("HASH").unwrap_or_default(), of("RANGE"))
+    };
+    let (hash, range) = keys(described.key_schema());
+    let indexes = described
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            let (hash, range) = keys(index.key_schema());
+            let projection = match index.projection().and_then(|p| p.projection_type()) {
+                Some(ProjectionType::KeysOnly) => Projection::KeysOnly,
+                Some(ProjectionType::Include) => Projection::Include(
+                    index
+                        .projection()
+                        .map(|p| p.non_key_attributes().to_vec())
+                        .unwrap_or_default(),
+                ),
+                _ => Projection::All,
+            };
+            IndexShape {
+                name: index.index_name().unwrap_or_default().to_owned(),
+                hash,
+                range,
+                projection,
+            }
+        })
+        .collect();
+    Ok(TableShape {
+        hash,
+        range,
+        indexes,
+    })
+}
+
+fn print_table(steps: &[StepCost]) {
+    println!(
+        "{:<44} {:>6} {:>6} {:>6} {:>6} {:>6}  {}",
+        "step", "WCU", "table", "index", "RCU", "emails", "requests"
+    );
+    println!("{}", "-".repeat(130));
+    for step in steps {
+        let requests: Vec<String> = step
+            .requests
+            .iter()
+            .map(|(op, n)| if *n == 1 { op.clone() } else { format!("{n} {op}") })
+            .chain(step.ses.iter().map(|(op, n)| format!("SES {op}×{n}")))
+            .collect();
+        println!(
+            "{:<44} {:>6} {:>6} {:>6} {:>6.1} {:>6}  {}",
+            step.step,
+            step.write_units(),
+            step.table_write_units,
+            step.index_write_units,
+            step.read_units,
+            step.emails,
+            requests.join(", ")
+        );
+        println!(
+            "{:<44} largest item written: {} bytes ({})",
+            "", step.largest_item.0, step.largest_item.1
+        );
+    }
+}
