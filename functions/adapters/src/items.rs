@@ -15,15 +15,18 @@
 //! scan; both are removed once the message is sent or failed. The access patterns are in
 //! `infra/README.md`.
 
+use aftercare_journey::contact::{EmailAddress, Language};
 use aftercare_journey::event::OrderEvent;
 use aftercare_journey::follow_ups::{FollowUp, FollowUpDecision, FollowUpOutcome};
 use aftercare_journey::handoff::Handoff;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
-use aftercare_journey::message::{MessageId, MessageKind, OutgoingMessage};
+use aftercare_journey::message::{Draft, ListUnsubscribe, MessageId, MessageKind, OutgoingMessage};
 use aftercare_journey::order::Order;
 use aftercare_journey::order_status::BeforeEvent;
 use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
+use aftercare_journey::render::RenderError;
+use aftercare_journey::text::Text;
 use aftercare_journey::time_shift::Shift;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,7 +38,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::error::Retry;
 
 /// The name of the sparse index of due work.
-pub const DUE_INDEX: &str = "due";
+pub const DUE_INDEX: &str = "due_keys";
 /// How many partitions each hour of due work is spread over, so no partition is hot.
 pub const DUE_SHARDS: u32 = 4;
 /// How long an event's idempotency marker is kept: longer than SQS keeps a message (14 days)
@@ -223,8 +226,9 @@ pub struct MessageItem {
     pub ses_message_id: Option<String>,
     /// Why SES refused it, or why the last attempt failed.
     pub last_error: Option<String>,
-    /// The rendered message, kept until it is sent.
-    pub content: Option<OutgoingMessage>,
+    /// What the message is laid out from, kept until it is sent: the recipient and the draft,
+    /// not the laid-out bodies (see [`MessageItem::outgoing`]).
+    pub content: Option<PendingContent>,
     /// A call for a person that goes out with this message (the watchdog's).
     #[serde(default)]
     pub handoff: Option<Handoff>,
@@ -236,6 +240,80 @@ pub struct MessageItem {
     /// What SES reported after sending, each at its first report.
     #[serde(flatten)]
     pub mail: MailReport,
+}
+
+/// What a pending message keeps to be sent: its recipient and its [`Draft`], from which the
+/// subject, the text and the HTML are laid out again at sending, byte for byte as decided. The
+/// rest of the message (its id, kind, cause and reason) is on the item itself. A draft is a
+/// fraction of the laid-out bodies, so the pending item stays within one write unit or two.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingContent {
+    /// The recipient's address.
+    pub to: EmailAddress,
+    /// The recipient's name, for the `To` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_name: Option<Text>,
+    /// The language it is written in.
+    pub language: Language,
+    /// What it is laid out from.
+    pub draft: Draft,
+    /// The unsubscribe headers, on every message that is not transactional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_unsubscribe: Option<ListUnsubscribe>,
+}
+
+impl PendingContent {
+    /// What the outbox keeps of `message`.
+    pub fn of(message: &OutgoingMessage) -> Self {
+        Self {
+            to: message.to.clone(),
+            to_name: message.to_name.clone(),
+            language: message.language,
+            draft: message.draft.clone(),
+            list_unsubscribe: message.list_unsubscribe.clone(),
+        }
+    }
+}
+
+/// Why a pending message could not be laid out again for sending.
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    /// The item's message id is not one a decision makes.
+    #[error("message {0:?} has no valid message id")]
+    MessageId(String),
+    /// The layout failed (a bug of the templates: tests lay out every kind).
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+impl MessageItem {
+    /// The message as decided, laid out again from its kept draft; `None` once sent or failed
+    /// (the content is dropped then), or for an entry that only carries a call for a person.
+    pub fn outgoing(&self) -> Result<Option<OutgoingMessage>, LayoutError> {
+        let Some(content) = &self.content else {
+            return Ok(None);
+        };
+        let id = MessageId::from_hex(&self.message_id)
+            .ok_or_else(|| LayoutError::MessageId(self.message_id.clone()))?;
+        let laid_out = content.draft.render(content.language)?;
+        Ok(Some(OutgoingMessage {
+            id,
+            kind: self.kind,
+            customer_id: self.customer_id.clone(),
+            order_id: self.order_id.clone(),
+            to: content.to.clone(),
+            to_name: content.to_name.clone(),
+            language: content.language,
+            subject: laid_out.subject,
+            text: laid_out.text,
+            html: laid_out.html,
+            draft: content.draft.clone(),
+            trigger: self.trigger.clone(),
+            decided_at: self.decided_at,
+            reason: self.reason.clone(),
+            list_unsubscribe: content.list_unsubscribe.clone(),
+        }))
+    }
 }
 
 /// What SES reported about a sent message: for each event, the time of the first report
@@ -528,7 +606,7 @@ pub fn pending_message_item(message: &OutgoingMessage, lease: &Lease) -> Message
         sent_at: None,
         ses_message_id: None,
         last_error: None,
-        content: Some(message.clone()),
+        content: Some(PendingContent::of(message)),
         handoff: None,
         handoff_published: false,
         expires_at: None,

@@ -179,17 +179,29 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
             return Ok(SendOutcome::NotOurs);
         }
         self.publish_handoff(item, owner).await?;
-        let Some(message) = &item.content else {
-            // A call for a person only: published, so done.
-            let done = "handoff published; no email";
-            self.store
-                .mark_sent(item, owner, done, self.clock.now())
-                .await?;
-            return Ok(SendOutcome::Sent {
-                ses_message_id: done.into(),
-            });
+        let message = match item.outgoing() {
+            Ok(Some(message)) => message,
+            Ok(None) => {
+                // A call for a person only: published, so done.
+                let done = "handoff published; no email";
+                self.store
+                    .mark_sent(item, owner, done, self.clock.now())
+                    .await?;
+                return Ok(SendOutcome::Sent {
+                    ses_message_id: done.into(),
+                });
+            }
+            Err(error) => {
+                // The kept draft cannot be laid out, and never will be: recorded, not sent.
+                let reason = format!("not laid out: {error}");
+                tracing::error!(message_id = %item.message_id, customer_id = %log_ids::customer(&item.customer_id), %reason, "message not sent");
+                self.store
+                    .mark_failed(item, owner, &reason, self.clock.now())
+                    .await?;
+                return Ok(SendOutcome::Rejected { reason });
+            }
         };
-        self.send_and_mark(item, message, owner).await
+        self.send_and_mark(item, &message, owner).await
     }
 
     /// Publishes the call for a person riding with `item`, unless it was published already.
@@ -310,16 +322,16 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
         item: &MessageItem,
         owner: &str,
     ) -> Result<SendOutcome, DeliverError> {
-        let Some(message) = &item.content else {
+        if item.content.is_none() {
             return self.deliver_held(item, owner).await;
-        };
+        }
         let profile = self
             .store
             .load_profile_and_order(&item.customer_id, None)
             .await?
             .profile;
         let reason =
-            profile.and_then(|p| aftercare_journey::consent::held_back(&p.value, message.kind));
+            profile.and_then(|p| aftercare_journey::consent::held_back(&p.value, item.kind));
         let Some(reason) = reason else {
             return self.deliver_held(item, owner).await;
         };

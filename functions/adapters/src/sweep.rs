@@ -1,4 +1,4 @@
-//! The schedule's sweep: finds due work through the sparse `due` index (never a scan), claims
+//! The schedule's sweep: finds due work through the sparse `due_keys` index (never a scan), claims
 //! each follow-up so overlapping runs never both act on it, decides it with the domain, writes
 //! the decision in one transaction and sends what it decided; relays outbox messages whose
 //! sender's lease ran out; and stops before the invocation's time runs out, leaving the rest

@@ -155,7 +155,7 @@ async fn a_crash_after_ses_accepted_and_before_the_mark_sends_the_message_exactl
     let twin = Twin::with(&[ONLY_ORDER_STATUS]);
     let item = shipped_then_crash(&twin, "inv-crashed").await;
     twin.mailer
-        .send(item.content.as_ref().unwrap())
+        .send(&item.outgoing().unwrap().unwrap())
         .await
         .unwrap();
 

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::contact::{EmailAddress, Language};
 use crate::ids::{CustomerId, OrderId};
+use crate::render::{render, Copy, RenderError, Rendered};
 use crate::status::OrderStatus;
 use crate::text::Text;
 
@@ -243,6 +244,9 @@ pub struct OutgoingMessage {
     pub text: String,
     /// The HTML body, every value in it escaped.
     pub html: String,
+    /// What the subject and both bodies were laid out from: laid out again, it gives them
+    /// byte for byte. The outbox keeps this rather than the bodies.
+    pub draft: Draft,
     /// What caused it: `event:<event id>` for an order event.
     pub trigger: String,
     /// When it was decided (the decision's `now`).
@@ -254,6 +258,25 @@ pub struct OutgoingMessage {
     pub list_unsubscribe: Option<ListUnsubscribe>,
 }
 
+/// A message's words before layout and the shop whose layout they go in: everything the
+/// subject, the text and the HTML are made from. Layout is a pure function of it, so a draft
+/// kept and laid out again later gives the same bytes as when it was decided (for the same
+/// templates: a release that changes them changes the messages still waiting, too).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    /// The words, facts and links.
+    pub copy: Copy,
+    /// The shop's name, in the layout's header.
+    pub shop: String,
+}
+
+impl Draft {
+    /// Lays the draft out in `language`.
+    pub fn render(&self, language: Language) -> Result<Rendered, RenderError> {
+        render(&self.copy, &self.shop, language)
+    }
+}
+
 /// Where a message's unsubscribe headers point: `List-Unsubscribe` (RFC 2369) with an https
 /// link that also takes the one-click POST of RFC 8058, and a mailto to the support inbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,6 +286,18 @@ pub struct ListUnsubscribe {
     pub https: String,
     /// `mailto:<support inbox>?subject=…`: a person handles it.
     pub mailto: String,
+}
+
+/// Checks that `message`'s draft, kept as the outbox keeps it (JSON) and laid out again, gives
+/// its subject, text and HTML byte for byte.
+#[cfg(test)]
+pub(crate) fn assert_draft_lays_out_again(message: &OutgoingMessage) {
+    let kept = serde_json::to_string(&message.draft).unwrap();
+    let draft: Draft = serde_json::from_str(&kept).unwrap();
+    let again = draft.render(message.language).unwrap();
+    assert_eq!(again.subject, message.subject, "{}", message.kind);
+    assert_eq!(again.text, message.text, "{}", message.kind);
+    assert_eq!(again.html, message.html, "{}", message.kind);
 }
 
 #[cfg(test)]

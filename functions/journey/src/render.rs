@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use minijinja::{context, Environment};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::contact::Language;
 use crate::format;
@@ -14,7 +14,7 @@ use crate::money::{Amount, Money};
 use crate::order::Order;
 
 /// The words of one message, before layout.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Copy {
     /// The subject line.
     pub subject: String,
@@ -41,7 +41,7 @@ pub struct Copy {
 }
 
 /// A label and a value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fact {
     /// "Carrier"
     pub label: String,
@@ -50,7 +50,7 @@ pub struct Fact {
 }
 
 /// One line of the order as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemLine {
     /// The product name.
     pub name: String,
@@ -61,7 +61,7 @@ pub struct ItemLine {
 }
 
 /// A button.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
     /// What it says.
     pub label: String,
@@ -70,7 +70,7 @@ pub struct Action {
 }
 
 /// How to reach a person.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Support {
     /// The sentence inviting a reply.
     pub text: String,

@@ -238,7 +238,12 @@ mod tests {
         let mut after = before.clone();
         after.insert("body".into(), json!({"S": "changed"}));
         let keys_only = shape(Projection::KeysOnly);
-        assert_eq!(keys_only.write_units(Some(&before), Some(&after), false).index, 0);
+        assert_eq!(
+            keys_only
+                .write_units(Some(&before), Some(&after), false)
+                .index,
+            0
+        );
         let all = shape(Projection::All);
         assert_eq!(all.write_units(Some(&before), Some(&after), false).index, 1);
     }

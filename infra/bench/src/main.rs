@@ -47,7 +47,10 @@ impl StepCost {
     fn of(step: &str, calls: &[Metered]) -> Self {
         if std::env::var_os("BENCH_VERBOSE").is_some() {
             for call in calls {
-                eprintln!("{step}: {} {:?} {:?} {:?}", call.operation, call.write, call.read, call.items);
+                eprintln!(
+                    "{step}: {} {:?} {:?} {:?}",
+                    call.operation, call.write, call.read, call.items
+                );
             }
         }
         let mut cost = Self {
@@ -96,7 +99,11 @@ impl StepCost {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "out/bench".into()));
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "out/bench".into()),
+    );
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let steps = dynamodb_costs().await?;
     print_table(&steps);
@@ -116,7 +123,8 @@ async fn dynamodb_costs() -> Result<Vec<StepCost>> {
     stack.create_table(&direct.dynamodb, table).await?;
     stack.verify_identity(&direct.sesv2, SENDER_DOMAIN).await?;
     let meter = Meter::start(stack.endpoint(), table_shape(&direct, table).await?)?;
-    let clients = AwsClients::from_config(&aftercare_localstack::sdk_config_at(meter.endpoint()).await);
+    let clients =
+        AwsClients::from_config(&aftercare_localstack::sdk_config_at(meter.endpoint()).await);
     let config = aftercare_localstack::local_shop_config(table)?;
     let placed_at = at("2026-11-02T17:00:00Z");
     let clock = ManualClock::new(placed_at);
@@ -138,7 +146,10 @@ async fn dynamodb_costs() -> Result<Vec<StepCost>> {
             .process_body(&envelope(&event), &format!("bench-{status}"))
             .await
             .with_context(|| format!("the {status} event"))?;
-        steps.push(StepCost::of(&format!("order event `{status}`"), &meter.take()));
+        steps.push(StepCost::of(
+            &format!("order event `{status}`"),
+            &meter.take(),
+        ));
     }
     // The review request falls due three days after delivery, at 10:00 in the customer's zone.
     // The schedule runs every few minutes: the run before this one left its checkpoint.
@@ -233,7 +244,13 @@ fn print_table(steps: &[StepCost]) {
         let requests: Vec<String> = step
             .requests
             .iter()
-            .map(|(op, n)| if *n == 1 { op.clone() } else { format!("{n} {op}") })
+            .map(|(op, n)| {
+                if *n == 1 {
+                    op.clone()
+                } else {
+                    format!("{n} {op}")
+                }
+            })
             .chain(step.ses.iter().map(|(op, n)| format!("SES {op}×{n}")))
             .collect();
         println!(

@@ -162,7 +162,13 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) {
     let (response, metered) = if touched.is_empty() {
         let response = http::forward(shared.upstream, &request).await;
         let metered = response.as_ref().ok().and_then(|r| {
-            metered_read(&call.service, &call.operation, &body, r.status, body_of(&r.bytes))
+            metered_read(
+                &call.service,
+                &call.operation,
+                &body,
+                r.status,
+                body_of(&r.bytes),
+            )
         });
         (response, metered)
     } else {
@@ -189,7 +195,11 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) {
                 units.index = 0;
             }
             write += units;
-            let size = after.as_ref().or(before.as_ref()).map(item_size).unwrap_or(0);
+            let size = after
+                .as_ref()
+                .or(before.as_ref())
+                .map(item_size)
+                .unwrap_or(0);
             items.push((key_text(&item.key), size));
         }
         let metered = Metered {
@@ -242,7 +252,9 @@ fn touched_by(operation: &str, body: &Value, shape: &TableShape) -> Vec<Touched>
     };
     match operation {
         "PutItem" => vec![single(key_of(&body["Item"]), false, false, table(body))],
-        "UpdateItem" | "DeleteItem" => vec![single(key_of(&body["Key"]), false, false, table(body))],
+        "UpdateItem" | "DeleteItem" => {
+            vec![single(key_of(&body["Key"]), false, false, table(body))]
+        }
         "TransactWriteItems" => body["TransactItems"]
             .as_array()
             .into_iter()

@@ -724,7 +724,7 @@ mod tests {
         let definition = table_definition().unwrap();
         assert_eq!(definition.keys.len(), 2);
         assert_eq!(definition.indexes.len(), 1);
-        assert_eq!(definition.indexes[0].index_name(), "due");
+        assert_eq!(definition.indexes[0].index_name(), "due_keys");
         assert_eq!(definition.ttl_attribute.as_deref(), Some("expires_at"));
         assert_eq!(definition.billing, BillingMode::PayPerRequest);
     }

@@ -2,6 +2,8 @@
 //! follow-ups, the write of a follow-up decision, and the sweep's checkpoint.
 
 use aftercare_journey::follow_ups::FollowUpOutcome;
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
@@ -15,12 +17,15 @@ use crate::items::{
 };
 
 /// Everything in one due-index partition due by `now` (follow-ups compare their due time
-/// with `now`; messages their lease or send time).
+/// with `now`; messages their lease or send time). The index holds keys only: the items are
+/// read from the table, strongly consistent, and what is no longer due by `now` when read
+/// (sent, claimed or moved meanwhile) is left out.
 pub(super) async fn due_items(
     store: &DynamoStore,
     bucket: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<DueItem>, StoreError> {
+    let now = sortable_time(now);
     let request = store
         .client
         .query()
@@ -28,9 +33,29 @@ pub(super) async fn due_items(
         .index_name(DUE_INDEX)
         .key_condition_expression("due_bucket = :bucket AND due_at <= :now")
         .expression_attribute_values(":bucket", s(bucket))
-        .expression_attribute_values(":now", s(sortable_time(now)));
+        .expression_attribute_values(":now", s(&now));
+    let entries = store.query_all(request).await?;
+    let keys = entries
+        .iter()
+        .filter_map(|entry| Some(key(text(entry, "pk")?, text(entry, "sk")?)))
+        .collect();
+    let mut read = store.batch_get_all(keys).await?;
+    // In the index's order: by due time, then key.
+    read.sort_by(|a, b| {
+        let order = |item: &HashMap<String, AttributeValue>| {
+            (
+                text(item, "due_at").map(str::to_owned),
+                text(item, "pk").map(str::to_owned),
+                text(item, "sk").map(str::to_owned),
+            )
+        };
+        order(a).cmp(&order(b))
+    });
     let mut items = Vec::new();
-    for item in store.query_all(request).await? {
+    for item in read {
+        if !text(&item, "due_at").is_some_and(|due| due <= now.as_str()) {
+            continue;
+        }
         let parsed = match text(&item, "entity") {
             Some("followup") => {
                 from_item("Query", item.clone()).map(|f| Some(DueItem::FollowUp(Box::new(f))))

@@ -2,17 +2,15 @@
 //! customer's whole journey.
 
 use std::collections::HashMap;
-use std::time::Duration as StdDuration;
 
 use aftercare_journey::event::OrderEvent;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
 use aftercare_journey::order_status::OrderEventDecision;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-use super::codec::{key, s, sdk_error, text, version_condition};
+use super::codec::{key, s, text, version_condition};
 use super::{DynamoStore, Refused};
-use crate::error::Retry;
 use crate::items::{
     customer_pk, CommitError, EventItem, JourneyItem, Lease, MessageItem, OrderEventWrites,
     OrderItem, ProfileItem, ProfileOrderAndMarker, StoreError, Versioned,
@@ -57,73 +55,38 @@ pub(super) async fn load_profile_and_order(
 /// for keys the service leaves unprocessed.
 async fn batch_load(
     store: &DynamoStore,
-    mut keys: Vec<HashMap<String, AttributeValue>>,
+    keys: Vec<HashMap<String, AttributeValue>>,
 ) -> Result<ProfileOrderAndMarker, StoreError> {
     let mut loaded = ProfileOrderAndMarker::default();
-    for round in 0..6u32 {
-        if keys.is_empty() {
-            return Ok(loaded);
-        }
-        if round > 0 {
-            tokio::time::sleep(StdDuration::from_millis(25 << round)).await;
-        }
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(std::mem::take(&mut keys)))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| StoreError::corrupt("BatchGetItem", e.to_string()))?;
-        store.count_read();
-        let output = store
-            .client
-            .batch_get_item()
-            .request_items(&store.table, request)
-            .send()
-            .await
-            .map_err(|e| sdk_error("BatchGetItem", &e))?;
-        for item in output
-            .responses
-            .and_then(|mut r| r.remove(&store.table))
-            .unwrap_or_default()
-        {
-            match text(&item, "entity") {
-                Some("profile") => {
-                    let record: ProfileItem = from_item("BatchGetItem", item)?;
-                    loaded.profile = Some(Versioned {
-                        value: record.profile,
-                        version: record.version,
-                    });
-                }
-                Some("order") => {
-                    let record: OrderItem = from_item("BatchGetItem", item)?;
-                    loaded.order = Some(Versioned {
-                        value: record.order,
-                        version: record.version,
-                    });
-                }
-                Some("event") => {
-                    let record: EventItem = from_item("BatchGetItem", item)?;
-                    loaded.marker = Some(record.marker);
-                }
-                other => {
-                    return Err(StoreError::corrupt(
-                        "BatchGetItem",
-                        format!("unexpected entity {other:?}"),
-                    ))
-                }
+    for item in store.batch_get_all(keys).await? {
+        match text(&item, "entity") {
+            Some("profile") => {
+                let record: ProfileItem = from_item("BatchGetItem", item)?;
+                loaded.profile = Some(Versioned {
+                    value: record.profile,
+                    version: record.version,
+                });
+            }
+            Some("order") => {
+                let record: OrderItem = from_item("BatchGetItem", item)?;
+                loaded.order = Some(Versioned {
+                    value: record.order,
+                    version: record.version,
+                });
+            }
+            Some("event") => {
+                let record: EventItem = from_item("BatchGetItem", item)?;
+                loaded.marker = Some(record.marker);
+            }
+            other => {
+                return Err(StoreError::corrupt(
+                    "BatchGetItem",
+                    format!("unexpected entity {other:?}"),
+                ))
             }
         }
-        if let Some(unprocessed) = output
-            .unprocessed_keys
-            .and_then(|mut u| u.remove(&store.table))
-        {
-            keys = unprocessed.keys;
-        }
     }
-    Err(StoreError {
-        operation: "BatchGetItem",
-        retry: Retry::Transient,
-        detail: "keys left unprocessed after 6 rounds".into(),
-    })
+    Ok(loaded)
 }
 
 /// Writes an order event's decision, made by invocation `owner`, in one TransactWriteItems:

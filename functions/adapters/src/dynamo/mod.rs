@@ -28,7 +28,7 @@ use aftercare_journey::profile::Profile;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
@@ -42,6 +42,9 @@ use codec::outcome_unknown;
 use codec::sdk_error;
 pub(crate) use codec::Refused;
 use messages::Finish;
+
+/// The most keys one BatchGetItem may ask for.
+const BATCH_GET_LIMIT: usize = 100;
 
 /// How many times a transaction whose outcome is unknown is sent again with its token, after
 /// the SDK's own attempts.
@@ -92,6 +95,60 @@ impl DynamoStore {
                 return Ok(items);
             }
         }
+    }
+
+    /// The items at `keys`, read strongly consistent by BatchGetItem in requests of at most
+    /// 100 keys, each counted as one read request; keys the service leaves unprocessed (under
+    /// throttling) are asked again after a pause, up to six rounds. Items that do not exist
+    /// are left out; the order is the service's.
+    async fn batch_get_all(
+        &self,
+        keys: Vec<HashMap<String, AttributeValue>>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(BATCH_GET_LIMIT) {
+            let mut keys = chunk.to_vec();
+            let mut round = 0u32;
+            while !keys.is_empty() {
+                if round == 6 {
+                    return Err(StoreError {
+                        operation: "BatchGetItem",
+                        retry: Retry::Transient,
+                        detail: "keys left unprocessed after 6 rounds".into(),
+                    });
+                }
+                if round > 0 {
+                    tokio::time::sleep(StdDuration::from_millis(25 << round)).await;
+                }
+                round += 1;
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut keys)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::corrupt("BatchGetItem", e.to_string()))?;
+                self.count_read();
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("BatchGetItem", &e))?;
+                found.extend(
+                    output
+                        .responses
+                        .and_then(|mut r| r.remove(&self.table))
+                        .unwrap_or_default(),
+                );
+                if let Some(unprocessed) = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                {
+                    keys = unprocessed.keys;
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// An UpdateItem of the item at `pk`, `sk` of this table, to be given its expressions.

@@ -112,21 +112,56 @@ mod tests {
     use super::*;
     use aftercare_journey::contact::{EmailAddress, Language};
     use aftercare_journey::ids::CustomerId;
-    use aftercare_journey::message::{MessageId, MessageKind};
+    use aftercare_journey::ids::OrderId;
+    use aftercare_journey::message::{Draft, MessageId, MessageKind};
 
     fn message() -> OutgoingMessage {
         let customer = CustomerId::parse("cus-1").unwrap();
+        let id = MessageId::derive(&customer, "evt-1", MessageKind::OrderPlaced);
+        laid_out_message(id, customer, None, "emily@example.com")
+    }
+    /// A short message laid out from a draft of its own, as decisions make them.
+    fn laid_out_message(
+        id: MessageId,
+        customer: CustomerId,
+        order_id: Option<OrderId>,
+        to: &str,
+    ) -> OutgoingMessage {
+        use aftercare_journey::render::{Copy, Support};
+        let draft = Draft {
+            copy: Copy {
+                subject: "Your order".into(),
+                preheader: "Thank you".into(),
+                greeting: "Hi,".into(),
+                paragraphs: vec!["Thank you for your order.".into()],
+                facts: Vec::new(),
+                items: Vec::new(),
+                action: None,
+                choices: Vec::new(),
+                support: Support {
+                    text: "Reply to this email to reach a person.".into(),
+                    email: "help@example.com".into(),
+                    url: None,
+                    url_label: "Help".into(),
+                },
+                footer: "You ordered from Example Shop.".into(),
+                preferences: None,
+            },
+            shop: "Example Shop".into(),
+        };
+        let laid_out = draft.render(Language::En).unwrap();
         OutgoingMessage {
-            id: MessageId::derive(&customer, "evt-1", MessageKind::OrderPlaced),
+            id,
             kind: MessageKind::OrderPlaced,
             customer_id: customer,
-            order_id: None,
-            to: EmailAddress::parse("emily@example.com").unwrap(),
+            order_id,
+            to: EmailAddress::parse(to).unwrap(),
             to_name: None,
             language: Language::En,
-            subject: "Your order".into(),
-            text: "Thank you".into(),
-            html: "<p>Thank you</p>".into(),
+            subject: laid_out.subject,
+            text: laid_out.text,
+            html: laid_out.html,
+            draft,
             trigger: "event:evt-1".into(),
             decided_at: "2026-11-02T10:00:00Z".parse().unwrap(),
             reason: "placed".into(),

@@ -322,6 +322,14 @@ fn version_condition<T>(loaded: &Option<Versioned<T>>) -> Condition {
 }
 
 /// An item of the due index as the sweep reads it, or `None` for an entity it skips.
+/// What the due index keeps of `item`: its keys and the index's.
+fn index_entry(item: &Item) -> Item {
+    item.iter()
+        .filter(|(name, _)| ["pk", "sk", "due_bucket", "due_at"].contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
 fn due_item(item: &Item) -> Result<Option<DueItem>, StoreError> {
     match text(Some(item), "entity") {
         Some("followup") => {
@@ -650,7 +658,14 @@ impl JourneyStore for MemoryStore {
                 })
                 .collect();
             matching.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
-            self.count_reads(query_pages(matching.iter().map(|m| &m.3)));
+            // The index holds keys only, as DynamoDB's does: one Query of the entries, then
+            // the items themselves in BatchGetItems of at most 100 keys.
+            let entries: Vec<Item> = matching
+                .iter()
+                .map(|(_, _, _, item)| index_entry(item))
+                .collect();
+            self.count_reads(query_pages(entries.iter()));
+            self.count_reads(matching.len().div_ceil(100));
             let mut items = Vec::new();
             for (_, pk, sk, item) in matching {
                 match due_item(&item) {

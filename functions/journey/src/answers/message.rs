@@ -10,10 +10,10 @@ use crate::copy::answers::{self as words, AlertFacts};
 use crate::copy::shared::LABELS;
 use crate::frame::{footer, greeting, support};
 use crate::ids::CustomerId;
-use crate::message::{MessageId, MessageKind, OutgoingMessage};
+use crate::message::{Draft, MessageId, MessageKind, OutgoingMessage};
 use crate::order::Order;
 use crate::profile::{Comment, Profile, Score};
-use crate::render::{fact, render, Action, Copy, RenderError};
+use crate::render::{fact, Action, Copy, RenderError};
 use crate::settings::Settings;
 
 /// Composes the answer message of `kind` (or the alert to support) for a rating of `score`.
@@ -91,7 +91,11 @@ pub(crate) fn compose(
         footer: footer(brand, language),
         preferences: preferences_action(settings, &profile.customer_id, kind, language),
     };
-    let rendered = render(&copy, shop, language)?;
+    let draft = Draft {
+        copy,
+        shop: shop.to_owned(),
+    };
+    let rendered = draft.render(language)?;
     let alert = kind == MessageKind::SupportAlert;
     Ok(OutgoingMessage {
         // The comment is part of the cause: the alert for a rating and the alert for a comment
@@ -121,6 +125,7 @@ pub(crate) fn compose(
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
+        draft,
         trigger: format!("rating:{id}"),
         decided_at: now,
         reason: format!("order {id} rated {n}/5"),

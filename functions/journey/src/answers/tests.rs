@@ -62,6 +62,39 @@ fn kinds(messages: &[OutgoingMessage]) -> Vec<MessageKind> {
 }
 
 #[test]
+fn every_answer_in_both_languages_lays_out_again_from_its_draft() {
+    let mut seen = std::collections::BTreeSet::new();
+    for locale in ["en-US", "ru-RU"] {
+        let (mut profile, order, settings) = delivered(Some(true));
+        profile.locale = crate::contact::Locale::parse(locale).unwrap();
+        for score in 1..=5 {
+            let decision = decide_rating(
+                &profile,
+                &order,
+                &claims(&order),
+                Score::new(score).unwrap(),
+                at("2026-11-23T10:00:00Z"),
+                &settings,
+            )
+            .unwrap();
+            for message in &decision.messages {
+                crate::message::assert_draft_lays_out_again(message);
+                seen.insert(message.kind);
+            }
+        }
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [
+            MessageKind::ReviewThanks,
+            MessageKind::ReferralInvitation,
+            MessageKind::ReviewApology,
+            MessageKind::SupportAlert
+        ]
+    );
+}
+
+#[test]
 fn a_happy_first_answer_gets_thanks_with_a_referral_code_and_a_second_click_sends_nothing() {
     let (profile, order, settings) = delivered(None);
     let now = at("2026-11-23T10:00:00Z");

@@ -9,10 +9,10 @@ use crate::copy::shared::LABELS;
 use crate::format;
 use crate::frame::{engagement_footer, footer, greeting, support};
 use crate::links::{sign, LinkClaims};
-use crate::message::{MessageId, MessageKind, OutgoingMessage};
+use crate::message::{Draft, MessageId, MessageKind, OutgoingMessage};
 use crate::order::Order;
 use crate::profile::{FollowUpKind, Profile};
-use crate::render::{fact, items, render, Action, Copy, RenderError};
+use crate::render::{fact, items, Action, Copy, RenderError};
 use crate::settings::Settings;
 use crate::status::OrderStatus;
 use crate::time_shift::{between, Shift};
@@ -173,7 +173,11 @@ pub fn compose(
         },
         preferences,
     };
-    let rendered = render(&copy, shop, language)?;
+    let draft = Draft {
+        copy,
+        shop: shop.to_owned(),
+    };
+    let rendered = draft.render(language)?;
     Ok(OutgoingMessage {
         id: follow_up_message_id(task),
         kind,
@@ -185,6 +189,7 @@ pub fn compose(
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
+        draft,
         trigger: format!("follow-up:{}#{}", task.key, task.attempt),
         decided_at: now,
         reason: format!("{} due {}", task.key, task.due_at.to_rfc3339()),

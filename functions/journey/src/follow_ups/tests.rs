@@ -627,7 +627,7 @@ fn an_unsubscribed_or_suppressed_customer_gets_no_follow_up_and_the_reason_is_re
 }
 
 #[test]
-fn every_follow_up_renders_in_both_languages() {
+fn every_follow_up_renders_in_both_languages_from_a_draft_that_lays_out_again() {
     for locale in ["en", "ru"] {
         let mut shop = Shop::new("Europe/Moscow");
         shop.event(
@@ -664,6 +664,7 @@ fn every_follow_up_renders_in_both_languages() {
                 &shop.settings,
             )
             .unwrap();
+            crate::message::assert_draft_lays_out_again(&message);
             assert!(
                 !message.subject.is_empty() && message.html.contains("help@leafandkettle.example"),
                 "{kind:?} {locale}"

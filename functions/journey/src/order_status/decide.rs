@@ -401,7 +401,8 @@ mod tests {
     }
 
     #[test]
-    fn every_status_renders_in_both_languages_with_escaped_values_and_a_way_to_a_person() {
+    fn every_status_renders_in_both_languages_with_escaped_values_a_way_to_a_person_and_a_draft_that_lays_out_again(
+    ) {
         for locale in ["en-US", "ru-RU"] {
             for status in OrderStatus::ALL {
                 let (_, d) = step(
@@ -409,6 +410,7 @@ mod tests {
                     &event("e", status.as_str(), "2026-11-20T10:00:00Z", locale),
                 );
                 let m = d.message.unwrap();
+                crate::message::assert_draft_lays_out_again(&m);
                 assert!(!m.subject.is_empty() && !m.subject.contains('\n'));
                 assert!(
                     !m.html.contains("<script>"),

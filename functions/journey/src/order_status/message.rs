@@ -10,10 +10,10 @@ use crate::copy::shared::LABELS;
 use crate::event::OrderEvent;
 use crate::format;
 use crate::frame::{footer, greeting, support};
-use crate::message::{MessageId, MessageKind, OutgoingMessage};
+use crate::message::{Draft, MessageId, MessageKind, OutgoingMessage};
 use crate::order::Order;
 use crate::profile::Profile;
-use crate::render::{fact, items, render, Action, Copy, RenderError};
+use crate::render::{fact, items, Action, Copy, RenderError};
 use crate::settings::{Brand, Settings};
 use crate::status::OrderStatus;
 
@@ -34,7 +34,11 @@ pub(crate) fn compose(
     };
     let mut copy = order_status_copy(event.status, &ctx, language);
     copy.preferences = preferences_action(settings, &profile.customer_id, kind, language);
-    let rendered = render(&copy, settings.brand.shop_name.as_str(), language)?;
+    let draft = Draft {
+        copy,
+        shop: settings.brand.shop_name.as_str().to_owned(),
+    };
+    let rendered = draft.render(language)?;
     Ok(OutgoingMessage {
         id: MessageId::derive(&profile.customer_id, event.event_id.as_str(), kind),
         kind,
@@ -46,6 +50,7 @@ pub(crate) fn compose(
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
+        draft,
         trigger: format!("event:{}", event.event_id),
         decided_at: now,
         reason: format!(
