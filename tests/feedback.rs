@@ -2,6 +2,7 @@
 //! reply, an unhappy customer reaching a person with no offers until resolved, a comment, and
 //! links that are forged, expired or foreign recording nothing.
 
+use aftercare_adapters::items::JourneyItem;
 use aftercare_integration_tests::ratings::{click, delivered, token};
 use aftercare_integration_tests::{at, stack, World};
 use aftercare_journey::ids::{CustomerId, OrderId};
@@ -70,11 +71,17 @@ async fn a_happy_rating_is_recorded_once_with_thanks_and_a_referral_invitation()
         before + 1,
         "a second click sends nothing"
     );
-    let profile = world.profile(1).await;
-    assert_eq!(
-        profile.ratings[&OrderId::parse("F-1").unwrap()].score.get(),
-        4
-    );
+    let rating = world
+        .journey(1)
+        .await
+        .into_iter()
+        .find_map(|item| match item {
+            JourneyItem::Order(o) if o.value.order_id == OrderId::parse("F-1").unwrap() => {
+                o.value.rating
+            }
+            _ => None,
+        });
+    assert_eq!(rating.map(|r| r.score.get()), Some(4));
 }
 
 #[tokio::test]

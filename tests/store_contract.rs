@@ -20,7 +20,7 @@ use aftercare_adapters::ports::JourneyStore;
 use aftercare_integration_tests::{at, envelope, sample_detail};
 use aftercare_journey::event::{parse_order_event, AcceptedYears, OrderEvent};
 use aftercare_journey::follow_ups::{decide_follow_up, FollowUp};
-use aftercare_journey::ids::CustomerId;
+use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::order_status::{decide_order_event, OrderEventDecision};
 use aftercare_journey::settings::Settings;
 use chrono::{DateTime, Duration, Utc};
@@ -72,6 +72,7 @@ contract!(
     set_aside_takes_an_item_out_of_the_due_index,
     the_checkpoint_reads_back_what_was_saved,
     a_profile_commit_with_messages_is_a_conflict_at_a_stale_version_and_a_duplicate_when_a_message_exists,
+    a_profile_commit_with_its_order_is_a_conflict_when_the_order_moved_and_writes_both_at_their_versions,
     customer_items_lists_everything_in_sort_key_order,
     each_read_counts_as_the_requests_dynamodb_would_bill,
 );
@@ -1066,10 +1067,10 @@ async fn a_profile_commit_with_messages_is_a_conflict_at_a_stale_version_and_a_d
 
     // WHEN the profile is written over a stale version, or with a message that exists
     let stale = store
-        .commit_profile_with_messages(&profile.value, 0, std::slice::from_ref(&fresh))
+        .commit_profile_with_messages(&profile.value, 0, None, std::slice::from_ref(&fresh))
         .await;
     let duplicate = store
-        .commit_profile_with_messages(&profile.value, 1, &[fresh.clone(), existing.clone()])
+        .commit_profile_with_messages(&profile.value, 1, None, &[fresh.clone(), existing.clone()])
         .await;
 
     // THEN neither writes anything
@@ -1082,11 +1083,56 @@ async fn a_profile_commit_with_messages_is_a_conflict_at_a_stale_version_and_a_d
 
     // AND at the version read with a new message, both are written
     store
-        .commit_profile_with_messages(&profile.value, 1, std::slice::from_ref(&fresh))
+        .commit_profile_with_messages(&profile.value, 1, None, std::slice::from_ref(&fresh))
         .await
         .unwrap();
     assert_eq!(versions(&items(store).await).0, Some(2));
     assert_eq!(stored_message(store, &fresh).await, fresh);
+}
+
+async fn a_profile_commit_with_its_order_is_a_conflict_when_the_order_moved_and_writes_both_at_their_versions<
+    S: JourneyStore,
+>(
+    store: &S,
+) {
+    // GIVEN a customer whose profile and order are at version 1
+    placed(store).await;
+    let loaded = store
+        .load_profile_and_order(&customer(), Some(&OrderId::parse(ORDER).unwrap()))
+        .await
+        .unwrap();
+    let (profile, order) = (loaded.profile.unwrap(), loaded.order.unwrap());
+    assert_eq!((profile.version, order.version), (1, 1));
+    let mut rated = order.value.clone();
+    rated.rating = Some(aftercare_journey::profile::Rating {
+        score: aftercare_journey::profile::Score::new(4).unwrap(),
+        comment: None,
+        first_at: at("2026-11-05T10:00:00Z"),
+        updated_at: at("2026-11-05T10:00:00Z"),
+    });
+    let before = items(store).await;
+
+    // WHEN the order is written over a stale version with the profile at its own
+    let stale = store
+        .commit_profile_with_messages(&profile.value, 1, Some((&rated, 0)), &[])
+        .await;
+
+    // THEN nothing is written
+    assert!(matches!(stale, Err(CommitError::Conflict)), "{stale:?}");
+    assert_eq!(items(store).await, before);
+
+    // AND at the versions read, both are written, each one version on
+    store
+        .commit_profile_with_messages(&profile.value, 1, Some((&rated, 1)), &[])
+        .await
+        .unwrap();
+    let after = items(store).await;
+    assert_eq!(versions(&after), (Some(2), Some(2)));
+    let stored = after.iter().find_map(|i| match i {
+        JourneyItem::Order(o) => Some(o.value.clone()),
+        _ => None,
+    });
+    assert_eq!(stored, Some(rated));
 }
 
 async fn customer_items_lists_everything_in_sort_key_order<S: JourneyStore>(store: &S) {
@@ -1281,6 +1327,7 @@ async fn scenario<S: JourneyStore>(store: &S) -> (Vec<String>, Vec<JourneyItem>)
             .commit_profile_with_messages(
                 &profile.value,
                 profile.version,
+                None,
                 std::slice::from_ref(&fresh),
             )
             .await,

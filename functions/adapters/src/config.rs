@@ -36,6 +36,8 @@ pub struct FunctionParts {
     pub outbox_lease: chrono::Duration,
     /// The years an event's dates may fall in (`ACCEPTED_YEARS`).
     pub accepted_years: AcceptedYears,
+    /// How many customers' follow-ups the sweep handles at once (`SWEEP_CONCURRENCY`).
+    pub sweep_lanes: usize,
 }
 
 impl FunctionParts {
@@ -46,6 +48,7 @@ impl FunctionParts {
             clock,
             outbox_lease: config.outbox_lease,
             accepted_years: config.accepted_years,
+            sweep_lanes: config.sweep_lanes,
         }
     }
 }
@@ -76,6 +79,10 @@ pub struct Config {
     /// `ACCEPTED_YEARS` (default `2000-2100`): the years an event's dates may fall in; a date
     /// outside is refused at parsing with its field named.
     pub accepted_years: AcceptedYears,
+    /// `SWEEP_CONCURRENCY` (default 4, 1 to 64): how many customers' due follow-ups one sweep
+    /// handles at once. Each lane sends about ten messages a second at most; keep the stack's
+    /// total within the account's SES sending rate.
+    pub sweep_lanes: usize,
     /// The domain's settings: `SHOP_NAME`, `SUPPORT_EMAIL` (also the `Reply-To`),
     /// `SUPPORT_URL` (optional) and `DISABLED_MESSAGE_KINDS` (comma-separated kinds).
     pub settings: Settings,
@@ -141,7 +148,14 @@ impl Config {
                 })?,
         };
         let accepted_years = accepted_years(&get)?;
+        let sweep_lanes = number(
+            &get,
+            "SWEEP_CONCURRENCY",
+            crate::sweep::DEFAULT_LANES,
+            1..=64,
+        )?;
         Ok(Self {
+            sweep_lanes,
             table_name,
             sender,
             configuration_set: get("SES_CONFIGURATION_SET"),

@@ -877,6 +877,22 @@ pub(crate) fn profile_item(
     })
 }
 
+/// The stored form of an order written over the version `read_version` it was read at (it
+/// becomes `read_version + 1`).
+pub(crate) fn order_item(
+    customer: &CustomerId,
+    order: &Order,
+    read_version: u64,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    to_item(&OrderItem {
+        pk: customer_pk(customer),
+        sk: format!("ORDER#{}", order.order_id),
+        entity: "order".into(),
+        version: read_version + 1,
+        order: order.clone(),
+    })
+}
+
 /// The stored form of `value`: the attribute map every store keeps an item as.
 pub(crate) fn to_item<T: Serialize>(
     value: &T,

@@ -13,6 +13,7 @@ use aftercare_journey::follow_ups::FollowUpOutcome;
 use aftercare_journey::handoff::Handoff;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
 use aftercare_journey::message::OutgoingMessage;
+use aftercare_journey::order::Order;
 use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
 use chrono::{DateTime, Utc};
@@ -69,13 +70,15 @@ pub trait JourneyStore: Send + Sync {
         processed_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<MessageItem>, CommitError>> + Send;
 
-    /// Writes a profile changed at `read_version` and each message as a new pending outbox
-    /// entry, all or nothing. [`CommitError::Conflict`] when the profile moved;
+    /// Writes a profile changed at `read_version`, the order the change was about (changed at
+    /// the version given) if it changed, and each message as a new pending outbox entry, all or
+    /// nothing. [`CommitError::Conflict`] when the profile or the order moved;
     /// [`CommitError::Duplicate`] when one of the messages exists already.
     fn commit_profile_with_messages(
         &self,
         profile: &Profile,
         read_version: u64,
+        order: Option<(&Order, u64)>,
         messages: &[MessageItem],
     ) -> impl Future<Output = Result<(), CommitError>> + Send;
 

@@ -18,6 +18,8 @@ use aftercare_journey::follow_ups::{decide_follow_up, FollowUpDecision};
 use aftercare_journey::render::RenderError;
 use aftercare_journey::settings::Settings;
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use futures::StreamExt;
+use std::sync::{Mutex, PoisonError};
 
 use crate::clock::Clock;
 use crate::deadline::Budget;
@@ -40,6 +42,8 @@ pub const CLAIM_DURATION: Duration = Duration::minutes(5);
 /// The time one follow-up may need (a claim, a read, a write, a send); a run that has less
 /// than this left stops taking new work.
 pub const TASK_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+/// How many customers' due follow-ups a run handles at once unless told otherwise.
+pub const DEFAULT_LANES: usize = 4;
 
 /// One decision a run made, for logs and the demo's timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +127,12 @@ pub struct Sweeper<'a, S, M, B> {
     outbox: Outbox<'a, S, M, B>,
     settings: &'a Settings,
     clock: &'a dyn Clock,
+    lanes: usize,
 }
+
+/// One customer's due follow-ups of an hour, in the order they are to be handled, each with
+/// its place in the hour's order.
+type Lane = Vec<(usize, FollowUpItem)>;
 
 impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Sweeper<'a, S, M, B> {
     /// A sweeper over `store`, sending through `outbox`, deciding with `settings`; `clock` is
@@ -139,7 +148,19 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Sweeper<'a, S, M, B> {
             outbox,
             settings,
             clock,
+            lanes: DEFAULT_LANES,
         }
+    }
+
+    /// Handles up to `lanes` customers' follow-ups at once (at least one). One customer's
+    /// follow-ups are always handled one after another, in priority order, so the frequency cap
+    /// lets the most useful one go first. A run's throughput grows with its lanes: each follow-up
+    /// takes four round trips and one send, about a tenth of a second on AWS, so a lane handles
+    /// about ten a second, and `lanes` lanes send at most about ten times that many messages a
+    /// second (keep it within the account's SES sending rate).
+    pub fn with_lanes(mut self, lanes: usize) -> Self {
+        self.lanes = lanes.max(1);
+        self
     }
 
     /// One run at business time `now` (the schedule event's time) as `owner`. Reads the due
@@ -247,53 +268,39 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Sweeper<'a, S, M, B> {
                 item.due_at.clone(),
             )
         });
+        // One lane per customer, in the order of each customer's first follow-up; lanes run
+        // side by side, up to `self.lanes` at once.
+        let mut lanes: Vec<Lane> = Vec::new();
+        let mut lane_of = std::collections::HashMap::new();
+        for (position, item) in follow_ups.into_iter().enumerate() {
+            let lane = *lane_of
+                .entry(item.follow_up.customer_id.clone())
+                .or_insert_with(|| {
+                    lanes.push(Vec::new());
+                    lanes.len() - 1
+                });
+            lanes[lane].push((position, item));
+        }
+        let progress = Mutex::new(std::mem::take(report));
+        let decided = Mutex::new(Vec::new());
+        let outcomes: Vec<Result<bool, StoreError>> = futures::stream::iter(lanes)
+            .map(|lane| self.sweep_lane(lane, now, owner, stop, &progress, &decided))
+            .buffer_unordered(self.lanes)
+            .collect()
+            .await;
+        *report = progress
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut decided = decided.into_inner().unwrap_or_else(PoisonError::into_inner);
+        decided.sort_by_key(|(position, _)| *position);
+        report
+            .decisions
+            .extend(decided.into_iter().map(|(_, decision)| decision));
+        // Every lane ran to its end (none was dropped half way, with a send in flight); the
+        // first error, if any, is the run's.
         let mut done = true;
-        for item in follow_ups {
-            if stop(report) {
-                report.left_for_next_run += 1;
-                done = false;
-                continue;
-            }
-            // A claimed follow-up is filed under the hour its claim runs out (see
-            // `claim_follow_up`), so one this run leaves unfinished is found again among the
-            // last two hours: only work never claimed keeps this hour unfinished.
-            let handled = match panics::catch(self.handle(&item, now, owner)).await {
-                Ok(handled) => handled,
-                Err(bug) => {
-                    tracing::error!(customer_id = %crate::log_ids::customer(&item.follow_up.customer_id), key = %item.follow_up.key, %bug, "bug: deciding a follow-up panicked; set aside");
-                    self.store
-                        .set_aside(&item.pk, &item.sk, &bug.to_string())
-                        .await?;
-                    report.failed += 1;
-                    continue;
-                }
-            };
-            match handled {
-                Ok(Some(decision)) => {
-                    match decision.decision.as_str() {
-                        "sent" => report.sent += 1,
-                        "deferred" => report.deferred += 1,
-                        "withheld" => report.withheld += 1,
-                        _ => report.cancelled += 1,
-                    }
-                    report.decisions.push(decision);
-                }
-                Ok(None) => report.skipped += 1,
-                Err(error) if error.heals() => {
-                    tracing::warn!(customer_id = %crate::log_ids::customer(&item.follow_up.customer_id), key = %item.follow_up.key, %error, "follow-up failed; the next run tries again");
-                    report.failed += 1;
-                    if matches!(error, TaskError::Claim(_)) {
-                        done = false;
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(customer_id = %crate::log_ids::customer(&item.follow_up.customer_id), key = %item.follow_up.key, %error, "follow-up failed for good; set aside");
-                    self.store
-                        .set_aside(&item.pk, &item.sk, &error.to_string())
-                        .await?;
-                    report.failed += 1;
-                }
-            }
+        for outcome in outcomes {
+            done &= outcome?;
         }
         for message in messages {
             if stop(report) {
@@ -314,6 +321,76 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Sweeper<'a, S, M, B> {
                     | SendOutcome::LeftForRelay { .. },
                 )
                 | Err(_) => done = false,
+            }
+        }
+        Ok(done)
+    }
+
+    /// Handles one customer's follow-ups of an hour one after another, counting what came of
+    /// each in `progress` and recording each decision with its place in the hour's order.
+    /// Returns whether all of them were done.
+    async fn sweep_lane(
+        &self,
+        lane: Lane,
+        now: DateTime<Utc>,
+        owner: &str,
+        stop: &(dyn Fn(&SweepReport) -> bool + Sync),
+        progress: &Mutex<SweepReport>,
+        decided: &Mutex<Vec<(usize, SweepDecision)>>,
+    ) -> Result<bool, StoreError> {
+        let count = |update: &dyn Fn(&mut SweepReport)| {
+            update(&mut progress.lock().unwrap_or_else(PoisonError::into_inner));
+        };
+        let mut done = true;
+        for (position, item) in lane {
+            let stopping = stop(&progress.lock().unwrap_or_else(PoisonError::into_inner));
+            if stopping {
+                count(&|r| r.left_for_next_run += 1);
+                done = false;
+                continue;
+            }
+            // A claimed follow-up is filed under the hour its claim runs out (see
+            // `claim_follow_up`), so one this run leaves unfinished is found again among the
+            // last two hours: only work never claimed keeps this hour unfinished.
+            let handled = match panics::catch(self.handle(&item, now, owner)).await {
+                Ok(handled) => handled,
+                Err(bug) => {
+                    tracing::error!(customer_id = %crate::log_ids::customer(&item.follow_up.customer_id), key = %item.follow_up.key, %bug, "bug: deciding a follow-up panicked; set aside");
+                    self.store
+                        .set_aside(&item.pk, &item.sk, &bug.to_string())
+                        .await?;
+                    count(&|r| r.failed += 1);
+                    continue;
+                }
+            };
+            match handled {
+                Ok(Some(decision)) => {
+                    count(&|r| match decision.decision.as_str() {
+                        "sent" => r.sent += 1,
+                        "deferred" => r.deferred += 1,
+                        "withheld" => r.withheld += 1,
+                        _ => r.cancelled += 1,
+                    });
+                    decided
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push((position, decision));
+                }
+                Ok(None) => count(&|r| r.skipped += 1),
+                Err(error) if error.heals() => {
+                    tracing::warn!(customer_id = %crate::log_ids::customer(&item.follow_up.customer_id), key = %item.follow_up.key, %error, "follow-up failed; the next run tries again");
+                    count(&|r| r.failed += 1);
+                    if matches!(error, TaskError::Claim(_)) {
+                        done = false;
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(customer_id = %crate::log_ids::customer(&item.follow_up.customer_id), key = %item.follow_up.key, %error, "follow-up failed for good; set aside");
+                    self.store
+                        .set_aside(&item.pk, &item.sk, &error.to_string())
+                        .await?;
+                    count(&|r| r.failed += 1);
+                }
             }
         }
         Ok(done)

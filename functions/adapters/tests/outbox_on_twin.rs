@@ -371,7 +371,7 @@ async fn a_message_waiting_for_the_morning_is_withheld_when_the_address_was_supp
         },
     );
     twin.store
-        .commit_profile_with_messages(&bounced, profile.version, &[])
+        .commit_profile_with_messages(&bounced, profile.version, None, &[])
         .await
         .unwrap();
 
@@ -424,7 +424,7 @@ async fn a_review_request_left_for_the_relay_is_withheld_when_the_customer_unsub
     );
     assert!(changed);
     twin.store
-        .commit_profile_with_messages(&after, profile.version, &[])
+        .commit_profile_with_messages(&after, profile.version, None, &[])
         .await
         .unwrap();
 

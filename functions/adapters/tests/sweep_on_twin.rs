@@ -274,3 +274,92 @@ async fn the_cost_of_a_sweep_follows_the_due_work_and_not_the_number_of_customer
     assert_eq!(quiet.read_requests, quiet_few.read_requests);
     assert_eq!(due.read_requests, due_few.read_requests);
 }
+
+/// A mailer that holds each send for a few turns of the scheduler, counting the sends in
+/// flight at once, over all customers and per customer.
+#[derive(Clone, Default)]
+struct CountingMailer {
+    inner: MemoryMailer,
+    in_flight: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    most_at_once: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    most_for_one_customer: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl aftercare_adapters::ports::Mailer for CountingMailer {
+    async fn send(
+        &self,
+        message: &aftercare_journey::message::OutgoingMessage,
+    ) -> Result<String, aftercare_adapters::ports::SendError> {
+        use std::sync::atomic::Ordering;
+        let customer = message.customer_id.to_string();
+        {
+            let mut flying = self.in_flight.lock().unwrap();
+            flying.push(customer.clone());
+            self.most_at_once.fetch_max(flying.len(), Ordering::SeqCst);
+            let same = flying.iter().filter(|c| **c == customer).count();
+            self.most_for_one_customer.fetch_max(same, Ordering::SeqCst);
+        }
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let answer = self.inner.send(message).await;
+        let mut flying = self.in_flight.lock().unwrap();
+        let at = flying.iter().position(|c| *c == customer).unwrap();
+        flying.remove(at);
+        answer
+    }
+}
+
+/// Ten customers whose review requests are due, `cus-1` with two delivered orders, swept by a
+/// run with `lanes` lanes sending through a [`CountingMailer`].
+async fn sweep_with_lanes(lanes: usize) -> (Twin, CountingMailer, SweepReport) {
+    let twin = Twin::new();
+    delivered_orders(&twin, 1..=10).await;
+    for event in delivered_order(
+        "cus-1",
+        "O-1b",
+        "2026-11-01T09:00:00Z",
+        "2026-11-03T15:00:00Z",
+    ) {
+        twin.apply_then_crash(&event, "inv").await;
+    }
+    twin.clock.set(at(REVIEWS_DUE));
+    let mailer = CountingMailer::default();
+    let outbox = Outbox::new(&twin.store, &mailer, &twin.clock, twin.config.outbox_lease)
+        .with_bus(&twin.bus);
+    let report = Sweeper::new(&twin.store, outbox, &twin.config.settings, &twin.clock)
+        .with_lanes(lanes)
+        .run(at(REVIEWS_DUE), "sweep-lanes", Budget::UNLIMITED)
+        .await
+        .unwrap();
+    (twin, mailer, report)
+}
+
+#[tokio::test]
+async fn a_run_sends_to_as_many_customers_at_once_as_it_has_lanes_and_to_each_one_at_a_time() {
+    // GIVEN ten customers whose review requests are due, one of them with two delivered orders
+    // WHEN a run with three lanes sweeps them
+    let (twin, mailer, report) = sweep_with_lanes(3).await;
+
+    // THEN three customers were being sent to at once, never one customer twice at once
+    use std::sync::atomic::Ordering;
+    assert_eq!(mailer.most_at_once.load(Ordering::SeqCst), 3);
+    assert_eq!(mailer.most_for_one_customer.load(Ordering::SeqCst), 1);
+
+    // AND every follow-up was decided once: the customer with two orders got one review
+    // request, the frequency cap deferring the other
+    assert_eq!((report.sent, report.deferred), (10, 1), "{report:?}");
+    assert_eq!(mailer.inner.sent().len(), 10);
+    let mut decided: Vec<String> = [
+        decisions(&twin, "cus-1", "review#O-1").await,
+        decisions(&twin, "cus-1", "review#O-1b").await,
+    ]
+    .concat();
+    decided.sort();
+    assert_eq!(decided, ["deferred", "sent"]);
+
+    // AND it decided and reported as a one-lane run does, in the same order
+    let (_, one_lane_mailer, one_lane) = sweep_with_lanes(1).await;
+    assert_eq!(one_lane_mailer.most_at_once.load(Ordering::SeqCst), 1);
+    assert_eq!(report.decisions, one_lane.decisions);
+}

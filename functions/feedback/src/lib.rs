@@ -35,6 +35,7 @@ use aftercare_journey::contact::Language;
 use aftercare_journey::event::WebLink;
 use aftercare_journey::links::{verify, verify_preferences, LinkClaims, TokenError};
 use aftercare_journey::message::{MessageKind, OutgoingMessage};
+use aftercare_journey::order::Order;
 use aftercare_journey::pages::{render_page, render_preferences, Page, PreferencesNotice};
 use aftercare_journey::profile::{Comment, MailTopic, OptOutSource, Profile, Score};
 use aftercare_journey::settings::Settings;
@@ -310,6 +311,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                 };
                 self.commit_and_deliver(
                     (&decision.profile, profile.version),
+                    (&decision.order, order.version),
                     &items,
                     owner,
                     language,
@@ -350,7 +352,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                 Err(answer) => return done(answer),
             };
             let language = profile.value.locale.language();
-            let (after, messages) = match add_comment(
+            let (after, commented, messages) = match add_comment(
                 &profile.value,
                 &order.value,
                 claims,
@@ -369,9 +371,14 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                 Err(_) => return done(Answer::error(Page::InvalidLink, language)),
             };
             let items = self.outbox_items(&messages, None, owner);
-            self.commit_and_deliver((&after, profile.version), &items, owner, language, || {
-                Answer::error(Page::CommentReceived, language)
-            })
+            self.commit_and_deliver(
+                (&after, profile.version),
+                (&commented, order.version),
+                &items,
+                owner,
+                language,
+                || Answer::error(Page::CommentReceived, language),
+            )
             .await
         })
         .await
@@ -430,7 +437,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
                 if changed {
                     match self
                         .store
-                        .commit_profile_with_messages(&after, profile.version, &[])
+                        .commit_profile_with_messages(&after, profile.version, None, &[])
                         .await
                     {
                         Ok(()) | Err(CommitError::Duplicate) => {}
@@ -522,13 +529,14 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
         .with_optional_bus(self.bus.as_ref())
     }
 
-    /// Writes a customer's answer: `profile` at the version read and the replies `items`
-    /// (held by `owner`), then sends what this request wrote (a duplicate was written, and is
+    /// Writes a customer's answer: `profile` and `order` (its rating) at the versions read and
+    /// the replies `items` (held by `owner`), then sends what this request wrote (a duplicate was written, and is
     /// sent, by another) and answers `written()`. A conflict is a round to decide again; a
     /// failed write is logged and answered with the error page in `language`.
     async fn commit_and_deliver(
         &self,
         (profile, read_version): (&Profile, u64),
+        order: (&Order, u64),
         items: &[MessageItem],
         owner: &str,
         language: Language,
@@ -536,7 +544,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
     ) -> Result<Round<Answer>, Contended> {
         match self
             .store
-            .commit_profile_with_messages(profile, read_version, items)
+            .commit_profile_with_messages(profile, read_version, Some(order), items)
             .await
         {
             result @ (Ok(()) | Err(CommitError::Duplicate)) => {

@@ -137,7 +137,7 @@ impl<S: JourneyStore> HelpdeskEventsFunction<S> {
             };
             match self
                 .store
-                .commit_profile_with_messages(&after, profile.version, &[])
+                .commit_profile_with_messages(&after, profile.version, None, &[])
                 .await
             {
                 Ok(()) => {

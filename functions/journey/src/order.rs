@@ -50,6 +50,10 @@ pub struct Order {
     pub cancellation: Option<Cancellation>,
     /// Every event for this order, newest last; at most [`Order::TIMELINE_LIMIT`] are kept.
     pub timeline: Vec<TimelineEntry>,
+    /// The customer's rating of it, once they answered its review request. Kept on the order,
+    /// so a customer's record grows by a fixed amount per order, never with their history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<crate::profile::Rating>,
 }
 
 impl Order {

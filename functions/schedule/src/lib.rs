@@ -142,6 +142,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> ScheduleFunction<S, M, B> {
             &self.parts.settings,
             self.parts.clock.as_ref(),
         )
+        .with_lanes(self.parts.sweep_lanes)
     }
 
     /// Handles one invocation: a scheduled event of the stack's own rule sweeps at its `time`

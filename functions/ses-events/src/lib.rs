@@ -304,7 +304,7 @@ impl<S: JourneyStore> SesEventsFunction<S> {
                 }
                 match self
                     .store
-                    .commit_profile_with_messages(&after, profile.version, &[])
+                    .commit_profile_with_messages(&after, profile.version, None, &[])
                     .await
                 {
                     Ok(()) => {

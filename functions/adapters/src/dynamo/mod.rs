@@ -23,6 +23,7 @@ use std::time::Duration as StdDuration;
 use aftercare_journey::event::OrderEvent;
 use aftercare_journey::follow_ups::FollowUpOutcome;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
+use aftercare_journey::order::Order;
 use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -298,9 +299,10 @@ impl JourneyStore for DynamoStore {
         &self,
         profile: &Profile,
         read_version: u64,
+        order: Option<(&Order, u64)>,
         messages: &[MessageItem],
     ) -> Result<(), CommitError> {
-        profiles::commit_profile_with_messages(self, profile, read_version, messages).await
+        profiles::commit_profile_with_messages(self, profile, read_version, order, messages).await
     }
 
     async fn message(

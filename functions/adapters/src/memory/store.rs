@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use aftercare_journey::event::OrderEvent;
 use aftercare_journey::follow_ups::FollowUpOutcome;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
+use aftercare_journey::order::Order;
 use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
 use aftercare_journey::time_shift::Shift;
@@ -36,8 +37,8 @@ use super::table::{query_pages, s, text, Condition, Item, Refused, Table, Write}
 use crate::error::Retry;
 use crate::items::DueItem;
 use crate::items::{
-    customer_pk, due_bucket, follow_up_item, from_item, profile_item, sortable_time, to_item,
-    CommitError, EventItem, FollowUpItem, FollowUpWrites, JourneyItem, Lease, MailEvent,
+    customer_pk, due_bucket, follow_up_item, from_item, order_item, profile_item, sortable_time,
+    to_item, CommitError, EventItem, FollowUpItem, FollowUpWrites, JourneyItem, Lease, MailEvent,
     MessageItem, MessageStatus, OrderEventWrites, OrderItem, ProfileItem, ProfileOrderAndMarker,
     StoreError, Versioned, CHECKPOINT_PK, CHECKPOINT_SK, MESSAGE_LOG_TTL,
 };
@@ -464,12 +465,20 @@ impl JourneyStore for MemoryStore {
         &self,
         profile: &Profile,
         read_version: u64,
+        order: Option<(&Order, u64)>,
         messages: &[MessageItem],
     ) -> Result<(), CommitError> {
         let mut writes = vec![Write::put(
             profile_item(profile, read_version)?,
             Condition::Version(read_version),
         )];
+        if let Some((order, version)) = order {
+            writes.push(Write::put(
+                order_item(&profile.customer_id, order, version)?,
+                Condition::Version(version),
+            ));
+        }
+        let versioned = writes.len();
         for message in messages {
             writes.push(Write::put(to_item(message)?, Condition::Absent));
         }
@@ -478,8 +487,8 @@ impl JourneyStore for MemoryStore {
             "TransactWriteItems",
             |state| match state.table.transact(writes) {
                 Ok(()) => Ok(()),
-                // The profile changed since it was read.
-                Err(Refused::Condition(0)) => Err(CommitError::Conflict),
+                // The profile or the order changed since it was read.
+                Err(Refused::Condition(at)) if at < versioned => Err(CommitError::Conflict),
                 // A message with the same id exists: this was written before.
                 Err(Refused::Condition(_)) => Err(CommitError::Duplicate),
                 Err(Refused::Invalid(error)) => Err(error.into()),

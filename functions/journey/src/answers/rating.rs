@@ -48,6 +48,8 @@ pub enum AnswerPage {
 pub struct RatingDecision {
     /// The profile after it.
     pub profile: Profile,
+    /// The order after it, with the rating.
+    pub order: Order,
     /// Whether this is the customer's first answer for the order (only then do they get a reply).
     pub first_answer: bool,
     /// How they feel.
@@ -88,7 +90,7 @@ pub fn decide_rating(
 ) -> Result<RatingDecision, AnswerError> {
     check(profile, order, claims)?;
     let mut profile = profile.clone();
-    let previous = profile.ratings.get(&order.order_id).cloned();
+    let previous = order.rating.clone();
     let first_answer = previous.is_none();
     let rating = Rating {
         score,
@@ -96,9 +98,9 @@ pub fn decide_rating(
         first_at: previous.as_ref().map_or(now, |r| r.first_at),
         updated_at: now,
     };
-    profile
-        .ratings
-        .insert(order.order_id.clone(), rating.clone());
+    let mut rated = order.clone();
+    rated.rating = Some(rating.clone());
+    let order = &rated;
     let sentiment = score.sentiment();
     let mut messages = Vec::new();
     let mut handoff = None;
@@ -172,6 +174,7 @@ pub fn decide_rating(
     };
     Ok(RatingDecision {
         profile,
+        order: rated.clone(),
         first_answer,
         sentiment,
         messages,
@@ -190,13 +193,11 @@ pub fn add_comment(
     comment: Comment,
     now: DateTime<Utc>,
     settings: &Settings,
-) -> Result<(Profile, Vec<OutgoingMessage>), AnswerError> {
+) -> Result<(Profile, Order, Vec<OutgoingMessage>), AnswerError> {
     check(profile, order, claims)?;
     let mut profile = profile.clone();
-    let rating = profile
-        .ratings
-        .get_mut(&order.order_id)
-        .ok_or(AnswerError::NotRated)?;
+    let mut rated = order.clone();
+    let rating = rated.rating.as_mut().ok_or(AnswerError::NotRated)?;
     rating.comment = Some(comment.clone());
     rating.updated_at = now;
     let score = rating.score;
@@ -220,5 +221,5 @@ pub fn add_comment(
     } else {
         Vec::new()
     };
-    Ok((profile, messages))
+    Ok((profile, rated, messages))
 }

@@ -119,7 +119,7 @@ fn a_happy_first_answer_gets_thanks_with_a_referral_code_and_a_second_click_send
 
     let second = decide_rating(
         &first.profile,
-        &order,
+        &first.order,
         &claims(&order),
         Score::new(4).unwrap(),
         now + chrono::Duration::minutes(1),
@@ -127,12 +127,9 @@ fn a_happy_first_answer_gets_thanks_with_a_referral_code_and_a_second_click_send
     )
     .unwrap();
     assert!(!second.first_answer && second.messages.is_empty());
-    assert_eq!(
-        second.profile.ratings[&order.order_id].score.get(),
-        4,
-        "the second click updates the score"
-    );
-    assert_eq!(second.profile.ratings[&order.order_id].first_at, now);
+    let rating = second.order.rating.as_ref().expect("rated");
+    assert_eq!(rating.score.get(), 4, "the second click updates the score");
+    assert_eq!(rating.first_at, now);
 }
 
 #[test]
@@ -314,7 +311,7 @@ fn changing_a_happy_answer_to_an_unhappy_one_calls_a_person_but_sends_no_second_
     .unwrap();
     let unhappy = decide_rating(
         &happy.profile,
-        &order,
+        &happy.order,
         &claims(&order),
         Score::new(2).unwrap(),
         now,
@@ -364,9 +361,9 @@ fn an_unhappy_customers_comment_reaches_support_and_the_open_issue() {
     )
     .unwrap();
     let comment = Comment::parse("The tin arrived dented <b>and</b> half empty").unwrap();
-    let (after, messages) = add_comment(
+    let (after, commented, messages) = add_comment(
         &d.profile,
-        &order,
+        &d.order,
         &claims(&order),
         comment.clone(),
         now,
@@ -376,6 +373,11 @@ fn an_unhappy_customers_comment_reaches_support_and_the_open_issue() {
     assert_eq!(
         after.open_issue.as_ref().unwrap().comment.as_ref(),
         Some(&comment)
+    );
+    assert_eq!(
+        commented.rating.and_then(|r| r.comment),
+        Some(comment),
+        "the comment is kept with the order's rating"
     );
     assert_eq!(kinds(&messages), [MessageKind::SupportAlert]);
     assert!(messages[0].text.contains("half empty") && !messages[0].html.contains("<b>and</b>"));
@@ -394,9 +396,9 @@ fn a_comment_in_the_same_second_as_its_rating_is_a_message_of_its_own() {
         &settings,
     )
     .unwrap();
-    let (_, comment_alerts) = add_comment(
+    let (_, _, comment_alerts) = add_comment(
         &rated.profile,
-        &order,
+        &rated.order,
         &claims(&order),
         Comment::parse("dented").unwrap(),
         now,

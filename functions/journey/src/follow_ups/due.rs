@@ -209,7 +209,7 @@ fn pointless(
             _ => None,
         },
         FollowUpKind::ReviewRequest => match order {
-            Some(o) if profile.ratings.contains_key(&o.order_id) => {
+            Some(o) if o.rating.is_some() => {
                 Some(format!("the customer rated order {} already", o.order_id))
             }
             Some(o) if o.status == OrderStatus::Delivered => None,

@@ -4,7 +4,7 @@ use super::*;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::event::parse_order_event;
-use crate::ids::{OrderId, Sku};
+use crate::ids::Sku;
 use crate::links::verify;
 use crate::message::MessageKind;
 use crate::order::Order;
@@ -437,17 +437,14 @@ fn delivered_review(shop: &mut Shop) -> FollowUp {
 fn a_review_request_for_an_order_the_customer_rated_already_is_cancelled() {
     let mut shop = Shop::new("UTC");
     let review = delivered_review(&mut shop);
-    let mut profile = shop.profile().clone();
-    profile.ratings.insert(
-        OrderId::parse("1042").unwrap(),
-        crate::answers::Rating {
-            score: crate::answers::Score::new(2).unwrap(),
-            comment: None,
-            first_at: at("2026-11-21T08:00:00Z"),
-            updated_at: at("2026-11-21T08:00:00Z"),
-        },
-    );
-    shop.before.profile = Some(profile);
+    let mut order = shop.order().clone();
+    order.rating = Some(crate::answers::Rating {
+        score: crate::answers::Score::new(2).unwrap(),
+        comment: None,
+        first_at: at("2026-11-21T08:00:00Z"),
+        updated_at: at("2026-11-21T08:00:00Z"),
+    });
+    shop.before.order = Some(order);
     let outcome = shop.decide(&review, "2026-11-23T10:00:00Z");
     assert_eq!(
         outcome.decision,

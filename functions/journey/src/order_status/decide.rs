@@ -169,6 +169,7 @@ fn new_order(profile: &mut Profile, event: &OrderEvent) -> Order {
         delay: event.delay.clone(),
         cancellation: event.cancellation.clone(),
         timeline: Vec::new(),
+        rating: None,
     };
     if event.status == OrderStatus::Cancelled {
         if let Some(total) = order.total {

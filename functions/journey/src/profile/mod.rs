@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::{CustomerTimeZone, EmailAddress, Locale};
 use crate::event::CustomerDetails;
-use crate::ids::{CustomerId, OrderId, Sku};
+use crate::ids::{CustomerId, Sku};
 use crate::money::{Amount, Currency, Money};
 use crate::text::Text;
 
@@ -72,9 +72,6 @@ pub struct Profile {
     /// them without reading them first.
     #[serde(default)]
     pub follow_ups: BTreeMap<String, PendingFollowUp>,
-    /// The customer's ratings, by order.
-    #[serde(default)]
-    pub ratings: BTreeMap<OrderId, Rating>,
     /// An unhappy answer a person has not resolved yet: while it is open, nothing promotional
     /// goes out.
     #[serde(default)]
@@ -117,7 +114,6 @@ impl Profile {
             recent_items: Vec::new(),
             engagement_sent: Vec::new(),
             follow_ups: BTreeMap::new(),
-            ratings: BTreeMap::new(),
             open_issue: None,
             resolved_issues: Vec::new(),
             unsubscribed: BTreeMap::new(),
