@@ -11,7 +11,7 @@ CHECKOV_STAMP := $(CHECKOV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test test-fast venv lint unit integration events-check template-check events clean build invoke local-stop soak fuzz log-id
+.PHONY: demo test test-fast venv lint unit integration events-check template-check events clean build invoke local-stop soak fuzz log-id bench
 
 ## demo: run realistic customer journeys through the real handlers on a local AWS emulator
 demo: $(VENV_STAMP)
@@ -20,6 +20,14 @@ demo: $(VENV_STAMP)
 ## test: everything CI checks; the last line sums up every cargo test binary
 test: $(VENV_STAMP) lint unit-and-integration events-check template-check
 	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.log
+
+## bench: what one event costs, measured on the local emulator through the real handlers: for
+## each order event, a sweep sending a review request and an SES bounce, the DynamoDB requests by
+## operation, the write and read units DynamoDB would bill (from the items' real sizes, index
+## writes included) and the SES calls. Prints a table and writes out/bench/bench.json. A
+## benchmark, not a test: `make test` does not run it.
+bench: $(VENV_STAMP)
+	cargo run --quiet --locked -p aftercare-bench -- out/bench
 
 ## test-fast: the suites that need no emulator, for the edit-test loop: the domain's tests, the
 ## adapters' (the twin, the outbox and the sweep on it), the functions' tests on the twin, and the

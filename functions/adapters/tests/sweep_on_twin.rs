@@ -363,3 +363,57 @@ async fn a_run_sends_to_as_many_customers_at_once_as_it_has_lanes_and_to_each_on
     assert_eq!(one_lane_mailer.most_at_once.load(Ordering::SeqCst), 1);
     assert_eq!(report.decisions, one_lane.decisions);
 }
+
+/// A round trip to DynamoDB within a region, and a little more.
+const DYNAMODB_ROUND_TRIP: std::time::Duration = std::time::Duration::from_millis(12);
+/// One SES send.
+const SES_SEND: std::time::Duration = std::time::Duration::from_millis(50);
+/// The schedule function's timeout (template.yaml), less the margin a run keeps: within the
+/// five-minute interval between runs.
+const RUN_TIME: std::time::Duration = std::time::Duration::from_secs(235);
+
+#[tokio::test(start_paused = true)]
+async fn two_thousand_review_requests_due_in_one_hour_are_swept_by_one_run_at_aws_latency() {
+    // GIVEN 2,000 customers whose review requests fall due in the same hour
+    let twin = Twin::new();
+    delivered_orders(&twin, 1..=2_000).await;
+
+    // WHEN one run with the default lanes sweeps them, every DynamoDB call taking a round trip
+    // and every send an SES call (the test's clock is paused: the time is virtual, so the
+    // measure is the same on an idle machine and a busy one)
+    twin.store.set_latency(DYNAMODB_ROUND_TRIP);
+    twin.mailer.set_latency(SES_SEND);
+    twin.clock.set(at(REVIEWS_DUE));
+    let started = tokio::time::Instant::now();
+    let report = sweeper(&twin)
+        .with_lanes(aftercare_adapters::sweep::DEFAULT_LANES)
+        .run(at(REVIEWS_DUE), "sweep-2000", Budget::UNLIMITED)
+        .await
+        .unwrap();
+    let took = started.elapsed();
+
+    // THEN it sent every one of them once, in less than a run's time
+    assert_eq!((report.due, report.sent, report.failed), (2_000, 2_000, 0));
+    assert_eq!(reviews_sent(&twin), 2_000);
+    assert!(took < RUN_TIME, "{took:?}");
+
+    // AND one lane alone needs about four times as long (more than the two minutes a run
+    // used to have)
+    let twin_alone = Twin::new();
+    delivered_orders(&twin_alone, 1..=2_000).await;
+    twin_alone.store.set_latency(DYNAMODB_ROUND_TRIP);
+    twin_alone.mailer.set_latency(SES_SEND);
+    twin_alone.clock.set(at(REVIEWS_DUE));
+    let started = tokio::time::Instant::now();
+    let alone = sweeper(&twin_alone)
+        .with_lanes(1)
+        .run(at(REVIEWS_DUE), "sweep-alone", Budget::UNLIMITED)
+        .await
+        .unwrap();
+    let took_alone = started.elapsed();
+    assert_eq!(alone.sent, 2_000);
+    assert!(
+        took_alone >= took * 3 && took_alone > std::time::Duration::from_secs(120),
+        "{took_alone:?} against {took:?}"
+    );
+}

@@ -9,12 +9,11 @@ use std::sync::Arc;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::ManualClock;
-use aftercare_bench::billing::{IndexShape, Projection, TableShape, WriteUnits};
+use aftercare_bench::billing::WriteUnits;
 use aftercare_bench::meter::{Meter, Metered};
 use aftercare_localstack::{LocalStack, SENDER_DOMAIN};
 use aftercare_twin_fixtures::{at, envelope, order_event};
 use anyhow::{Context, Result};
-use aws_sdk_dynamodb::types::ProjectionType;
 use order_events::OrderEventsFunction;
 use schedule::ScheduleFunction;
 use serde::Serialize;
@@ -122,7 +121,10 @@ async fn dynamodb_costs() -> Result<Vec<StepCost>> {
     let table = "aftercare-bench-journeys";
     stack.create_table(&direct.dynamodb, table).await?;
     stack.verify_identity(&direct.sesv2, SENDER_DOMAIN).await?;
-    let meter = Meter::start(stack.endpoint(), table_shape(&direct, table).await?)?;
+    let meter = Meter::start(
+        stack.endpoint(),
+        aftercare_bench::meter::table_shape(&direct.dynamodb, table).await?,
+    )?;
     let clients =
         AwsClients::from_config(&aftercare_localstack::sdk_config_at(meter.endpoint()).await);
     let config = aftercare_localstack::local_shop_config(table)?;
@@ -185,59 +187,10 @@ async fn dynamodb_costs() -> Result<Vec<StepCost>> {
     Ok(steps)
 }
 
-/// The journey table's keys and indexes, as the emulator describes them.
-async fn table_shape(clients: &AwsClients, table: &str) -> Result<TableShape> {
-    let described = clients
-        .dynamodb
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await?;
-    let described = described.table().context("no table description")?;
-    let keys = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| {
-        let of = |kind: &str| {
-            schema
-                .iter()
-                .find(|k| k.key_type().as_str() == kind)
-                .map(|k| k.attribute_name().to_owned())
-        };
-        (of("HASH").unwrap_or_default(), of("RANGE"))
-    };
-    let (hash, range) = keys(described.key_schema());
-    let indexes = described
-        .global_secondary_indexes()
-        .iter()
-        .map(|index| {
-            let (hash, range) = keys(index.key_schema());
-            let projection = match index.projection().and_then(|p| p.projection_type()) {
-                Some(ProjectionType::KeysOnly) => Projection::KeysOnly,
-                Some(ProjectionType::Include) => Projection::Include(
-                    index
-                        .projection()
-                        .map(|p| p.non_key_attributes().to_vec())
-                        .unwrap_or_default(),
-                ),
-                _ => Projection::All,
-            };
-            IndexShape {
-                name: index.index_name().unwrap_or_default().to_owned(),
-                hash,
-                range,
-                projection,
-            }
-        })
-        .collect();
-    Ok(TableShape {
-        hash,
-        range,
-        indexes,
-    })
-}
-
 fn print_table(steps: &[StepCost]) {
     println!(
-        "{:<44} {:>6} {:>6} {:>6} {:>6} {:>6}  {}",
-        "step", "WCU", "table", "index", "RCU", "emails", "requests"
+        "{:<44} {:>6} {:>6} {:>6} {:>6} {:>6}  requests",
+        "step", "WCU", "table", "index", "RCU", "emails"
     );
     println!("{}", "-".repeat(130));
     for step in steps {

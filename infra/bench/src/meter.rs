@@ -17,8 +17,9 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::billing::{read_units, Item, TableShape, WriteUnits};
+use crate::billing::{read_units, IndexShape, Item, Projection, TableShape, WriteUnits};
 use crate::size::item_size;
+use aws_sdk_dynamodb::types::ProjectionType;
 
 /// Why the meter could not start.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,9 @@ pub enum MeterError {
     /// The emulator's address is not `http://<ip>:<port>`.
     #[error("the emulator's address {0:?} is not http://<ip>:<port>")]
     Address(String),
+    /// The table could not be described.
+    #[error("describing the table failed: {0}")]
+    Describe(String),
     /// A socket or the runtime could not be set up.
     #[error("starting the metering proxy failed: {0}")]
     Io(#[from] std::io::Error),
@@ -391,4 +395,61 @@ fn key_text(key: &Item) -> String {
         .filter_map(|v| v.as_object()?.values().next()?.as_str().map(str::to_owned))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A table's keys and indexes, as DynamoDB (or the emulator) describes them: what [`Meter`]
+/// bills writes by.
+pub async fn table_shape(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<TableShape, MeterError> {
+    let described = client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| {
+            MeterError::Describe(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+        })?;
+    let described = described
+        .table()
+        .ok_or_else(|| MeterError::Describe("no table description".into()))?;
+    let keys = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| {
+        let of = |kind: &str| {
+            schema
+                .iter()
+                .find(|k| k.key_type().as_str() == kind)
+                .map(|k| k.attribute_name().to_owned())
+        };
+        (of("HASH").unwrap_or_default(), of("RANGE"))
+    };
+    let (hash, range) = keys(described.key_schema());
+    let indexes = described
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            let (hash, range) = keys(index.key_schema());
+            let projection = match index.projection().and_then(|p| p.projection_type()) {
+                Some(ProjectionType::KeysOnly) => Projection::KeysOnly,
+                Some(ProjectionType::Include) => Projection::Include(
+                    index
+                        .projection()
+                        .map(|p| p.non_key_attributes().to_vec())
+                        .unwrap_or_default(),
+                ),
+                _ => Projection::All,
+            };
+            IndexShape {
+                name: index.index_name().unwrap_or_default().to_owned(),
+                hash,
+                range,
+                projection,
+            }
+        })
+        .collect();
+    Ok(TableShape {
+        hash,
+        range,
+        indexes,
+    })
 }

@@ -158,6 +158,108 @@ impl Twin {
     }
 }
 
+/// What a customer buys in their `k`th order of an [`order_history`]: the `items` of an order
+/// event.
+pub type Basket<'a> = &'a dyn Fn(u32) -> Value;
+
+/// A varied basket: one of 40 products in 12 categories (some consumable, lasting 20 to 50
+/// days), one to three of it, and every fifth order a second product.
+pub fn varied_basket(k: u32) -> Value {
+    let line = |n: u32| {
+        json!({"sku": format!("S-{}", n % 40), "name": format!("Product {} of the range", n % 40),
+               "category": format!("c{}", n % 12), "quantity": 1 + n % 3, "unit_price": "9.50",
+               "replenish_every_days": 20 + n % 30})
+    };
+    if k % 5 == 0 {
+        json!([line(k), line(k + 17)])
+    } else {
+        json!([line(k)])
+    }
+}
+
+/// A regular customer's basket: one of six products in three categories (each consumable,
+/// lasting 20 to 45 days), one or two of it, and every third order a second product; by the
+/// tenth order every product has been bought again.
+pub fn regular_basket(k: u32) -> Value {
+    let line = |n: u32| {
+        json!({"sku": format!("R-{}", n % 6), "name": format!("Regular product {}", n % 6),
+               "category": format!("r{}", n % 3), "quantity": 1 + n % 2, "unit_price": "12.00",
+               "replenish_every_days": 20 + 5 * (n % 6)})
+    };
+    if k % 3 == 0 {
+        json!([line(k), line(k + 3)])
+    } else {
+        json!([line(k)])
+    }
+}
+
+/// Replays `orders` orders of `customer` on the twin as the shop and the schedule would make
+/// them, one every three days from 2026-01-05: each placed, shipped the next day and delivered
+/// the day after, what each event decided sent at once, and the schedule caught up (sending
+/// what fell due) before each order. The items of order `k` are `basket(k)`. Returns when the history
+/// ends: three days after the last order.
+pub async fn order_history(
+    twin: &Twin,
+    customer: &str,
+    orders: u32,
+    basket: Basket<'_>,
+) -> DateTime<Utc> {
+    use aftercare_adapters::deadline::Budget;
+    use aftercare_adapters::outbox::Outbox;
+    use aftercare_adapters::sweep::Sweeper;
+    let start = at("2026-01-05T10:00:00Z");
+    let outbox = || {
+        Outbox::new(
+            &twin.store,
+            &twin.mailer,
+            &twin.clock,
+            twin.config.outbox_lease,
+        )
+        .with_bus(&twin.bus)
+    };
+    let mut day = start;
+    for k in 0..orders {
+        day = start + chrono::Duration::days(3 * i64::from(k));
+        // The schedule runs every few minutes; here it catches up, in runs of a day or so, on
+        // the days since the last order at 10:30 the evening before in Los Angeles (the
+        // samples' zone), when follow-ups are not held for quiet hours.
+        let sweep_at = day - chrono::Duration::minutes(15 * 60 + 30);
+        twin.clock.set(sweep_at);
+        for _ in 0..8 {
+            let run = Sweeper::new(&twin.store, outbox(), &twin.config.settings, &twin.clock)
+                .run(sweep_at, "history-sweep", Budget::UNLIMITED)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            if run.hours_behind == 0 {
+                break;
+            }
+        }
+        let order = format!("H-{k}");
+        for (status, after_days) in [("placed", 0), ("shipped", 1), ("delivered", 2)] {
+            let when = day + chrono::Duration::days(after_days);
+            let mut event = order_event(
+                status,
+                customer,
+                &order,
+                &format!("{order}-{status}"),
+                &when.to_rfc3339(),
+            );
+            event["items"] = basket(k);
+            event["total"] = json!({"amount": "19.00", "currency": "EUR"});
+            let message = twin.apply_then_crash(&event, "history").await;
+            // A message that waits for the end of quiet hours is the schedule's to send.
+            let now = message.filter(|m| !Lease::of(m).is_some_and(|l| l.is_scheduled()));
+            if let Some(message) = now {
+                outbox()
+                    .deliver_held(&message, "history")
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+    }
+    day + chrono::Duration::days(3)
+}
+
 impl Default for Twin {
     fn default() -> Self {
         Self::new()

@@ -53,7 +53,7 @@ pub(super) async fn due_items(
     });
     let mut items = Vec::new();
     for item in read {
-        if !text(&item, "due_at").is_some_and(|due| due <= now.as_str()) {
+        if text(&item, "due_at").is_none_or(|due| due > now.as_str()) {
             continue;
         }
         let parsed = match text(&item, "entity") {

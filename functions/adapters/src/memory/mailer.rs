@@ -43,9 +43,19 @@ struct State {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryMailer {
     state: Arc<Mutex<State>>,
+    /// How long each send takes, in nanoseconds (0: no time at all).
+    latency: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl MemoryMailer {
+    /// Makes every send take `per_send` before it answers, as a call to SES does (shared by
+    /// clones); in virtual time under a paused test clock.
+    pub fn set_latency(&self, per_send: std::time::Duration) {
+        let nanos = u64::try_from(per_send.as_nanos()).unwrap_or(u64::MAX);
+        self.latency
+            .store(nanos, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// A mailer that has sent nothing and injects no failure.
     pub fn new() -> Self {
         Self::default()
@@ -78,6 +88,10 @@ impl MemoryMailer {
 
 impl Mailer for MemoryMailer {
     async fn send(&self, message: &OutgoingMessage) -> Result<String, SendError> {
+        let nanos = self.latency.load(std::sync::atomic::Ordering::Relaxed);
+        if nanos > 0 {
+            tokio::time::sleep(std::time::Duration::from_nanos(nanos)).await;
+        }
         let mut state = self.state();
         let fault = state.faults.take(&());
         match fault {

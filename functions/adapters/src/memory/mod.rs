@@ -18,3 +18,4 @@ mod table;
 pub use bus::{BusFault, MemoryBus, PublishedHandoff};
 pub use mailer::{MailFault, MemoryMailer, SentMessage};
 pub use store::{Fault, MemoryStore, Operation};
+pub use table::item_size;

@@ -118,6 +118,8 @@ struct State {
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     reads: Arc<AtomicUsize>,
+    /// How long each call takes, in nanoseconds (0: no time at all).
+    latency: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl MemoryStore {
@@ -141,6 +143,32 @@ impl MemoryStore {
     /// Forgets every fault injected into `operation`, queued or standing.
     pub fn clear_faults(&self, operation: Operation) {
         self.state().faults.clear(&operation);
+    }
+
+    /// Every item of `customer`'s partition as stored (the attribute maps DynamoDB would hold),
+    /// in sort-key order: to copy a journey the twin built quickly into a real table, or to
+    /// look at the stored sizes.
+    pub fn stored_items(&self, customer: &CustomerId) -> Vec<Item> {
+        let pk = customer_pk(customer);
+        let mut items: Vec<_> = self.state().table.partition(&pk).cloned().collect();
+        items.sort_by(|a, b| text(Some(a), "sk").cmp(&text(Some(b), "sk")));
+        items
+    }
+
+    /// Makes every call take `per_call` before it answers, as a round trip to DynamoDB does
+    /// (shared by clones). Under a paused test clock the time is virtual: a test can measure
+    /// how long work takes at AWS's latency, whatever the machine is doing.
+    pub fn set_latency(&self, per_call: std::time::Duration) {
+        let nanos = u64::try_from(per_call.as_nanos()).unwrap_or(u64::MAX);
+        self.latency.store(nanos, Ordering::Relaxed);
+    }
+
+    /// Waits out the latency of one call, if one is set.
+    async fn round_trip(&self) {
+        let nanos = self.latency.load(Ordering::Relaxed);
+        if nanos > 0 {
+            tokio::time::sleep(std::time::Duration::from_nanos(nanos)).await;
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -391,6 +419,7 @@ impl JourneyStore for MemoryStore {
         order: &OrderId,
         event: &EventId,
     ) -> Result<ProfileOrderAndMarker, StoreError> {
+        self.round_trip().await;
         self.load(
             Operation::LoadForEvent,
             customer,
@@ -407,6 +436,7 @@ impl JourneyStore for MemoryStore {
         customer: &CustomerId,
         order: Option<&OrderId>,
     ) -> Result<ProfileOrderAndMarker, StoreError> {
+        self.round_trip().await;
         let mut keys = vec!["PROFILE".to_owned()];
         if let Some(order) = order {
             keys.push(format!("ORDER#{order}"));
@@ -423,6 +453,7 @@ impl JourneyStore for MemoryStore {
         owner: &str,
         processed_at: DateTime<Utc>,
     ) -> Result<Option<MessageItem>, CommitError> {
+        self.round_trip().await;
         let OrderEventWrites {
             marker,
             profile,
@@ -468,6 +499,7 @@ impl JourneyStore for MemoryStore {
         order: Option<(&Order, u64)>,
         messages: &[MessageItem],
     ) -> Result<(), CommitError> {
+        self.round_trip().await;
         let mut writes = vec![Write::put(
             profile_item(profile, read_version)?,
             Condition::Version(read_version),
@@ -501,6 +533,7 @@ impl JourneyStore for MemoryStore {
         customer: &CustomerId,
         sk: &str,
     ) -> Result<Option<MessageItem>, StoreError> {
+        self.round_trip().await;
         let pk = customer_pk(customer);
         self.run(Operation::Message, "GetItem", |state| {
             self.count_reads(1);
@@ -518,6 +551,7 @@ impl JourneyStore for MemoryStore {
         lease: &Lease,
         now: DateTime<Utc>,
     ) -> Result<Option<MessageItem>, StoreError> {
+        self.round_trip().await;
         let until = sortable_time(lease.until);
         let now = sortable_time(now);
         self.run(Operation::ClaimMessage, "UpdateItem", |state| {
@@ -573,6 +607,7 @@ impl JourneyStore for MemoryStore {
         ses_message_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        self.round_trip().await;
         self.finish(
             Operation::MarkSent,
             item,
@@ -590,6 +625,7 @@ impl JourneyStore for MemoryStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        self.round_trip().await;
         self.finish(Operation::MarkFailed, item, owner, "failed", reason, now)
     }
 
@@ -599,6 +635,7 @@ impl JourneyStore for MemoryStore {
         owner: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
+        self.round_trip().await;
         self.set_if_held(
             Operation::NoteAttemptFailed,
             item,
@@ -613,6 +650,7 @@ impl JourneyStore for MemoryStore {
         item: &MessageItem,
         owner: &str,
     ) -> Result<(), StoreError> {
+        self.round_trip().await;
         self.set_if_held(
             Operation::MarkHandoffPublished,
             item,
@@ -629,6 +667,7 @@ impl JourneyStore for MemoryStore {
         event: MailEvent,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        self.round_trip().await;
         let pk = customer_pk(customer);
         self.run(Operation::RecordMailEvent, "UpdateItem", |state| {
             let Some(stored) = state.table.get_mut(&pk, sort_key) else {
@@ -648,12 +687,13 @@ impl JourneyStore for MemoryStore {
         bucket: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<DueItem>, StoreError> {
+        self.round_trip().await;
         let now = sortable_time(now);
         self.run(Operation::DueItems, "Query", |state| {
             let mut matching: Vec<(String, String, String, Item)> = state
                 .table
-                .all()
-                .filter(|item| text(Some(item), "due_bucket") == Some(bucket))
+                .in_due_bucket(bucket)
+                .into_iter()
                 .filter_map(|item| {
                     let due_at = text(Some(item), "due_at")?;
                     (due_at <= now.as_str()).then(|| {
@@ -700,6 +740,7 @@ impl JourneyStore for MemoryStore {
         until: DateTime<Utc>,
         wall_now: DateTime<Utc>,
     ) -> Result<Option<FollowUpItem>, StoreError> {
+        self.round_trip().await;
         // Filed under the hour the claim runs out, as the DynamoDB store files it.
         let bucket = due_bucket(until, item.follow_up.customer_id.as_str());
         let until = sortable_time(until);
@@ -742,6 +783,7 @@ impl JourneyStore for MemoryStore {
         lease: &Lease,
         written_at: DateTime<Utc>,
     ) -> Result<Option<MessageItem>, CommitError> {
+        self.round_trip().await;
         let owner = lease.owner.as_str();
         let mut writes = vec![Write::put(
             profile_item(&outcome.profile, profile_version)?,
@@ -790,6 +832,7 @@ impl JourneyStore for MemoryStore {
     }
 
     async fn set_aside(&self, pk: &str, sk: &str, reason: &str) -> Result<(), StoreError> {
+        self.round_trip().await;
         self.run(Operation::SetAside, "UpdateItem", |state| {
             set_aside_in(state, pk, sk, reason);
             Ok(())
@@ -797,6 +840,7 @@ impl JourneyStore for MemoryStore {
     }
 
     async fn sweep_checkpoint(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.round_trip().await;
         self.run(Operation::SweepCheckpoint, "GetItem", |state| {
             self.count_reads(1);
             Ok(text(state.table.get(CHECKPOINT_PK, CHECKPOINT_SK), "hour")
@@ -806,6 +850,7 @@ impl JourneyStore for MemoryStore {
     }
 
     async fn save_sweep_checkpoint(&self, hour: DateTime<Utc>) -> Result<(), StoreError> {
+        self.round_trip().await;
         self.run(Operation::SaveSweepCheckpoint, "PutItem", |state| {
             state.table.put(Item::from([
                 ("pk".to_owned(), s(CHECKPOINT_PK)),
@@ -818,6 +863,7 @@ impl JourneyStore for MemoryStore {
     }
 
     async fn customer_items(&self, customer: &CustomerId) -> Result<Vec<JourneyItem>, StoreError> {
+        self.round_trip().await;
         let pk = customer_pk(customer);
         self.run(Operation::CustomerItems, "Query", |state| {
             self.count_reads(query_pages(state.table.partition(&pk)));

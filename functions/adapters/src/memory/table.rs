@@ -83,7 +83,16 @@ pub(super) struct Table {
     items: BTreeMap<String, BTreeMap<String, Item>>,
     /// The tokens of the transactions applied, with when.
     tokens: HashMap<String, Instant>,
+    /// One more after every write: what the due index below was built at.
+    writes: u64,
+    /// The due index's partitions (`due_bucket`) to the keys of their items, as of write
+    /// `.0`; rebuilt on the first read after a write, so a sweep reading many partitions
+    /// between writes looks at the table once.
+    due: Option<(u64, DueIndex)>,
 }
+
+/// The due index's partitions (`due_bucket`) to the keys (`pk`, `sk`) of the items in them.
+type DueIndex = BTreeMap<String, Vec<(String, String)>>;
 
 impl Table {
     /// GetItem.
@@ -93,6 +102,7 @@ impl Table {
 
     /// The item an UpdateItem changes in place.
     pub(super) fn get_mut(&mut self, pk: &str, sk: &str) -> Option<&mut Item> {
+        self.writes += 1;
         self.items
             .get_mut(pk)
             .and_then(|partition| partition.get_mut(sk))
@@ -103,18 +113,46 @@ impl Table {
         self.items.get(pk).into_iter().flat_map(BTreeMap::values)
     }
 
-    /// Every item of the table.
-    pub(super) fn all(&self) -> impl Iterator<Item = &Item> {
-        self.items.values().flat_map(BTreeMap::values)
+    /// The items filed under the due index's partition `bucket`, in no particular order.
+    pub(super) fn in_due_bucket(&mut self, bucket: &str) -> Vec<&Item> {
+        if self
+            .due
+            .as_ref()
+            .is_none_or(|(built, _)| *built != self.writes)
+        {
+            let mut index = DueIndex::new();
+            for (pk, partition) in &self.items {
+                for (sk, item) in partition {
+                    if let Some(bucket) = text(Some(item), "due_bucket") {
+                        index
+                            .entry(bucket.to_owned())
+                            .or_default()
+                            .push((pk.clone(), sk.clone()));
+                    }
+                }
+            }
+            self.due = Some((self.writes, index));
+        }
+        let keys = self
+            .due
+            .as_ref()
+            .and_then(|(_, index)| index.get(bucket))
+            .cloned()
+            .unwrap_or_default();
+        keys.iter()
+            .filter_map(|(pk, sk)| self.get(pk, sk))
+            .collect()
     }
 
     /// PutItem, unconditional (the item's keys are the caller's to get right).
     pub(super) fn put(&mut self, item: Item) {
+        self.writes += 1;
         let (pk, sk) = Write::put(item.clone(), Condition::Always).key();
         self.items.entry(pk).or_default().insert(sk, item);
     }
 
     fn delete(&mut self, pk: &str, sk: &str) {
+        self.writes += 1;
         if let Some(partition) = self.items.get_mut(pk) {
             partition.remove(sk);
             if partition.is_empty() {
@@ -304,8 +342,9 @@ fn value(digest: &mut Sha256, value: &AttributeValue) {
     }
 }
 
-/// The size DynamoDB counts for an item: each attribute's name and value.
-fn item_size(item: &Item) -> usize {
+/// The size DynamoDB counts for an item (its write and read units follow from it): each
+/// attribute's name and value, a map or list 3 bytes and 1 per element more.
+pub fn item_size(item: &Item) -> usize {
     item.iter().fold(0, |total, (name, value)| {
         total
             .saturating_add(name.len())

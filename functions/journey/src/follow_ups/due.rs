@@ -180,6 +180,10 @@ pub fn decide_follow_up(
     })
 }
 
+/// How long after delivery a review request still goes (one the frequency cap or quiet hours
+/// kept waiting that long is cancelled): beyond it, the customer hardly remembers the order.
+pub const REVIEW_REQUEST_STALE_DAYS: i64 = 30;
+
 /// Why a due follow-up is no longer useful, if it is not.
 fn pointless(
     task: &FollowUp,
@@ -211,6 +215,15 @@ fn pointless(
         FollowUpKind::ReviewRequest => match order {
             Some(o) if o.rating.is_some() => {
                 Some(format!("the customer rated order {} already", o.order_id))
+            }
+            Some(o)
+                if o.status == OrderStatus::Delivered
+                    && now > o.updated_at.plus(days(REVIEW_REQUEST_STALE_DAYS)) =>
+            {
+                Some(format!(
+                    "order {} was delivered more than {REVIEW_REQUEST_STALE_DAYS} days ago: too late to ask",
+                    o.order_id
+                ))
             }
             Some(o) if o.status == OrderStatus::Delivered => None,
             Some(o) => Some(format!("order {} is {}", o.order_id, o.status)),

@@ -676,3 +676,76 @@ fn every_follow_up_renders_in_both_languages_from_a_draft_that_lays_out_again() 
         }
     }
 }
+
+#[test]
+fn a_customer_never_has_more_than_eight_repurchase_reminders_planned_the_latest_due_are_cancelled()
+{
+    let mut shop = Shop::new("UTC");
+    let mut cancelled = Vec::new();
+    // Twelve orders a day apart, each of one product that lasts longer than the one before,
+    // in categories of their own.
+    for n in 0..12u32 {
+        let day = format!("2026-01-{:02}T10:00:00Z", n + 1);
+        let items = json!({"items": [{"sku": format!("SOAP-{n}"), "name": format!("Soap {n}"),
+            "category": format!("soap-{n}"), "quantity": 1, "replenish_every_days": 60 + n}]});
+        shop.event(&format!("O-{n}"), "placed", &day, items.clone());
+        let changes = shop.event(&format!("O-{n}"), "delivered", &day, items);
+        cancelled.extend(changes.cancelled);
+    }
+    let planned: Vec<&String> = shop
+        .profile()
+        .follow_ups
+        .iter()
+        .filter(|(_, p)| p.kind == FollowUpKind::Repurchase)
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(planned.len(), super::types::MAX_PLANNED_REPURCHASES);
+    assert!(planned.iter().all(|key| {
+        let n: u32 = key.trim_start_matches("repurchase#SOAP-").parse().unwrap();
+        n < 8
+    }));
+    let dropped: Vec<&str> = cancelled
+        .iter()
+        .filter(|c| c.kind == FollowUpKind::Repurchase)
+        .map(|c| c.reason.as_str())
+        .collect();
+    assert_eq!(dropped.len(), 4, "{cancelled:?}");
+    assert!(dropped
+        .iter()
+        .all(|reason| *reason == "the customer has 8 sooner repurchase reminders planned"));
+}
+
+#[test]
+fn an_order_listing_one_product_on_two_lines_plans_one_repurchase_reminder_for_it() {
+    let mut shop = Shop::new("UTC");
+    let items = json!({"items": [
+        {"sku": "TEA-1", "name": "Assam", "category": "tea", "quantity": 1, "replenish_every_days": 30},
+        {"sku": "TEA-1", "name": "Assam (gift)", "category": "tea", "quantity": 2, "replenish_every_days": 30}]});
+    shop.event("1042", "placed", "2026-11-18T09:00:00Z", items.clone());
+    let changes = shop.event("1042", "delivered", "2026-11-20T10:00:00Z", items);
+    let keys: Vec<&str> = changes.planned.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys.iter().filter(|k| **k == "repurchase#TEA-1").count(),
+        1,
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn a_review_request_kept_waiting_a_month_after_delivery_is_cancelled_as_too_late() {
+    let mut shop = Shop::new("UTC");
+    let review = delivered_review(&mut shop);
+    let outcome = shop.decide(&review, "2026-12-21T10:00:00Z");
+    assert_eq!(
+        outcome.decision,
+        FollowUpDecision::Cancel {
+            reason: "order 1042 was delivered more than 30 days ago: too late to ask".into()
+        }
+    );
+    let in_time = shop.decide(&review, "2026-12-19T10:00:00Z");
+    assert!(
+        matches!(in_time.decision, FollowUpDecision::Send { .. }),
+        "{:?}",
+        in_time.decision
+    );
+}

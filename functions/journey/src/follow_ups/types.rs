@@ -11,6 +11,12 @@ use crate::text::Text;
 /// The most repurchase reminders one delivery plans (keeps a decision's write well inside
 /// DynamoDB's 100 items per transaction).
 pub const MAX_REPURCHASE_PER_ORDER: usize = 20;
+/// The most repurchase reminders planned for one customer at once: beyond it, the one due
+/// latest is cancelled, with the reason.
+pub const MAX_PLANNED_REPURCHASES: usize = 8;
+/// The most follow-ups planned for one customer at once (the profile's index of them stays
+/// within a fixed size): beyond it, the one due latest is cancelled, with the reason.
+pub const MAX_PLANNED_FOLLOW_UPS: usize = 48;
 
 /// A planned follow-up. Its `key` is unique per customer (`review#1042`, `repurchase#TEA-1`,
 /// `reactivation`); planning the same key again replaces the earlier plan.
@@ -112,11 +118,52 @@ impl FollowUpChanges {
         if profile.follow_ups.get(&follow_up.key) == Some(&follow_up.pending()) {
             return;
         }
+        // One plan per key: a later plan in the same decision (an order listing one product on
+        // two lines) replaces the earlier, as it does in the table.
         self.cancelled.retain(|c| c.key != follow_up.key);
+        self.planned.retain(|p| p.key != follow_up.key);
         profile
             .follow_ups
             .insert(follow_up.key.clone(), follow_up.pending());
         self.planned.push(follow_up);
+        self.keep_within_limits(profile);
+    }
+
+    /// Cancels the follow-ups due latest while the customer has more than
+    /// [`MAX_PLANNED_REPURCHASES`] repurchase reminders or [`MAX_PLANNED_FOLLOW_UPS`] plans.
+    fn keep_within_limits(&mut self, profile: &mut Profile) {
+        loop {
+            let repurchases = profile
+                .follow_ups
+                .values()
+                .filter(|p| p.kind == FollowUpKind::Repurchase)
+                .count();
+            let (only_repurchases, reason) = if repurchases > MAX_PLANNED_REPURCHASES {
+                (
+                    true,
+                    format!(
+                        "the customer has {MAX_PLANNED_REPURCHASES} sooner repurchase reminders planned"
+                    ),
+                )
+            } else if profile.follow_ups.len() > MAX_PLANNED_FOLLOW_UPS {
+                (
+                    false,
+                    format!("the customer has {MAX_PLANNED_FOLLOW_UPS} sooner follow-ups planned"),
+                )
+            } else {
+                return;
+            };
+            let latest = profile
+                .follow_ups
+                .iter()
+                .filter(|(_, p)| !only_repurchases || p.kind == FollowUpKind::Repurchase)
+                .max_by_key(|(key, p)| (p.due_at, (*key).clone()))
+                .map(|(key, _)| key.clone());
+            match latest {
+                Some(key) => self.cancel(profile, &key, reason),
+                None => return,
+            }
+        }
     }
 
     /// Cancels the plan under `key`, if there is one, with `reason`.

@@ -56,10 +56,13 @@ pub struct Profile {
     /// When each order was placed, oldest first (the newest [`Profile::ORDER_TIMES_KEPT`]).
     #[serde(default)]
     pub order_times: Vec<DateTime<Utc>>,
-    /// When each product was bought, oldest first (the newest 12 per product).
+    /// When each product was bought, oldest first (the newest
+    /// [`Profile::PURCHASES_KEPT_PER_PRODUCT`] of the [`Profile::PRODUCTS_KEPT`] products
+    /// bought most recently).
     #[serde(default)]
     pub sku_purchases: BTreeMap<Sku, Vec<DateTime<Utc>>>,
-    /// Units bought per category, for the favourite category.
+    /// Units bought per category, for the favourite category (the
+    /// [`Profile::CATEGORIES_KEPT`] categories with the most units).
     #[serde(default)]
     pub category_units: BTreeMap<String, u32>,
     /// The names of the last items bought, newest last (at most 5).
@@ -125,19 +128,28 @@ impl Profile {
 
     /// How many order times are kept for the median interval.
     pub const ORDER_TIMES_KEPT: usize = 24;
+    /// How many products' purchase times are kept: the most recently bought.
+    pub const PRODUCTS_KEPT: usize = 24;
+    /// How many purchase times are kept per product (the newest): enough for the median
+    /// interval of the last five.
+    pub const PURCHASES_KEPT_PER_PRODUCT: usize = 6;
+    /// How many categories' unit counts are kept: those with the most units.
+    pub const CATEGORIES_KEPT: usize = 16;
+    /// How many currencies' amounts spent are kept; an order in a further currency is not
+    /// added to the amounts.
+    pub const CURRENCIES_KEPT: usize = 16;
 
     /// Records an order placed at `at` with `items`: order times, product history, category
-    /// counts and recent item names, each bounded.
+    /// counts and recent item names, each bounded, so the profile stays the same size however
+    /// long the customer's history grows.
     pub fn record_purchase(&mut self, at: DateTime<Utc>, items: &[crate::event::LineItem]) {
         push_bounded(&mut self.order_times, at, Self::ORDER_TIMES_KEPT);
         for item in items {
-            if self.sku_purchases.len() < 200 || self.sku_purchases.contains_key(&item.sku) {
-                push_bounded(
-                    self.sku_purchases.entry(item.sku.clone()).or_default(),
-                    at,
-                    12,
-                );
-            }
+            push_bounded(
+                self.sku_purchases.entry(item.sku.clone()).or_default(),
+                at,
+                Self::PURCHASES_KEPT_PER_PRODUCT,
+            );
             if let Some(category) = &item.category {
                 *self
                     .category_units
@@ -149,6 +161,30 @@ impl Profile {
             if self.recent_items.len() > 5 {
                 self.recent_items.remove(0);
             }
+        }
+        while self.sku_purchases.len() > Self::PRODUCTS_KEPT {
+            // The product bought least recently goes first (by name among equals).
+            let Some(oldest) = self
+                .sku_purchases
+                .iter()
+                .min_by_key(|(sku, times)| (times.last().copied(), (*sku).clone()))
+                .map(|(sku, _)| sku.clone())
+            else {
+                break;
+            };
+            self.sku_purchases.remove(&oldest);
+        }
+        while self.category_units.len() > Self::CATEGORIES_KEPT {
+            // The category with the fewest units goes first (the last by name among equals).
+            let Some(fewest) = self
+                .category_units
+                .iter()
+                .min_by_key(|(name, units)| (**units, std::cmp::Reverse((*name).clone())))
+                .map(|(name, _)| name.clone())
+            else {
+                break;
+            };
+            self.category_units.remove(&fewest);
         }
     }
 
@@ -191,6 +227,9 @@ impl Profile {
         } else {
             current.saturating_add(change)
         };
+        if !self.spent.contains_key(&total.currency) && self.spent.len() >= Self::CURRENCIES_KEPT {
+            return;
+        }
         let ceiling = Amount::LIMIT.saturating_sub(rust_decimal::Decimal::ONE);
         if let Ok(amount) =
             Amount::from_decimal(next.clamp(rust_decimal::Decimal::ZERO, ceiling).round_dp(6))
@@ -207,5 +246,85 @@ pub(crate) fn push_bounded<T: PartialOrd>(list: &mut Vec<T>, value: T, limit: us
     if list.len() > limit {
         let excess = list.len() - limit;
         list.drain(..excess);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::LineItem;
+    use serde_json::json;
+
+    fn customer() -> Profile {
+        let details: CustomerDetails = serde_json::from_value(json!({
+            "id": "cus-1", "email": "anna@example.com", "locale": "en-GB",
+            "time_zone": "Europe/London"
+        }))
+        .unwrap();
+        Profile::new(&details, "2020-01-01T00:00:00Z".parse().unwrap())
+    }
+
+    fn item(sku: String, category: String, quantity: u32) -> LineItem {
+        serde_json::from_value(json!({
+            "sku": sku, "name": format!("Product {sku}"), "category": category,
+            "quantity": quantity
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_long_history_keeps_the_latest_products_and_the_biggest_categories_within_fixed_bounds() {
+        let mut profile = customer();
+        let start: DateTime<Utc> = "2020-01-01T00:00:00Z".parse().unwrap();
+        // 300 orders of two products each, never the same product twice but TEA-1 every
+        // tenth order, in 60 categories; "tea" gets the most units.
+        for n in 0..300u32 {
+            let at = start + chrono::Duration::days(i64::from(n));
+            let mut items = vec![item(format!("P-{n}"), format!("c{}", n % 60), 1)];
+            if n % 10 == 0 {
+                items.push(item("TEA-1".into(), "tea".into(), 5));
+            }
+            profile.record_purchase(at, &items);
+        }
+        assert_eq!(profile.order_times.len(), Profile::ORDER_TIMES_KEPT);
+        assert_eq!(profile.sku_purchases.len(), Profile::PRODUCTS_KEPT);
+        assert!(
+            profile
+                .sku_purchases
+                .contains_key(&Sku::parse("P-299").unwrap()),
+            "the product bought last is kept"
+        );
+        assert!(!profile
+            .sku_purchases
+            .contains_key(&Sku::parse("P-0").unwrap()));
+        assert!(profile
+            .sku_purchases
+            .values()
+            .all(|times| times.len() <= Profile::PURCHASES_KEPT_PER_PRODUCT));
+        assert_eq!(profile.category_units.len(), Profile::CATEGORIES_KEPT);
+        assert_eq!(profile.favourite_category(), Some("tea"));
+    }
+
+    #[test]
+    fn amounts_spent_are_kept_for_a_bounded_number_of_currencies() {
+        let mut profile = customer();
+        let currencies = [
+            "USD", "EUR", "GBP", "RUB", "JPY", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF",
+            "CAD", "AUD", "NZD", "SGD", "HKD", "INR",
+        ];
+        for code in currencies {
+            let total: Money =
+                serde_json::from_value(json!({"amount": "10.00", "currency": code})).unwrap();
+            profile.count_spent(total, false);
+        }
+        assert_eq!(profile.spent.len(), Profile::CURRENCIES_KEPT);
+        let again: Money =
+            serde_json::from_value(json!({"amount": "5.00", "currency": "USD"})).unwrap();
+        profile.count_spent(again, false);
+        assert_eq!(
+            profile.spent[&again.currency].value(),
+            rust_decimal::Decimal::new(1500, 2),
+            "a currency kept goes on counting"
+        );
     }
 }
