@@ -304,6 +304,7 @@ fn time_of_day(text: &str) -> Option<chrono::NaiveTime> {
 fn policy(get: &Lookup<'_>) -> Result<Policy, ConfigError> {
     let mut policy = Policy {
         review_after_days: number(get, "REVIEW_AFTER_DAYS", 3, 0..=60)?,
+        review_stale_days: number(get, "REVIEW_REQUEST_STALE_DAYS", 30, 1..=3_650)?,
         repurchase_lead_days: number(get, "REPURCHASE_LEAD_DAYS", 7, 0..=60)?,
         dormant_min_days: number(get, "DORMANT_AFTER_DAYS", 90, 7..=1_000)?,
         dormant_median_factor: number(get, "DORMANT_MEDIAN_FACTOR", 3, 1..=20)?,

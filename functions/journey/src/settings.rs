@@ -107,6 +107,9 @@ impl Default for WatchdogLimits {
 pub struct Policy {
     /// Days after delivery a review is asked for (default 3).
     pub review_after_days: i64,
+    /// Days after delivery a review request still goes (default 30): one the frequency cap or
+    /// quiet hours kept waiting longer is cancelled, as the customer hardly remembers the order.
+    pub review_stale_days: i64,
     /// The local time review requests, repurchase reminders and reactivation are planned for
     /// (default 10:00).
     pub send_time: NaiveTime,
@@ -142,6 +145,7 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             review_after_days: 3,
+            review_stale_days: 30,
             send_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap_or(NaiveTime::MIN),
             reminder_time: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or(NaiveTime::MIN),
             repurchase_lead_days: 7,

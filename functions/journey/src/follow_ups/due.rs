@@ -91,7 +91,7 @@ pub fn decide_follow_up(
         profile.follow_ups.remove(&task.key);
     };
 
-    if let Some(reason) = pointless(task, &profile, order, now) {
+    if let Some(reason) = pointless(task, &profile, order, now, &settings.policy) {
         finish(&mut profile);
         return Ok(FollowUpOutcome {
             decision: FollowUpDecision::Cancel { reason },
@@ -180,16 +180,13 @@ pub fn decide_follow_up(
     })
 }
 
-/// How long after delivery a review request still goes (one the frequency cap or quiet hours
-/// kept waiting that long is cancelled): beyond it, the customer hardly remembers the order.
-pub const REVIEW_REQUEST_STALE_DAYS: i64 = 30;
-
 /// Why a due follow-up is no longer useful, if it is not.
 fn pointless(
     task: &FollowUp,
     profile: &Profile,
     order: Option<&Order>,
     now: DateTime<Utc>,
+    policy: &crate::settings::Policy,
 ) -> Option<String> {
     let ordered_since = profile
         .order_times
@@ -218,11 +215,11 @@ fn pointless(
             }
             Some(o)
                 if o.status == OrderStatus::Delivered
-                    && now > o.updated_at.plus(days(REVIEW_REQUEST_STALE_DAYS)) =>
+                    && now > o.updated_at.plus(days(policy.review_stale_days)) =>
             {
                 Some(format!(
-                    "order {} was delivered more than {REVIEW_REQUEST_STALE_DAYS} days ago: too late to ask",
-                    o.order_id
+                    "order {} was delivered more than {} days ago: too late to ask",
+                    o.order_id, policy.review_stale_days
                 ))
             }
             Some(o) if o.status == OrderStatus::Delivered => None,

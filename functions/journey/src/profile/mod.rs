@@ -16,6 +16,7 @@ use crate::money::{Amount, Currency, Money};
 use crate::text::Text;
 
 mod consent;
+mod instants;
 mod planned;
 mod ratings;
 
@@ -54,12 +55,12 @@ pub struct Profile {
     /// The time of the newest event whose contact details we took.
     pub contact_as_of: DateTime<Utc>,
     /// When each order was placed, oldest first (the newest [`Profile::ORDER_TIMES_KEPT`]).
-    #[serde(default)]
+    #[serde(default, with = "instants::list")]
     pub order_times: Vec<DateTime<Utc>>,
     /// When each product was bought, oldest first (the newest
     /// [`Profile::PURCHASES_KEPT_PER_PRODUCT`] of the [`Profile::PRODUCTS_KEPT`] products
     /// bought most recently).
-    #[serde(default)]
+    #[serde(default, with = "instants::by_key")]
     pub sku_purchases: BTreeMap<Sku, Vec<DateTime<Utc>>>,
     /// Units bought per category, for the favourite category (the
     /// [`Profile::CATEGORIES_KEPT`] categories with the most units).
@@ -69,7 +70,7 @@ pub struct Profile {
     #[serde(default)]
     pub recent_items: Vec<Text>,
     /// When non-transactional messages went out, newest last (at most 10): the frequency cap.
-    #[serde(default)]
+    #[serde(default, with = "instants::list")]
     pub engagement_sent: Vec<DateTime<Utc>>,
     /// The follow-ups planned for this customer, by key, so that a decision can move or cancel
     /// them without reading them first.
