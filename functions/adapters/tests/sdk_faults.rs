@@ -6,9 +6,8 @@ use aftercare_adapters::aws::{retry_config, MAX_ATTEMPTS};
 use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::error::Retry;
 use aftercare_adapters::ports::{JourneyStore, Mailer};
-use aftercare_journey::contact::{EmailAddress, Language};
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
-use aftercare_journey::message::{Draft, MessageId, MessageKind, OutgoingMessage};
+use aftercare_journey::message::OutgoingMessage;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
@@ -124,62 +123,19 @@ async fn an_ses_send_is_attempted_once_because_a_retry_could_deliver_it_twice() 
     assert_eq!(rule.num_calls(), 1);
 }
 
+/// The sample order's confirmation, as the domain decides it.
 fn sample_message() -> OutgoingMessage {
-    let customer = CustomerId::parse("c-1").unwrap();
-    let id = MessageId::derive(&customer, "e-1", MessageKind::OrderPlaced);
-    laid_out_message(
-        id,
-        customer,
-        Some(OrderId::parse("o-1").unwrap()),
-        "anna@example.com",
-    )
-}
-
-/// A short message laid out from a draft of its own, as decisions make them.
-fn laid_out_message(
-    id: MessageId,
-    customer: CustomerId,
-    order_id: Option<OrderId>,
-    to: &str,
-) -> OutgoingMessage {
-    use aftercare_journey::render::{Copy, Support};
-    let draft = Draft {
-        copy: Copy {
-            subject: "Your order".into(),
-            preheader: "Thank you".into(),
-            greeting: "Hi,".into(),
-            paragraphs: vec!["Thank you for your order.".into()],
-            facts: Vec::new(),
-            items: Vec::new(),
-            action: None,
-            choices: Vec::new(),
-            support: Support {
-                text: "Reply to this email to reach a person.".into(),
-                email: "help@example.com".into(),
-                url: None,
-                url_label: "Help".into(),
-            },
-            footer: "You ordered from Example Shop.".into(),
-            preferences: None,
-        },
-        shop: "Example Shop".into(),
-    };
-    let laid_out = draft.render(Language::En).unwrap();
-    OutgoingMessage {
-        id,
-        kind: MessageKind::OrderPlaced,
-        customer_id: customer,
-        order_id,
-        to: EmailAddress::parse(to).unwrap(),
-        to_name: None,
-        language: Language::En,
-        subject: laid_out.subject,
-        text: laid_out.text,
-        html: laid_out.html,
-        draft,
-        trigger: "event:evt-1".into(),
-        decided_at: "2026-11-02T10:00:00Z".parse().unwrap(),
-        reason: "placed".into(),
-        list_unsubscribe: None,
-    }
+    use aftercare_journey::order_status::{decide_order_event, BeforeEvent};
+    use aftercare_twin_fixtures::{order_event, parse, shop_config};
+    let event = parse(&order_event(
+        "placed",
+        "c-1",
+        "o-1",
+        "e-1",
+        "2026-11-20T10:00:00Z",
+    ));
+    decide_order_event(&BeforeEvent::default(), &event, &shop_config(&[]).settings)
+        .unwrap()
+        .message
+        .expect("a confirmation")
 }
