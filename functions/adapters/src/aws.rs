@@ -51,6 +51,21 @@ impl AwsClients {
     }
 }
 
+impl AwsClients {
+    /// Opens the connection to DynamoDB (DNS, TCP and the TLS handshake, most of a cold
+    /// invocation's latency on AWS) with one `DescribeEndpoints` call, which reads no item and
+    /// costs no capacity; the SDK keeps the connection for the first invocation's calls. A
+    /// failure only means the first call opens it instead: it is logged, never returned.
+    pub async fn open_dynamodb_connection(&self) {
+        if let Err(error) = self.dynamodb.describe_endpoints().send().await {
+            tracing::debug!(
+                error = %crate::error::describe(&error),
+                "the DynamoDB connection was not opened at cold start; the first call opens it"
+            );
+        }
+    }
+}
+
 /// How long one SES send may take. Longer than [`ATTEMPT_TIMEOUT`]: a send is attempted once.
 pub const SES_SEND_TIMEOUT: Duration = Duration::from_secs(8);
 

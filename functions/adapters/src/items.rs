@@ -255,7 +255,8 @@ pub struct PendingContent {
     pub to_name: Option<Text>,
     /// The language it is written in.
     pub language: Language,
-    /// What it is laid out from.
+    /// What it is laid out from, stored compressed (see [`crate::compressed_draft`]).
+    #[serde(with = "crate::compressed_draft")]
     pub draft: Draft,
     /// The unsubscribe headers, on every message that is not transactional.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,6 +16,7 @@
 
 pub mod aws;
 pub mod clock;
+mod compressed_draft;
 pub mod config;
 pub mod deadline;
 pub mod dynamo;

@@ -3,8 +3,10 @@
 //! configuration from the environment, the SDK clients (built once, reused by every
 //! invocation), how log lines name customers (the log-id key from its secret, unless the shop
 //! opted into raw ids), then the link-signing keys from their secret for the functions that
-//! sign or verify links. A function that sends nothing and signs no link (helpdesk-events)
-//! starts with [`cold_start_core`]: the same steps over the [`CoreConfig`] alone.
+//! sign or verify links. While the keys are read, the connection to DynamoDB is opened (see
+//! [`AwsClients::open_dynamodb_connection`]), so the first invocation does not wait for its TLS
+//! handshake. A function that sends nothing and signs no link (helpdesk-events) starts with
+//! [`cold_start_core`]: the same steps over the [`CoreConfig`] alone.
 
 use crate::aws::AwsClients;
 use crate::config::{Config, ConfigError, CoreConfig, LogIdSource};
@@ -43,10 +45,15 @@ pub async fn cold_start(keys: LinkKeys) -> Result<(Config, AwsClients), ColdStar
     crate::panics::install_hook();
     let mut config = Config::from_environment()?;
     let clients = AwsClients::from_environment().await;
-    crate::log_ids::install(customer_naming(&config, &clients).await?)?;
-    if keys == LinkKeys::Load {
-        config.load_secrets(&clients).await?;
-    }
+    let read_keys = async {
+        crate::log_ids::install(customer_naming(&config, &clients).await?)?;
+        if keys == LinkKeys::Load {
+            config.load_secrets(&clients).await?;
+        }
+        Ok::<(), ColdStartError>(())
+    };
+    let (read, ()) = tokio::join!(read_keys, clients.open_dynamodb_connection());
+    read?;
     Ok((config, clients))
 }
 
@@ -59,7 +66,11 @@ pub async fn cold_start_core() -> Result<(CoreConfig, AwsClients), ColdStartErro
     crate::panics::install_hook();
     let config = CoreConfig::from_environment()?;
     let clients = AwsClients::from_environment().await;
-    crate::log_ids::install(naming(&config.log_ids, &clients).await?)?;
+    let (naming, ()) = tokio::join!(
+        naming(&config.log_ids, &clients),
+        clients.open_dynamodb_connection()
+    );
+    crate::log_ids::install(naming?)?;
     Ok((config, clients))
 }
 
