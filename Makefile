@@ -21,13 +21,17 @@ demo: $(VENV_STAMP)
 test: $(VENV_STAMP) lint unit-and-integration events-check template-check
 	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.log
 
-## bench: what one event costs, measured on the local emulator through the real handlers: for
-## each order event, a sweep sending a review request and an SES bounce, the DynamoDB requests by
-## operation, the write and read units DynamoDB would bill (from the items' real sizes, index
-## writes included) and the SES calls. Prints a table and writes out/bench/bench.json. A
-## benchmark, not a test: `make test` does not run it.
+## bench: what one event costs. On the local emulator through the real handlers: for each order
+## event and a sweep, the DynamoDB requests by operation, the write and read units DynamoDB
+## would bill (from the items' real sizes, index writes included) and the SES calls. Under
+## callgrind: the instructions of the domain's decisions and layouts. Of each function's release
+## binary (for this machine): its size and its cold start against a stub runtime API. Prints
+## the tables and writes out/bench/bench.json. A benchmark, not a test: `make test` does not
+## run it. The first run builds the release binaries (several minutes).
+RELEASE_DIR = $(or $(CARGO_TARGET_DIR),target)/release
 bench: $(VENV_STAMP)
-	cargo run --quiet --locked -p aftercare-bench -- out/bench
+	cargo build --quiet --locked --release -p aftercare-bench-cpu -p order-events -p schedule -p feedback -p helpdesk-events -p ses-events
+	cargo run --quiet --locked -p aftercare-bench -- out/bench $(RELEASE_DIR)
 
 ## test-fast: the suites that need no emulator, for the edit-test loop: the domain's tests, the
 ## adapters' (the twin, the outbox and the sweep on it), the functions' tests on the twin, and the

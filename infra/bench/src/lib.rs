@@ -4,5 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod billing;
+pub mod cpu;
+pub mod init;
 pub mod meter;
 pub mod size;

@@ -1,15 +1,22 @@
-//! `make bench`: what one event costs, measured on the local emulator through the real
-//! handlers. For each order event and for a sweep sending a follow-up: the DynamoDB requests by
-//! operation, the write and read units DynamoDB would bill for them (from the items' real
-//! sizes, index writes included), and the SES calls. Prints a table and writes it as JSON.
+//! `make bench`: what one event costs. On the local emulator, through the real handlers, for
+//! each order event and for a sweep sending a follow-up: the DynamoDB requests by operation, the
+//! write and read units DynamoDB would bill for them (from the items' real sizes, index writes
+//! included), and the SES calls. Under callgrind: the instructions of the domain's decisions
+//! and layouts. Of each function's release binary: its size and its cold start against a stub
+//! runtime API. Prints the tables and writes them as JSON.
+//!
+//! `aftercare-bench <out dir> <release dir>`: the release dir holds the release builds of the
+//! functions and of `aftercare-bench-cpu` (`make bench` builds them first).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::clock::ManualClock;
 use aftercare_bench::billing::WriteUnits;
+use aftercare_bench::cpu::{self, WorkCost};
+use aftercare_bench::init::{self, BinaryCost};
 use aftercare_bench::meter::{Meter, Metered};
 use aftercare_localstack::{LocalStack, SENDER_DOMAIN};
 use aftercare_twin_fixtures::{at, envelope, order_event};
@@ -103,10 +110,20 @@ async fn main() -> Result<()> {
             .nth(1)
             .unwrap_or_else(|| "out/bench".into()),
     );
+    let release = PathBuf::from(
+        std::env::args()
+            .nth(2)
+            .unwrap_or_else(|| "target/release".into()),
+    );
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let steps = dynamodb_costs().await?;
+    let stack = LocalStack::start()?;
+    let steps = dynamodb_costs(&stack).await?;
     print_table(&steps);
-    let report = serde_json::json!({ "events": steps });
+    let work = cpu::measure(&release.join("aftercare-bench-cpu"), &out)?;
+    print_work(&work);
+    let binaries = binary_costs(&stack, &release).await?;
+    print_binaries(&binaries);
+    let report = serde_json::json!({ "events": steps, "cpu": work, "binaries": binaries });
     let path = out.join("bench.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("writing {}", path.display()))?;
@@ -115,8 +132,7 @@ async fn main() -> Result<()> {
 }
 
 /// One customer's journey through the real handlers on the emulator, each step metered.
-async fn dynamodb_costs() -> Result<Vec<StepCost>> {
-    let stack = LocalStack::start()?;
+async fn dynamodb_costs(stack: &LocalStack) -> Result<Vec<StepCost>> {
     let direct = AwsClients::from_config(&stack.sdk_config().await);
     let table = "aftercare-bench-journeys";
     stack.create_table(&direct.dynamodb, table).await?;
@@ -221,4 +237,73 @@ fn print_table(steps: &[StepCost]) {
             "", step.largest_item.0, step.largest_item.1
         );
     }
+}
+
+/// Each function's release binary in `release`: its size, and its cold starts against a stub
+/// runtime API with the local shop's configuration, its keys read from the emulator's secrets.
+async fn binary_costs(stack: &LocalStack, release: &Path) -> Result<Vec<BinaryCost>> {
+    let direct = AwsClients::from_config(&stack.sdk_config().await);
+    let table = "aftercare-bench-init";
+    let link_secret = stack.provision(&direct, table).await?;
+    let shared = aftercare_local::local_function_environment(stack.endpoint(), table, &link_secret);
+    let mut costs = Vec::new();
+    for function in init::FUNCTIONS {
+        let environment = aftercare_local::environment_of(function, &shared);
+        costs.extend(init::measure_one(
+            release,
+            function,
+            &environment,
+            INIT_STARTS,
+        )?);
+    }
+    Ok(costs)
+}
+
+/// How many cold starts of each binary are timed.
+const INIT_STARTS: usize = 15;
+
+fn print_work(work: &[WorkCost]) {
+    println!(
+        "\n{:<44} {:>14}",
+        "domain work (release build)", "instructions"
+    );
+    println!("{}", "-".repeat(60));
+    for piece in work {
+        println!(
+            "{:<44} {:>14}",
+            piece.description,
+            thousands(piece.instructions)
+        );
+    }
+}
+
+fn print_binaries(binaries: &[BinaryCost]) {
+    println!(
+        "\n{:<20} {:>12} {:>10} {:>14} {:>12}",
+        "function", "bytes", "MiB", "init median", "init fastest"
+    );
+    println!("{}", "-".repeat(72));
+    for binary in binaries {
+        println!(
+            "{:<20} {:>12} {:>10.2} {:>11.1} ms {:>9.1} ms",
+            binary.function,
+            thousands(binary.bytes),
+            binary.bytes as f64 / (1024.0 * 1024.0),
+            binary.init_median_ms,
+            binary.init_min_ms
+        );
+    }
+}
+
+/// `n` with thousands separated by commas.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
