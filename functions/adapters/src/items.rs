@@ -221,21 +221,31 @@ pub struct MessageItem {
     /// Due-index sort key, while pending.
     pub due_at: Option<String>,
     /// When SES accepted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<DateTime<Utc>>,
     /// SES's message id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ses_message_id: Option<String>,
     /// Why SES refused it, or why the last attempt failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// What the message is laid out from, kept until it is sent: the recipient and the draft,
-    /// not the laid-out bodies (see [`MessageItem::outgoing`]).
+    /// not the laid-out bodies (see [`MessageItem::outgoing`]), stored compressed (see
+    /// `compressed_content`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::compressed_content"
+    )]
     pub content: Option<PendingContent>,
     /// A call for a person that goes out with this message (the watchdog's).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handoff: Option<Handoff>,
     /// Whether that call has been published.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub handoff_published: bool,
     /// When DynamoDB may delete the log entry (epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// What SES reported after sending, each at its first report.
     #[serde(flatten)]
@@ -255,8 +265,7 @@ pub struct PendingContent {
     pub to_name: Option<Text>,
     /// The language it is written in.
     pub language: Language,
-    /// What it is laid out from, stored compressed (see [`crate::compressed_draft`]).
-    #[serde(with = "crate::compressed_draft")]
+    /// What it is laid out from.
     pub draft: Draft,
     /// The unsubscribe headers, on every message that is not transactional.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,7 +16,7 @@
 
 pub mod aws;
 pub mod clock;
-mod compressed_draft;
+mod compressed_content;
 pub mod config;
 pub mod deadline;
 pub mod dynamo;
