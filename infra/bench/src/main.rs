@@ -119,11 +119,15 @@ async fn main() -> Result<()> {
     let stack = LocalStack::start()?;
     let steps = dynamodb_costs(&stack).await?;
     print_table(&steps);
+    let model = CostModel::of(&steps);
+    model.print();
     let work = cpu::measure(&release.join("aftercare-bench-cpu"), &out)?;
     print_work(&work);
     let binaries = binary_costs(&stack, &release).await?;
     print_binaries(&binaries);
-    let report = serde_json::json!({ "events": steps, "cpu": work, "binaries": binaries });
+    let report = serde_json::json!({
+        "events": steps, "per_1000_orders": model, "cpu": work, "binaries": binaries
+    });
     let path = out.join("bench.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("writing {}", path.display()))?;
@@ -306,4 +310,73 @@ fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// DynamoDB on-demand: dollars per write unit ($0.625 per million).
+const WRITE_UNIT_PRICE: f64 = 0.625e-6;
+/// DynamoDB on-demand: dollars per read unit ($0.125 per million).
+const READ_UNIT_PRICE: f64 = 0.125e-6;
+/// SES: dollars per email sent ($0.10 per 1,000).
+const SES_EMAIL_PRICE: f64 = 0.10e-3;
+/// Lambda on arm64: dollars per GB-second, and per request ($0.20 per million).
+const LAMBDA_GB_SECOND_PRICE: f64 = 0.000_013_333_4;
+const LAMBDA_REQUEST_PRICE: f64 = 0.20e-6;
+/// The functions' memory (template.yaml), in GB, and the billed time assumed per invocation:
+/// the emulator's latency says nothing of AWS's, so this is an assumption, not a measurement.
+const LAMBDA_MEMORY_GB: f64 = 0.25;
+const ASSUMED_BILLED_SECONDS: f64 = 0.1;
+
+/// What 1,000 orders cost whose journey is the one measured (every step but the SES report),
+/// at on-demand prices.
+#[derive(Debug, Clone, Serialize)]
+struct CostModel {
+    /// Emails per order in the journey measured.
+    emails_per_order: u32,
+    /// Write and read units per order.
+    write_units_per_order: u64,
+    read_units_per_order: f64,
+    /// Dollars per 1,000 orders.
+    dynamodb: f64,
+    ses: f64,
+    lambda: f64,
+    total: f64,
+}
+
+impl CostModel {
+    fn of(steps: &[StepCost]) -> Self {
+        let journey: Vec<&StepCost> = steps.iter().filter(|s| s.step != "SES bounce").collect();
+        let emails: u32 = journey.iter().map(|s| s.emails).sum();
+        let writes: u64 = journey.iter().map(|s| s.write_units()).sum();
+        let reads: f64 = journey.iter().map(|s| s.read_units).sum();
+        let orders = 1000.0;
+        let dynamodb = orders * (writes as f64 * WRITE_UNIT_PRICE + reads * READ_UNIT_PRICE);
+        let ses = orders * f64::from(emails) * SES_EMAIL_PRICE;
+        let invocations = orders * journey.len() as f64;
+        let lambda = invocations
+            * (LAMBDA_MEMORY_GB * ASSUMED_BILLED_SECONDS * LAMBDA_GB_SECOND_PRICE
+                + LAMBDA_REQUEST_PRICE);
+        Self {
+            emails_per_order: emails,
+            write_units_per_order: writes,
+            read_units_per_order: reads,
+            dynamodb,
+            ses,
+            lambda,
+            total: dynamodb + ses + lambda,
+        }
+    }
+
+    fn print(&self) {
+        println!(
+            "\nper 1,000 orders of this journey ({} emails, {} write and {:.0} read units an order): \
+             DynamoDB ${:.3}, SES ${:.2}, Lambda ${:.3} (one invocation a step, 100 ms at 256 MB, arm64): ${:.2}",
+            self.emails_per_order,
+            self.write_units_per_order,
+            self.read_units_per_order,
+            self.dynamodb,
+            self.ses,
+            self.lambda,
+            self.total
+        );
+    }
 }
