@@ -52,17 +52,22 @@ impl AwsClients {
 }
 
 impl AwsClients {
-    /// Opens the connection to DynamoDB (DNS, TCP and the TLS handshake, most of a cold
-    /// invocation's latency on AWS) with one `DescribeEndpoints` call, which reads no item and
-    /// costs no capacity; the SDK keeps the connection for the first invocation's calls. A
-    /// failure only means the first call opens it instead: it is logged, never returned.
+    /// Opens the connection to DynamoDB at cold start: see [`open_dynamodb_connection`].
     pub async fn open_dynamodb_connection(&self) {
-        if let Err(error) = self.dynamodb.describe_endpoints().send().await {
-            tracing::debug!(
-                error = %crate::error::describe(&error),
-                "the DynamoDB connection was not opened at cold start; the first call opens it"
-            );
-        }
+        open_dynamodb_connection(&self.dynamodb).await;
+    }
+}
+
+/// Opens `dynamodb`'s connection (DNS, TCP and the TLS handshake, most of a cold invocation's
+/// latency on AWS) with one `DescribeEndpoints` call, which reads no item and costs no
+/// capacity; the SDK keeps the connection for the first invocation's calls. A failure only
+/// means the first call opens it instead: it is logged, never returned.
+pub async fn open_dynamodb_connection(dynamodb: &aws_sdk_dynamodb::Client) {
+    if let Err(error) = dynamodb.describe_endpoints().send().await {
+        tracing::debug!(
+            error = %crate::error::describe(&error),
+            "the DynamoDB connection was not opened at cold start; the first call opens it"
+        );
     }
 }
 

@@ -139,3 +139,37 @@ fn sample_message() -> OutgoingMessage {
         .message
         .expect("a confirmation")
 }
+
+#[tokio::test]
+async fn the_cold_start_opens_the_dynamodb_connection_with_one_describe_endpoints_call() {
+    let rule = mock!(Client::describe_endpoints)
+        .sequence()
+        .output(|| {
+            aws_sdk_dynamodb::operation::describe_endpoints::DescribeEndpointsOutput::builder()
+                .set_endpoints(Some(Vec::new()))
+                .build()
+                .unwrap()
+        })
+        .build();
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule], |config| {
+        config.retry_config(retry_config())
+    });
+    aftercare_adapters::aws::open_dynamodb_connection(&client).await;
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_describe_endpoints_does_not_stop_the_cold_start() {
+    const DENIED: &str = r#"{"__type":"com.amazon.coral.service#AccessDeniedException","message":"not authorized to perform: dynamodb:DescribeEndpoints"}"#;
+    let rule = mock!(Client::describe_endpoints)
+        .sequence()
+        .http_status(400, Some(DENIED.to_owned()))
+        .repeatedly()
+        .build();
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule], |config| {
+        config.retry_config(retry_config())
+    });
+    // It returns, having tried once (a refusal is not retried), and the start goes on.
+    aftercare_adapters::aws::open_dynamodb_connection(&client).await;
+    assert_eq!(rule.num_calls(), 1);
+}
