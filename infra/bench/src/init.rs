@@ -12,14 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-/// The functions' binaries, as Cargo names them.
-pub const FUNCTIONS: [&str; 5] = [
-    "order-events",
-    "schedule",
-    "feedback",
-    "helpdesk-events",
-    "ses-events",
-];
+/// The functions' binaries, as Cargo names them (those of `template.yaml`).
+pub use aftercare_local::FUNCTIONS;
 
 /// How long a binary may take to ask for its first invocation before the measurement fails.
 const START_LIMIT: Duration = Duration::from_secs(20);
