@@ -58,13 +58,31 @@ impl AwsClients {
     }
 }
 
+/// How long the cold start waits for the DynamoDB connection to open: one attempt, well
+/// inside Lambda's 10 s init limit, so a slow network delays the start by at most this.
+pub const OPEN_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Opens `dynamodb`'s connection (DNS, TCP and the TLS handshake, most of a cold invocation's
 /// latency on AWS) with one `DescribeEndpoints` call, which reads no item and costs no
-/// capacity; the SDK keeps the connection for the first invocation's calls. A failure only
-/// means the first call opens it instead: it is logged, never returned.
+/// capacity; the SDK keeps the connection for the first invocation's calls. One attempt, at
+/// most [`OPEN_CONNECTION_TIMEOUT`]. A failure only means the first call opens it instead: it
+/// is logged as a warning (a refusal means the function's role lacks
+/// `dynamodb:DescribeEndpoints`), never returned.
 pub async fn open_dynamodb_connection(dynamodb: &aws_sdk_dynamodb::Client) {
-    if let Err(error) = dynamodb.describe_endpoints().send().await {
-        tracing::debug!(
+    let once = aws_sdk_dynamodb::config::Builder::default()
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(OPEN_CONNECTION_TIMEOUT)
+                .operation_timeout(OPEN_CONNECTION_TIMEOUT)
+                .build(),
+        );
+    let call = dynamodb
+        .describe_endpoints()
+        .customize()
+        .config_override(once);
+    if let Err(error) = call.send().await {
+        tracing::warn!(
             error = %crate::error::describe(&error),
             "the DynamoDB connection was not opened at cold start; the first call opens it"
         );

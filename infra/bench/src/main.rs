@@ -201,9 +201,20 @@ async fn dynamodb_costs(stack: &LocalStack) -> Result<Vec<StepCost>> {
             "timestamp": "2026-11-08T18:05:00.000Z", "feedbackId": "bench-bounce-1"}),
     )
     .context("the sent mail has no reference")?;
+    let delivery = aftercare_localstack::ses_event_body(
+        first,
+        "Delivery",
+        serde_json::json!({"timestamp": "2026-11-08T18:00:02.000Z", "recipients": [first.to],
+            "processingTimeMillis": 900, "smtpResponse": "250 2.0.0 OK",
+            "reportingMTA": "a8-1.smtp-out.amazonses.com"}),
+    )
+    .context("the sent mail has no reference")?;
+    meter.take();
+    ses.process_body(&delivery).await?;
+    steps.push(StepCost::of(SES_DELIVERY, &meter.take()));
     meter.take();
     ses.process_body(&bounce).await?;
-    steps.push(StepCost::of("SES bounce", &meter.take()));
+    steps.push(StepCost::of(SES_BOUNCE, &meter.take()));
     Ok(steps)
 }
 
@@ -326,8 +337,13 @@ const LAMBDA_REQUEST_PRICE: f64 = 0.20e-6;
 const LAMBDA_MEMORY_GB: f64 = 0.25;
 const ASSUMED_BILLED_SECONDS: f64 = 0.1;
 
-/// What 1,000 orders cost whose journey is the one measured (every step but the SES report),
-/// at on-demand prices.
+/// The steps of SES's reports: a delivery (every email gets one, from the configuration set's
+/// `delivery` event) and a bounce (rare).
+const SES_DELIVERY: &str = "SES delivery report";
+const SES_BOUNCE: &str = "SES bounce";
+
+/// What 1,000 orders cost whose journey is the one measured (the order events and the sweep),
+/// each email with SES's reports of its sending (ignored) and delivery, at on-demand prices.
 #[derive(Debug, Clone, Serialize)]
 struct CostModel {
     /// Emails per order in the journey measured.
@@ -344,14 +360,23 @@ struct CostModel {
 
 impl CostModel {
     fn of(steps: &[StepCost]) -> Self {
-        let journey: Vec<&StepCost> = steps.iter().filter(|s| s.step != "SES bounce").collect();
+        let journey: Vec<&StepCost> = steps
+            .iter()
+            .filter(|s| s.step != SES_DELIVERY && s.step != SES_BOUNCE)
+            .collect();
+        let report = steps.iter().find(|s| s.step == SES_DELIVERY);
         let emails: u32 = journey.iter().map(|s| s.emails).sum();
-        let writes: u64 = journey.iter().map(|s| s.write_units()).sum();
-        let reads: f64 = journey.iter().map(|s| s.read_units).sum();
+        let (report_writes, report_reads) =
+            report.map_or((0, 0.0), |r| (r.write_units(), r.read_units));
+        let writes: u64 = journey.iter().map(|s| s.write_units()).sum::<u64>()
+            + u64::from(emails) * report_writes;
+        let reads: f64 =
+            journey.iter().map(|s| s.read_units).sum::<f64>() + f64::from(emails) * report_reads;
         let orders = 1000.0;
         let dynamodb = orders * (writes as f64 * WRITE_UNIT_PRICE + reads * READ_UNIT_PRICE);
         let ses = orders * f64::from(emails) * SES_EMAIL_PRICE;
-        let invocations = orders * journey.len() as f64;
+        // SES reports each email's send (ignored, but an invocation) and its delivery.
+        let invocations = orders * (journey.len() as f64 + 2.0 * f64::from(emails));
         let lambda = invocations
             * (LAMBDA_MEMORY_GB * ASSUMED_BILLED_SECONDS * LAMBDA_GB_SECOND_PRICE
                 + LAMBDA_REQUEST_PRICE);
@@ -368,8 +393,8 @@ impl CostModel {
 
     fn print(&self) {
         println!(
-            "\nper 1,000 orders of this journey ({} emails, {} write and {:.0} read units an order): \
-             DynamoDB ${:.3}, SES ${:.2}, Lambda ${:.3} (one invocation a step, 100 ms at 256 MB, arm64): ${:.2}",
+            "\nper 1,000 orders of this journey ({} emails with their delivery reports, {} write and {:.0} read units an order): \
+             DynamoDB ${:.3}, SES ${:.2}, Lambda ${:.3} (an invocation a step and two an email, for its send and delivery reports; 100 ms at 256 MB, arm64): ${:.2}",
             self.emails_per_order,
             self.write_units_per_order,
             self.read_units_per_order,
