@@ -51,13 +51,6 @@ impl AwsClients {
     }
 }
 
-impl AwsClients {
-    /// Opens the connection to DynamoDB at cold start: see [`open_dynamodb_connection`].
-    pub async fn open_dynamodb_connection(&self) {
-        open_dynamodb_connection(&self.dynamodb).await;
-    }
-}
-
 /// How long the cold start waits for the DynamoDB connection to open: one attempt, well
 /// inside Lambda's 10 s init limit, so a slow network delays the start by at most this.
 pub const OPEN_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);

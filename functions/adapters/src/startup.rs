@@ -4,7 +4,7 @@
 //! invocation), how log lines name customers (the log-id key from its secret, unless the shop
 //! opted into raw ids), then the link-signing keys from their secret for the functions that
 //! sign or verify links. While the keys are read, the connection to DynamoDB is opened (see
-//! [`AwsClients::open_dynamodb_connection`]), so the first invocation does not wait for its TLS
+//! [`crate::aws::open_dynamodb_connection`]), so the first invocation does not wait for its TLS
 //! handshake. A function that sends nothing and signs no link (helpdesk-events) starts with
 //! [`cold_start_core`]: the same steps over the [`CoreConfig`] alone.
 
@@ -52,7 +52,10 @@ pub async fn cold_start(keys: LinkKeys) -> Result<(Config, AwsClients), ColdStar
         }
         Ok::<(), ColdStartError>(())
     };
-    let (read, ()) = tokio::join!(read_keys, clients.open_dynamodb_connection());
+    let (read, ()) = tokio::join!(
+        read_keys,
+        crate::aws::open_dynamodb_connection(&clients.dynamodb)
+    );
     read?;
     Ok((config, clients))
 }
@@ -68,7 +71,7 @@ pub async fn cold_start_core() -> Result<(CoreConfig, AwsClients), ColdStartErro
     let clients = AwsClients::from_environment().await;
     let (naming, ()) = tokio::join!(
         naming(&config.log_ids, &clients),
-        clients.open_dynamodb_connection()
+        crate::aws::open_dynamodb_connection(&clients.dynamodb)
     );
     crate::log_ids::install(naming?)?;
     Ok((config, clients))

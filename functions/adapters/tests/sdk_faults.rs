@@ -15,11 +15,15 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
 const INVALID: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"One or more parameter values were invalid"}"#;
 
-fn store(rule: &Rule) -> DynamoStore {
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [rule], |config| {
+/// A DynamoDB client answered by `rule`, with aftercare's retry settings.
+fn dynamodb(rule: &Rule) -> Client {
+    mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [rule], |config| {
         config.retry_config(retry_config())
-    });
-    DynamoStore::new(client, "journeys")
+    })
+}
+
+fn store(rule: &Rule) -> DynamoStore {
+    DynamoStore::new(dynamodb(rule), "journeys")
 }
 
 async fn load(store: &DynamoStore) -> Result<(), aftercare_adapters::items::StoreError> {
@@ -151,10 +155,7 @@ async fn the_cold_start_opens_the_dynamodb_connection_with_one_describe_endpoint
                 .unwrap()
         })
         .build();
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule], |config| {
-        config.retry_config(retry_config())
-    });
-    aftercare_adapters::aws::open_dynamodb_connection(&client).await;
+    aftercare_adapters::aws::open_dynamodb_connection(&dynamodb(&rule)).await;
     assert_eq!(rule.num_calls(), 1);
 }
 
@@ -166,10 +167,7 @@ async fn a_refused_describe_endpoints_does_not_stop_the_cold_start() {
         .http_status(400, Some(DENIED.to_owned()))
         .repeatedly()
         .build();
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule], |config| {
-        config.retry_config(retry_config())
-    });
     // It returns, having tried once (a refusal is not retried), and the start goes on.
-    aftercare_adapters::aws::open_dynamodb_connection(&client).await;
+    aftercare_adapters::aws::open_dynamodb_connection(&dynamodb(&rule)).await;
     assert_eq!(rule.num_calls(), 1);
 }

@@ -24,9 +24,20 @@ impl Stored {
     }
 }
 
-fn nanos<E: serde::ser::Error>(at: &DateTime<Utc>) -> Result<i64, E> {
-    at.timestamp_nanos_opt()
-        .ok_or_else(|| E::custom("an instant outside the years 1677 to 2262"))
+/// `times` as nanoseconds; an instant outside the years 1677 to 2262 is an error.
+fn nanos<E: serde::ser::Error>(times: &[DateTime<Utc>]) -> Result<Vec<i64>, E> {
+    times
+        .iter()
+        .map(|at| {
+            at.timestamp_nanos_opt()
+                .ok_or_else(|| E::custom("an instant outside the years 1677 to 2262"))
+        })
+        .collect()
+}
+
+/// Instants as stored, read back.
+fn instants(stored: Vec<Stored>) -> Vec<DateTime<Utc>> {
+    stored.into_iter().map(Stored::instant).collect()
 }
 
 /// A list of instants, as nanoseconds.
@@ -37,18 +48,14 @@ pub(crate) mod list {
         times: &[DateTime<Utc>],
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        let stored = times
-            .iter()
-            .map(nanos::<S::Error>)
-            .collect::<Result<Vec<_>, _>>()?;
-        serializer.collect_seq(stored)
+        serializer.collect_seq(nanos::<S::Error>(times)?)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Vec<DateTime<Utc>>, D::Error> {
         let stored = Option::<Vec<Stored>>::deserialize(deserializer)?.unwrap_or_default();
-        Ok(stored.into_iter().map(Stored::instant).collect())
+        Ok(instants(stored))
     }
 }
 
@@ -62,13 +69,7 @@ pub(crate) mod by_key {
     ) -> Result<S::Ok, S::Error> {
         let stored = map
             .iter()
-            .map(|(key, times)| {
-                let times = times
-                    .iter()
-                    .map(nanos::<S::Error>)
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok((key, times))
-            })
+            .map(|(key, times)| Ok((key, nanos::<S::Error>(times)?)))
             .collect::<Result<Vec<_>, S::Error>>()?;
         serializer.collect_map(stored)
     }
@@ -84,7 +85,7 @@ pub(crate) mod by_key {
             Option::<BTreeMap<K, Vec<Stored>>>::deserialize(deserializer)?.unwrap_or_default();
         Ok(stored
             .into_iter()
-            .map(|(key, times)| (key, times.into_iter().map(Stored::instant).collect()))
+            .map(|(key, times)| (key, instants(times)))
             .collect())
     }
 }
