@@ -28,20 +28,13 @@ const PLACED: &str = include_str!("../../events/detail/placed.json");
 const SHIPPED: &str = include_str!("../../events/detail/shipped.json");
 const DELIVERED: &str = include_str!("../../events/detail/delivered.json");
 
-/// The pieces of work this program can repeat, as `make bench` names them.
-pub const WORK: [&str; 6] = [
-    "decide-placed",
-    "decide-shipped",
-    "decide-delivered",
-    "decide-review-request",
-    "render-shipped",
-    "render-review-request",
-];
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(work), Some(times)) = (args.first(), args.get(1).and_then(|t| t.parse().ok())) else {
-        eprintln!("usage: aftercare-bench-cpu <{}> <times>", WORK.join("|"));
+        eprintln!(
+            "usage: aftercare-bench-cpu <{}> <times>",
+            aftercare_bench_cpu::names("|")
+        );
         return ExitCode::from(2);
     };
     match run(work, times) {
@@ -85,7 +78,7 @@ fn run(work: &str, times: u32) -> Result<(), String> {
             other => {
                 return Err(format!(
                     "unknown work {other:?}; one of {}",
-                    WORK.join(", ")
+                    aftercare_bench_cpu::names(", ")
                 ))
             }
         }

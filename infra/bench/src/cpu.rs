@@ -9,14 +9,7 @@ use std::process::Command;
 use serde::Serialize;
 
 /// What the CPU bench program does, as it names it, with the words the table prints.
-pub const WORK: [(&str, &str); 6] = [
-    ("decide-placed", "decide order event `placed`"),
-    ("decide-shipped", "decide order event `shipped`"),
-    ("decide-delivered", "decide order event `delivered`"),
-    ("decide-review-request", "decide a due review request"),
-    ("render-shipped", "lay out the `shipped` email"),
-    ("render-review-request", "lay out the review request"),
-];
+pub use aftercare_bench_cpu::WORK;
 
 /// How many more times the second run does the work than the first.
 const REPEATS: u64 = 10;
