@@ -117,13 +117,15 @@ async fn main() -> Result<()> {
     );
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let stack = LocalStack::start()?;
-    let steps = dynamodb_costs(&stack).await?;
+    // The clients that set the emulator up, straight to it (the functions' go through the meter).
+    let direct = AwsClients::from_config(&stack.sdk_config().await);
+    let steps = dynamodb_costs(&stack, &direct).await?;
     print_table(&steps);
     let model = CostModel::of(&steps);
     model.print();
     let work = cpu::measure(&release.join("aftercare-bench-cpu"), &out)?;
     print_work(&work);
-    let binaries = binary_costs(&stack, &release).await?;
+    let binaries = binary_costs(&stack, &direct, &release).await?;
     print_binaries(&binaries);
     let report = serde_json::json!({
         "events": steps, "per_1000_orders": model, "cpu": work, "binaries": binaries
@@ -136,8 +138,7 @@ async fn main() -> Result<()> {
 }
 
 /// One customer's journey through the real handlers on the emulator, each step metered.
-async fn dynamodb_costs(stack: &LocalStack) -> Result<Vec<StepCost>> {
-    let direct = AwsClients::from_config(&stack.sdk_config().await);
+async fn dynamodb_costs(stack: &LocalStack, direct: &AwsClients) -> Result<Vec<StepCost>> {
     let table = "aftercare-bench-journeys";
     stack.create_table(&direct.dynamodb, table).await?;
     stack.verify_identity(&direct.sesv2, SENDER_DOMAIN).await?;
@@ -256,10 +257,13 @@ fn print_table(steps: &[StepCost]) {
 
 /// Each function's release binary in `release`: its size, and its cold starts against a stub
 /// runtime API with the local shop's configuration, its keys read from the emulator's secrets.
-async fn binary_costs(stack: &LocalStack, release: &Path) -> Result<Vec<BinaryCost>> {
-    let direct = AwsClients::from_config(&stack.sdk_config().await);
+async fn binary_costs(
+    stack: &LocalStack,
+    direct: &AwsClients,
+    release: &Path,
+) -> Result<Vec<BinaryCost>> {
     let table = "aftercare-bench-init";
-    let link_secret = stack.provision(&direct, table).await?;
+    let link_secret = stack.provision(direct, table).await?;
     let shared = aftercare_local::local_function_environment(stack.endpoint(), table, &link_secret);
     let mut costs = Vec::new();
     for function in init::FUNCTIONS {
