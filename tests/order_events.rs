@@ -272,7 +272,7 @@ async fn a_crash_after_ses_accepted_but_before_marking_sends_the_message_once_mo
     let mailer =
         aftercare_adapters::mailer::SesMailer::new(world.clients.sesv2.clone(), &world.config);
     mailer
-        .send(&pending.outgoing().unwrap().unwrap())
+        .send(&pending.outgoing(&world.config.settings).unwrap().unwrap())
         .await
         .unwrap();
     assert_eq!(world.sent().len(), 1);

@@ -1059,7 +1059,7 @@ async fn a_profile_commit_with_messages_is_a_conflict_at_a_stale_version_and_a_d
         .profile
         .expect("a profile");
     assert_eq!(profile.version, 1);
-    let mut content = existing.outgoing().unwrap().expect("content");
+    let mut content = existing.outgoing(&settings()).unwrap().expect("content");
     content.id =
         aftercare_journey::message::MessageId::derive(&customer(), "contract-answer", content.kind);
     let fresh = pending_message_item(&content, &lease("feedback-1", at("2026-11-02T10:30:00Z")));
@@ -1318,7 +1318,7 @@ async fn scenario<S: JourneyStore>(store: &S) -> (Vec<String>, Vec<JourneyItem>)
         .unwrap()
         .profile
         .expect("a profile");
-    let mut content = message.outgoing().unwrap().expect("content");
+    let mut content = message.outgoing(&settings()).unwrap().expect("content");
     content.id =
         aftercare_journey::message::MessageId::derive(&customer(), "scenario", content.kind);
     let fresh = pending_message_item(&content, &lease("feedback-1", at("2026-11-09T10:00:00Z")));

@@ -1,8 +1,8 @@
 //! How a pending message's [`PendingContent`] (its recipient and its draft) is stored: its
 //! JSON, DEFLATE-compressed, as one binary attribute. It takes about three fifths of the map of
-//! attributes it would be: a pending order-status message is about 1.2 KB (two write units), where
-//! with its laid-out bodies it was 4 to 7 KB. Content stored by earlier releases as a map of attributes
-//! still reads.
+//! attributes it would be: a pending order-status message is under 0.9 KB (one write unit), where
+//! with its laid-out bodies it was 4 to 7 KB. Content stored by earlier releases as a map of
+//! attributes still reads.
 //!
 //! Used as `#[serde(default, with = "crate::compressed_content")]` on an
 //! `Option<PendingContent>` field: `None` is stored as no value.

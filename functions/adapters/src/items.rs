@@ -18,14 +18,16 @@
 use aftercare_journey::contact::{EmailAddress, Language};
 use aftercare_journey::event::OrderEvent;
 use aftercare_journey::follow_ups::{FollowUp, FollowUpDecision, FollowUpOutcome};
+use aftercare_journey::frame::lay_out;
 use aftercare_journey::handoff::Handoff;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
-use aftercare_journey::message::{Draft, ListUnsubscribe, MessageId, MessageKind, OutgoingMessage};
+use aftercare_journey::message::{Draft, Envelope, MessageId, MessageKind, OutgoingMessage};
 use aftercare_journey::order::Order;
 use aftercare_journey::order_status::BeforeEvent;
 use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
 use aftercare_journey::render::RenderError;
+use aftercare_journey::settings::Settings;
 use aftercare_journey::text::Text;
 use aftercare_journey::time_shift::Shift;
 use chrono::{DateTime, Duration, Utc};
@@ -253,9 +255,14 @@ pub struct MessageItem {
 }
 
 /// What a pending message keeps to be sent: its recipient and its [`Draft`], from which the
-/// subject, the text and the HTML are laid out again at sending, byte for byte as decided. The
-/// rest of the message (its id, kind, cause and reason) is on the item itself. A draft is a
-/// fraction of the laid-out bodies, so the pending item stays within one write unit or two.
+/// subject, the text and the HTML are laid out again at sending in the frame the shop's
+/// settings give it, byte for byte as decided while the settings are the same. The rest of the
+/// message (its id, kind, cause and reason) is on the item itself; the frame (support, footer,
+/// preferences link) and the unsubscribe headers are made again from the settings. A draft is a
+/// fraction of the laid-out bodies, so the pending item stays within one write unit.
+///
+/// Items written before the frame was left out of the draft still read: the frame, the shop's
+/// name and the unsubscribe headers they kept are ignored and made again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingContent {
     /// The recipient's address.
@@ -267,9 +274,6 @@ pub struct PendingContent {
     pub language: Language,
     /// What it is laid out from.
     pub draft: Draft,
-    /// The unsubscribe headers, on every message that is not transactional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub list_unsubscribe: Option<ListUnsubscribe>,
 }
 
 impl PendingContent {
@@ -280,7 +284,6 @@ impl PendingContent {
             to_name: message.to_name.clone(),
             language: message.language,
             draft: message.draft.clone(),
-            list_unsubscribe: message.list_unsubscribe.clone(),
         }
     }
 }
@@ -297,16 +300,16 @@ pub enum LayoutError {
 }
 
 impl MessageItem {
-    /// The message as decided, laid out again from its kept draft; `None` once sent or failed
-    /// (the content is dropped then), or for an entry that only carries a call for a person.
-    pub fn outgoing(&self) -> Result<Option<OutgoingMessage>, LayoutError> {
+    /// The message as decided, laid out again from its kept draft in the frame `settings` give
+    /// it; `None` once sent or failed (the content is dropped then), or for an entry that only
+    /// carries a call for a person.
+    pub fn outgoing(&self, settings: &Settings) -> Result<Option<OutgoingMessage>, LayoutError> {
         let Some(content) = &self.content else {
             return Ok(None);
         };
         let id = MessageId::from_hex(&self.message_id)
             .ok_or_else(|| LayoutError::MessageId(self.message_id.clone()))?;
-        let laid_out = content.draft.render(content.language)?;
-        Ok(Some(OutgoingMessage {
+        let envelope = Envelope {
             id,
             kind: self.kind,
             customer_id: self.customer_id.clone(),
@@ -314,15 +317,11 @@ impl MessageItem {
             to: content.to.clone(),
             to_name: content.to_name.clone(),
             language: content.language,
-            subject: laid_out.subject,
-            text: laid_out.text,
-            html: laid_out.html,
-            draft: content.draft.clone(),
             trigger: self.trigger.clone(),
             decided_at: self.decided_at,
             reason: self.reason.clone(),
-            list_unsubscribe: content.list_unsubscribe.clone(),
-        }))
+        };
+        Ok(Some(lay_out(envelope, content.draft.clone(), settings)?))
     }
 }
 

@@ -10,6 +10,7 @@
 //! for the same reason (see `aws::ses_config`).
 
 use aftercare_journey::ids::CustomerId;
+use aftercare_journey::settings::Settings;
 use aftercare_journey::time_shift::Shift;
 use chrono::Duration;
 
@@ -119,23 +120,31 @@ impl HandoffBus for NoBus {
     }
 }
 
-/// Sends outbox messages exactly once: held in `store`, sent through `mailer`, their handoffs
-/// published on `bus` when there is one.
+/// Sends outbox messages exactly once: held in `store`, laid out again in the frame of the
+/// shop's `settings`, sent through `mailer`, their handoffs published on `bus` when there is one.
 pub struct Outbox<'a, S, M, B = NoBus> {
     store: &'a S,
     mailer: &'a M,
+    settings: &'a Settings,
     clock: &'a dyn Clock,
     lease: Duration,
     bus: Option<&'a B>,
 }
 
 impl<'a, S: JourneyStore, M: Mailer> Outbox<'a, S, M> {
-    /// An outbox over `store` sending through `mailer`, without a bus; a sender holds a
-    /// message for `lease`.
-    pub fn new(store: &'a S, mailer: &'a M, clock: &'a dyn Clock, lease: Duration) -> Self {
+    /// An outbox over `store` sending through `mailer` the messages of the shop `settings`
+    /// describe, without a bus; a sender holds a message for `lease`.
+    pub fn new(
+        store: &'a S,
+        mailer: &'a M,
+        settings: &'a Settings,
+        clock: &'a dyn Clock,
+        lease: Duration,
+    ) -> Self {
         Self {
             store,
             mailer,
+            settings,
             clock,
             lease,
             bus: None,
@@ -155,6 +164,7 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
         Outbox {
             store: self.store,
             mailer: self.mailer,
+            settings: self.settings,
             clock: self.clock,
             lease: self.lease,
             bus,
@@ -179,7 +189,7 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Outbox<'a, S, M, B> {
             return Ok(SendOutcome::NotOurs);
         }
         self.publish_handoff(item, owner).await?;
-        let message = match item.outgoing() {
+        let message = match item.outgoing(self.settings) {
             Ok(Some(message)) => message,
             Ok(None) => {
                 // A call for a person only: published, so done.

@@ -28,6 +28,7 @@ fn outbox(
     Outbox::new(
         &twin.store,
         &twin.mailer,
+        &twin.config.settings,
         &twin.clock,
         twin.config.outbox_lease,
     )
@@ -149,13 +150,65 @@ async fn a_message_whose_holder_died_before_sending_is_sent_once_by_the_relay_af
 }
 
 #[tokio::test]
+async fn a_pending_order_status_message_fits_in_one_write_unit() {
+    // GIVEN the sample's shipped email, written as pending: its draft without the frame the
+    // outbox makes again from the settings
+    let twin = Twin::new();
+    let item = shipped_then_crash(&twin, "inv-1").await;
+
+    // THEN the item, as DynamoDB sizes it, is under the 1 KB of one write unit
+    let stored = serde_dynamo::to_item::<_, std::collections::HashMap<String, _>>(&item).unwrap();
+    let size = aftercare_adapters::memory::item_size(&stored);
+    assert!(size <= 1024, "{size} bytes");
+}
+
+#[tokio::test]
+async fn a_message_an_earlier_release_kept_with_its_frame_is_sent_in_the_frame_of_todays_settings()
+{
+    // GIVEN a pending message as an earlier release kept it: the shop's name, how to reach a
+    // person, the footer, the preferences link and the unsubscribe headers inside its draft,
+    // from settings that have changed since
+    let twin = Twin::with(&[ONLY_ORDER_STATUS]);
+    let item = shipped_then_crash(&twin, "inv-1").await;
+    let today = item.outgoing(&twin.config.settings).unwrap().unwrap();
+    let mut kept = serde_json::to_value(item.content.as_ref().unwrap()).unwrap();
+    kept["draft"]["shop"] = serde_json::json!("Leaf and Kettle Ltd");
+    kept["draft"]["copy"]["support"] = serde_json::json!({
+        "text": "Write to old-help@leafandkettle.example.", "email": "old-help@leafandkettle.example",
+        "url": null, "url_label": "Help"
+    });
+    kept["draft"]["copy"]["footer"] = serde_json::json!("An old footer.");
+    kept["draft"]["copy"]["preferences"] = serde_json::json!({
+        "label": "Old link", "url": "https://old.example/unsubscribe?token=old"
+    });
+    kept["list_unsubscribe"] = serde_json::json!({
+        "https": "https://old.example/unsubscribe?token=old", "mailto": "mailto:old@example.com"
+    });
+    let mut earlier = item.clone();
+    earlier.content = Some(serde_json::from_value(kept).unwrap());
+
+    // WHEN its holder delivers it
+    let outcome = outbox(&twin).deliver_held(&earlier, "inv-1").await.unwrap();
+
+    // THEN it goes out once, laid out in today's frame, exactly as a message kept today is
+    assert!(matches!(outcome, SendOutcome::Sent { .. }), "{outcome:?}");
+    let sent = twin.mailer.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].message, today);
+    assert!(
+        !sent[0].message.html.contains("old-help@")
+            && !sent[0].message.html.contains("old.example")
+    );
+}
+
+#[tokio::test]
 async fn a_crash_after_ses_accepted_and_before_the_mark_sends_the_message_exactly_once_more() {
     // GIVEN an invocation whose send SES accepted, which died before marking it sent: the one
     // window the design admits (SES has no idempotency key)
     let twin = Twin::with(&[ONLY_ORDER_STATUS]);
     let item = shipped_then_crash(&twin, "inv-crashed").await;
     twin.mailer
-        .send(&item.outgoing().unwrap().unwrap())
+        .send(&item.outgoing(&twin.config.settings).unwrap().unwrap())
         .await
         .unwrap();
 
@@ -539,9 +592,10 @@ async fn of_many_relays_claiming_one_message_at_once_exactly_one_sends_it() {
                 item.clone(),
             );
             let lease = twin.config.outbox_lease;
+            let settings = twin.config.settings.clone();
             async move {
                 let clock: &ManualClock = &clock;
-                Outbox::new(&store, &mailer, clock, lease)
+                Outbox::new(&store, &mailer, &settings, clock, lease)
                     .claim_and_deliver(&item, &format!("relay-{n}"))
                     .await
                     .unwrap()

@@ -36,6 +36,7 @@ fn sweeper(twin: &Twin) -> Sweeper<'_, MemoryStore, MemoryMailer, MemoryBus> {
     let outbox = Outbox::new(
         &twin.store,
         &twin.mailer,
+        &twin.config.settings,
         &twin.clock,
         twin.config.outbox_lease,
     )
@@ -223,6 +224,7 @@ async fn sweep_among_idle_customers(idle: u32) -> (SweepReport, SweepReport) {
     let outbox = Outbox::new(
         &twin.store,
         &twin.mailer,
+        &twin.config.settings,
         &twin.clock,
         twin.config.outbox_lease,
     );
@@ -325,8 +327,14 @@ async fn sweep_with_lanes(lanes: usize) -> (Twin, CountingMailer, SweepReport) {
     }
     twin.clock.set(at(REVIEWS_DUE));
     let mailer = CountingMailer::default();
-    let outbox = Outbox::new(&twin.store, &mailer, &twin.clock, twin.config.outbox_lease)
-        .with_bus(&twin.bus);
+    let outbox = Outbox::new(
+        &twin.store,
+        &mailer,
+        &twin.config.settings,
+        &twin.clock,
+        twin.config.outbox_lease,
+    )
+    .with_bus(&twin.bus);
     let report = Sweeper::new(&twin.store, outbox, &twin.config.settings, &twin.clock)
         .with_lanes(lanes)
         .run(at(REVIEWS_DUE), "sweep-lanes", Budget::UNLIMITED)

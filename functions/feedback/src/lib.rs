@@ -523,6 +523,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> FeedbackFunction<S, M, B> {
         Outbox::new(
             &self.store,
             &self.mailer,
+            &self.parts.settings,
             self.parts.clock.as_ref(),
             self.parts.outbox_lease,
         )

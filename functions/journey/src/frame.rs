@@ -1,11 +1,14 @@
 //! The frame every email shares, in the language it is written in: the greeting, how to reach
-//! a person and the footer, from the words of [`crate::copy::shared`].
+//! a person, the footer and the preferences link, from the words of [`crate::copy::shared`].
 
+use crate::consent::{list_unsubscribe, preferences_action};
 use crate::contact::Language;
 use crate::copy::shared;
+use crate::ids::CustomerId;
+use crate::message::{Draft, Envelope, MessageKind, OutgoingMessage};
 use crate::profile::Profile;
-use crate::render::Support;
-use crate::settings::Brand;
+use crate::render::{Frame, RenderError, Support};
+use crate::settings::{Brand, Settings};
 
 /// The customer's first name, when we know their name.
 fn first_name(profile: &Profile) -> Option<&str> {
@@ -20,8 +23,70 @@ pub(crate) fn greeting(profile: &Profile, language: Language) -> String {
     shared::greeting(first_name(profile)).pick(language)
 }
 
+impl Frame {
+    /// The frame of a message of `kind` to `customer` in `language`, for the shop `settings`
+    /// describe: its name, how to reach a person, the footer (a transactional message's says
+    /// it is part of the purchase; any other's why the customer gets it and how to stop it),
+    /// and the signed link to the customer's preferences where links can be signed.
+    pub fn of(
+        settings: &Settings,
+        customer: &CustomerId,
+        kind: MessageKind,
+        language: Language,
+    ) -> Frame {
+        let brand = &settings.brand;
+        let preferences = preferences_action(settings, customer, kind, language);
+        let shop = brand.shop_name.as_str();
+        Frame {
+            shop: shop.to_owned(),
+            support: support(brand, language),
+            footer: if kind.is_transactional() {
+                shared::footer(shop).pick(language)
+            } else {
+                shared::engagement_footer(shop, preferences.is_some()).pick(language)
+            },
+            preferences,
+        }
+    }
+}
+
+/// Lays `draft` out for `envelope` in the frame `settings` give it ([`Frame::of`]), with the
+/// unsubscribe headers of its kind: the one way a message is made, when it is decided and again
+/// when the outbox sends what it kept of it.
+pub fn lay_out(
+    envelope: Envelope,
+    draft: Draft,
+    settings: &Settings,
+) -> Result<OutgoingMessage, RenderError> {
+    let frame = Frame::of(
+        settings,
+        &envelope.customer_id,
+        envelope.kind,
+        envelope.language,
+    );
+    let laid_out = draft.render(&frame, envelope.language)?;
+    let list_unsubscribe = list_unsubscribe(settings, &envelope.customer_id, envelope.kind);
+    Ok(OutgoingMessage {
+        subject: laid_out.subject,
+        text: laid_out.text,
+        html: laid_out.html,
+        draft,
+        list_unsubscribe,
+        id: envelope.id,
+        kind: envelope.kind,
+        customer_id: envelope.customer_id,
+        order_id: envelope.order_id,
+        to: envelope.to,
+        to_name: envelope.to_name,
+        language: envelope.language,
+        trigger: envelope.trigger,
+        decided_at: envelope.decided_at,
+        reason: envelope.reason,
+    })
+}
+
 /// How to reach a person at the shop: the support inbox and the help page, if any.
-pub(crate) fn support(brand: &Brand, language: Language) -> Support {
+fn support(brand: &Brand, language: Language) -> Support {
     let email = brand.support_email.as_str().to_owned();
     let words = shared::support(brand.shop_name.as_str(), &email).pick(language);
     Support {
@@ -30,15 +95,4 @@ pub(crate) fn support(brand: &Brand, language: Language) -> Support {
         url: brand.support_url.as_ref().map(|u| u.as_str().to_owned()),
         url_label: words.help_page.to_owned(),
     }
-}
-
-/// The footer of transactional messages.
-pub(crate) fn footer(brand: &Brand, language: Language) -> String {
-    shared::footer(brand.shop_name.as_str()).pick(language)
-}
-
-/// The footer of messages the customer did not ask for; `has_link` when the message carries a
-/// link to the preferences page.
-pub(crate) fn engagement_footer(brand: &Brand, language: Language, has_link: bool) -> String {
-    shared::engagement_footer(brand.shop_name.as_str(), has_link).pick(language)
 }

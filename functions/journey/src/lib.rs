@@ -53,9 +53,10 @@ pub mod copy;
 pub mod follow_ups;
 pub mod order_status;
 
-// Assembled from `copy` and the core, for the stages and the feedback endpoint: the frame every
-// email shares (greeting, how to reach a person, footer) and the endpoint's pages.
-mod frame;
+// Assembled from `copy`, `consent`'s links and the core, for the stages, the outbox and the
+// feedback endpoint: the frame every email shares (greeting, how to reach a person, footer,
+// preferences link), the one way a message is laid out, and the endpoint's pages.
+pub mod frame;
 pub mod pages;
 
 #[cfg(test)]

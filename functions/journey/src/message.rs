@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::contact::{EmailAddress, Language};
 use crate::ids::{CustomerId, OrderId};
-use crate::render::{render, Copy, RenderError, Rendered};
+use crate::render::{render, Copy, Frame, RenderError, Rendered};
 use crate::status::OrderStatus;
 use crate::text::Text;
 
@@ -220,8 +220,34 @@ impl fmt::Display for MessageId {
     }
 }
 
-/// A message decided and rendered, ready for the outbox. Everything needed to send it is here,
-/// so a relay can send it later without deciding anything again.
+/// Who a message goes to and why: everything about it but its words and their layout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// Its identity.
+    pub id: MessageId,
+    /// Its kind.
+    pub kind: MessageKind,
+    /// To whom.
+    pub customer_id: CustomerId,
+    /// About which order, if any.
+    pub order_id: Option<OrderId>,
+    /// The recipient's address.
+    pub to: EmailAddress,
+    /// The recipient's name, for the `To` header.
+    pub to_name: Option<Text>,
+    /// The language it is written in.
+    pub language: Language,
+    /// What caused it: `event:<event id>` for an order event.
+    pub trigger: String,
+    /// When it was decided (the decision's `now`).
+    pub decided_at: DateTime<Utc>,
+    /// Why it is sent, in words, for the journey log.
+    pub reason: String,
+}
+
+/// A message decided and laid out, ready for the outbox. Everything needed to send it is here,
+/// so a relay can send it later without deciding anything again. Made by
+/// [`crate::frame::lay_out`], at the decision and again at sending.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutgoingMessage {
     /// Its identity.
@@ -244,8 +270,9 @@ pub struct OutgoingMessage {
     pub text: String,
     /// The HTML body, every value in it escaped.
     pub html: String,
-    /// What the subject and both bodies were laid out from: laid out again, it gives them
-    /// byte for byte. The outbox keeps this rather than the bodies.
+    /// What the subject and both bodies were laid out from, with the shop's frame: laid out
+    /// again in the same frame, it gives them byte for byte. The outbox keeps this rather than
+    /// the bodies.
     pub draft: Draft,
     /// What caused it: `event:<event id>` for an order event.
     pub trigger: String,
@@ -258,22 +285,40 @@ pub struct OutgoingMessage {
     pub list_unsubscribe: Option<ListUnsubscribe>,
 }
 
-/// A message's words before layout and the shop whose layout they go in: everything the
-/// subject, the text and the HTML are made from. Layout is a pure function of it, so a draft
-/// kept and laid out again later gives the same bytes as when it was decided (for the same
-/// templates: a release that changes them changes the messages still waiting, too).
+impl OutgoingMessage {
+    /// Who it goes to and why, as it was laid out for.
+    pub fn envelope(&self) -> Envelope {
+        Envelope {
+            id: self.id.clone(),
+            kind: self.kind,
+            customer_id: self.customer_id.clone(),
+            order_id: self.order_id.clone(),
+            to: self.to.clone(),
+            to_name: self.to_name.clone(),
+            language: self.language,
+            trigger: self.trigger.clone(),
+            decided_at: self.decided_at,
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+/// A message's own words before layout: everything the subject, the text and the HTML are made
+/// from but the shop's [`Frame`] around them, which is a function of the shop's settings and
+/// the message's kind, customer and language. Layout is a pure function of the draft and the
+/// frame, so a draft kept and laid out again later in the same frame gives the same bytes as
+/// when it was decided (for the same templates: a release that changes them, or a shop that
+/// changes its name or support inbox, changes the messages still waiting, too).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Draft {
     /// The words, facts and links.
     pub copy: Copy,
-    /// The shop's name, in the layout's header.
-    pub shop: String,
 }
 
 impl Draft {
-    /// Lays the draft out in `language`.
-    pub fn render(&self, language: Language) -> Result<Rendered, RenderError> {
-        render(&self.copy, &self.shop, language)
+    /// Lays the draft out in `frame`, in `language`.
+    pub fn render(&self, frame: &Frame, language: Language) -> Result<Rendered, RenderError> {
+        render(&self.copy, frame, language)
     }
 }
 
@@ -288,13 +333,22 @@ pub struct ListUnsubscribe {
     pub mailto: String,
 }
 
-/// Checks that `message`'s draft, kept as the outbox keeps it (JSON) and laid out again, gives
-/// its subject, text and HTML byte for byte.
+/// Checks that `message`'s draft, kept as the outbox keeps it (JSON) and laid out again in the
+/// frame `settings` give it, gives its subject, text and HTML byte for byte.
 #[cfg(test)]
-pub(crate) fn assert_draft_lays_out_again(message: &OutgoingMessage) {
+pub(crate) fn assert_draft_lays_out_again(
+    message: &OutgoingMessage,
+    settings: &crate::settings::Settings,
+) {
     let kept = serde_json::to_string(&message.draft).unwrap();
     let draft: Draft = serde_json::from_str(&kept).unwrap();
-    let again = draft.render(message.language).unwrap();
+    let frame = Frame::of(
+        settings,
+        &message.customer_id,
+        message.kind,
+        message.language,
+    );
+    let again = draft.render(&frame, message.language).unwrap();
     assert_eq!(again.subject, message.subject, "{}", message.kind);
     assert_eq!(again.text, message.text, "{}", message.kind);
     assert_eq!(again.html, message.html, "{}", message.kind);

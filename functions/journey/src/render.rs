@@ -32,6 +32,16 @@ pub struct Copy {
     pub action: Option<Action>,
     /// One-click answers shown as a row (the rating links of a review request).
     pub choices: Vec<Action>,
+}
+
+/// What every message of a shop shares around its [`Copy`](struct@Copy): the shop's name, how
+/// to reach a person, why the customer receives it and the link to their preferences. It is a
+/// function of the shop's settings, the customer and the message's kind and language
+/// ([`Frame::of`]), so the outbox keeps only the copy and frames it again when it sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    /// The shop's name, in the layout's header.
+    pub shop: String,
     /// How to reach a person: every message has it.
     pub support: Support,
     /// Why the customer receives this.
@@ -155,10 +165,10 @@ fn environment() -> &'static Environment<'static> {
     })
 }
 
-/// Lays out `copy` for a shop named `shop`, in `language`.
-pub fn render(copy: &Copy, shop: &str, language: Language) -> Result<Rendered, RenderError> {
+/// Lays out `copy` in `frame`, in `language`.
+pub fn render(copy: &Copy, frame: &Frame, language: Language) -> Result<Rendered, RenderError> {
     let env = environment();
-    let ctx = context! { copy => copy, shop => shop, lang => language.tag() };
+    let ctx = context! { copy => copy, frame => frame, lang => language.tag() };
     let render = |name: &'static str| {
         env.get_template(name)
             .and_then(|t| t.render(&ctx))

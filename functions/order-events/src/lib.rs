@@ -214,6 +214,7 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
         Outbox::new(
             &self.store,
             &self.mailer,
+            &self.parts.settings,
             self.parts.clock.as_ref(),
             self.parts.outbox_lease,
         )

@@ -132,6 +132,7 @@ impl<S: JourneyStore, M: Mailer, B: HandoffBus> ScheduleFunction<S, M, B> {
         let outbox = Outbox::new(
             &self.store,
             &self.mailer,
+            &self.parts.settings,
             self.parts.clock.as_ref(),
             self.parts.outbox_lease,
         )

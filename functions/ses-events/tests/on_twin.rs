@@ -40,6 +40,7 @@ async fn sample_order_event(twin: &Twin, status: &str) {
     Outbox::new(
         &twin.store,
         &twin.mailer,
+        &twin.config.settings,
         &twin.clock,
         twin.config.outbox_lease,
     )

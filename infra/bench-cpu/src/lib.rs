@@ -7,8 +7,14 @@ pub const WORK: [(&str, &str); 6] = [
     ("decide-shipped", "decide order event `shipped`"),
     ("decide-delivered", "decide order event `delivered`"),
     ("decide-review-request", "decide a due review request"),
-    ("render-shipped", "lay out the `shipped` email"),
-    ("render-review-request", "lay out the review request"),
+    (
+        "render-shipped",
+        "frame and lay out the kept `shipped` email",
+    ),
+    (
+        "render-review-request",
+        "frame and lay out the kept review request",
+    ),
 ];
 
 /// The pieces' names, as the program takes them, joined by `separator`.

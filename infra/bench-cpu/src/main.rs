@@ -70,10 +70,10 @@ fn run(work: &str, times: u32) -> Result<(), String> {
                 black_box(journey.review_request_decision(&settings)?);
             }
             "render-shipped" => {
-                black_box(layout(&journey.shipped_message)?);
+                black_box(layout(&journey.shipped_message, &settings)?);
             }
             "render-review-request" => {
-                black_box(layout(&review_request)?);
+                black_box(layout(&review_request, &settings)?);
             }
             other => {
                 return Err(format!(
@@ -172,10 +172,9 @@ fn decide(
     decide_order_event(before, event, settings).map_err(|e| e.to_string())
 }
 
-fn layout(message: &OutgoingMessage) -> Result<aftercare_journey::render::Rendered, String> {
-    message
-        .draft
-        .render(message.language)
+/// What the outbox does before it sends a kept message: frames its draft again and lays it out.
+fn layout(message: &OutgoingMessage, settings: &Settings) -> Result<OutgoingMessage, String> {
+    aftercare_journey::frame::lay_out(message.envelope(), message.draft.clone(), settings)
         .map_err(|e| e.to_string())
 }
 

@@ -212,6 +212,7 @@ pub async fn order_history(
         Outbox::new(
             &twin.store,
             &twin.mailer,
+            &twin.config.settings,
             &twin.clock,
             twin.config.outbox_lease,
         )

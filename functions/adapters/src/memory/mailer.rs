@@ -141,7 +141,7 @@ mod tests {
         order_id: Option<OrderId>,
         to: &str,
     ) -> OutgoingMessage {
-        use aftercare_journey::render::{Copy, Support};
+        use aftercare_journey::render::{Action, Copy, Frame, Support};
         let draft = Draft {
             copy: Copy {
                 subject: "Your order".into(),
@@ -152,18 +152,23 @@ mod tests {
                 items: Vec::new(),
                 action: None,
                 choices: Vec::new(),
-                support: Support {
-                    text: "Reply to this email to reach a person.".into(),
-                    email: "help@example.com".into(),
-                    url: None,
-                    url_label: "Help".into(),
-                },
-                footer: "You ordered from Example Shop.".into(),
-                preferences: None,
             },
-            shop: "Example Shop".into(),
         };
-        let laid_out = draft.render(Language::En).unwrap();
+        let frame = Frame {
+            shop: "Example Shop".into(),
+            support: Support {
+                text: "Reply to this email to reach a person.".into(),
+                email: "help@example.com".into(),
+                url: None,
+                url_label: "Help".into(),
+            },
+            footer: "You ordered from Example Shop.".into(),
+            preferences: Some(Action {
+                label: "Choose which emails you get".into(),
+                url: "https://example.com/unsubscribe?token=t".into(),
+            }),
+        };
+        let laid_out = draft.render(&frame, Language::En).unwrap();
         OutgoingMessage {
             id,
             kind: MessageKind::OrderPlaced,

@@ -4,13 +4,12 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::consent::{list_unsubscribe, preferences_action};
 use crate::contact::Language;
 use crate::copy::answers::{self as words, AlertFacts};
 use crate::copy::shared::LABELS;
-use crate::frame::{footer, greeting, support};
+use crate::frame::{greeting, lay_out};
 use crate::ids::CustomerId;
-use crate::message::{Draft, MessageId, MessageKind, OutgoingMessage};
+use crate::message::{Draft, Envelope, MessageId, MessageKind, OutgoingMessage};
 use crate::order::Order;
 use crate::profile::{Comment, Profile, Score};
 use crate::render::{fact, Action, Copy, RenderError};
@@ -87,17 +86,9 @@ pub(crate) fn compose(
         items: Vec::new(),
         action,
         choices: Vec::new(),
-        support: support(brand, language),
-        footer: footer(brand, language),
-        preferences: preferences_action(settings, &profile.customer_id, kind, language),
     };
-    let draft = Draft {
-        copy,
-        shop: shop.to_owned(),
-    };
-    let rendered = draft.render(language)?;
     let alert = kind == MessageKind::SupportAlert;
-    Ok(OutgoingMessage {
+    let envelope = Envelope {
         // The comment is part of the cause: the alert for a rating and the alert for a comment
         // added in the same second are different messages; an identical repeat is the same one.
         id: MessageId::derive(
@@ -122,15 +113,11 @@ pub(crate) fn compose(
         },
         to_name: if alert { None } else { profile.name.clone() },
         language,
-        subject: rendered.subject,
-        text: rendered.text,
-        html: rendered.html,
-        draft,
         trigger: format!("rating:{id}"),
         decided_at: now,
         reason: format!("order {id} rated {n}/5"),
-        list_unsubscribe: list_unsubscribe(settings, &profile.customer_id, kind),
-    })
+    };
+    lay_out(envelope, Draft { copy }, settings)
 }
 
 /// The customer's own referral code: eight characters from an alphabet without look-alikes,

@@ -48,6 +48,22 @@ fn delivered(consent: Option<bool>) -> (Profile, Order, Settings) {
     (before.profile.unwrap(), before.order.unwrap(), settings)
 }
 
+/// The answer to the first rating of `score` for the delivered order, on 23 November.
+fn first_rating(
+    (profile, order, settings): (Profile, Order, Settings),
+    score: u8,
+) -> RatingDecision {
+    decide_rating(
+        &profile,
+        &order,
+        &claims(&order),
+        Score::new(score).unwrap(),
+        at("2026-11-23T10:00:00Z"),
+        &settings,
+    )
+    .unwrap()
+}
+
 fn claims(order: &Order) -> LinkClaims {
     LinkClaims {
         customer: CustomerId::parse("c-1").unwrap(),
@@ -78,7 +94,7 @@ fn every_answer_in_both_languages_lays_out_again_from_its_draft() {
             )
             .unwrap();
             for message in &decision.messages {
-                crate::message::assert_draft_lays_out_again(message);
+                crate::message::assert_draft_lays_out_again(message, &settings);
                 seen.insert(message.kind);
             }
         }
@@ -133,17 +149,42 @@ fn a_happy_first_answer_gets_thanks_with_a_referral_code_and_a_second_click_send
 }
 
 #[test]
+fn a_referral_invitation_says_why_the_customer_gets_it_and_offers_to_unsubscribe_not_that_it_is_part_of_the_purchase(
+) {
+    let decision = first_rating(delivered(None), 5);
+    let invitation = &decision.messages[0];
+    assert_eq!(invitation.kind, MessageKind::ReferralInvitation);
+    assert!(
+        invitation
+            .text
+            .contains("You receive this because you bought from"),
+        "{}",
+        invitation.text
+    );
+    assert!(
+        !invitation.text.contains("part of the purchase"),
+        "{}",
+        invitation.text
+    );
+    assert!(
+        invitation.text.contains("Unsubscribe"),
+        "{}",
+        invitation.text
+    );
+    let headers = invitation
+        .list_unsubscribe
+        .as_ref()
+        .expect("unsubscribe headers");
+    assert!(
+        invitation.text.contains(&headers.https),
+        "{}",
+        invitation.text
+    );
+}
+
+#[test]
 fn a_happy_customer_without_marketing_consent_gets_thanks_and_no_referral() {
-    let (profile, order, settings) = delivered(Some(false));
-    let d = decide_rating(
-        &profile,
-        &order,
-        &claims(&order),
-        Score::new(5).unwrap(),
-        at("2026-11-23T10:00:00Z"),
-        &settings,
-    )
-    .unwrap();
+    let d = first_rating(delivered(Some(false)), 5);
     assert_eq!(kinds(&d.messages), [MessageKind::ReviewThanks]);
 }
 

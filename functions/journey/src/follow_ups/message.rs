@@ -3,13 +3,12 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::consent::{list_unsubscribe, preferences_action};
 use crate::copy::follow_ups as words;
 use crate::copy::shared::LABELS;
 use crate::format;
-use crate::frame::{engagement_footer, footer, greeting, support};
+use crate::frame::{greeting, lay_out};
 use crate::links::{sign, LinkClaims};
-use crate::message::{Draft, MessageId, MessageKind, OutgoingMessage};
+use crate::message::{Draft, Envelope, MessageId, MessageKind, OutgoingMessage};
 use crate::order::Order;
 use crate::profile::{FollowUpKind, Profile};
 use crate::render::{fact, items, Action, Copy, RenderError};
@@ -155,7 +154,6 @@ pub fn compose(
         }
     };
 
-    let preferences = preferences_action(settings, &profile.customer_id, kind, language);
     let copy = Copy {
         subject: words.subject,
         preheader: words.preheader,
@@ -165,20 +163,8 @@ pub fn compose(
         items: lines,
         action,
         choices,
-        support: support(brand, language),
-        footer: if kind.is_transactional() {
-            footer(brand, language)
-        } else {
-            engagement_footer(brand, language, preferences.is_some())
-        },
-        preferences,
     };
-    let draft = Draft {
-        copy,
-        shop: shop.to_owned(),
-    };
-    let rendered = draft.render(language)?;
-    Ok(OutgoingMessage {
+    let envelope = Envelope {
         id: follow_up_message_id(task),
         kind,
         customer_id: profile.customer_id.clone(),
@@ -186,15 +172,11 @@ pub fn compose(
         to: profile.email.clone(),
         to_name: profile.name.clone(),
         language,
-        subject: rendered.subject,
-        text: rendered.text,
-        html: rendered.html,
-        draft,
         trigger: format!("follow-up:{}#{}", task.key, task.attempt),
         decided_at: now,
         reason: format!("{} due {}", task.key, task.due_at.to_rfc3339()),
-        list_unsubscribe: list_unsubscribe(settings, &profile.customer_id, kind),
-    })
+    };
+    lay_out(envelope, Draft { copy }, settings)
 }
 
 /// The message id of a follow-up's message: one per key and attempt.

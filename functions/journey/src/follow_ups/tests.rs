@@ -661,7 +661,7 @@ fn every_follow_up_renders_in_both_languages_from_a_draft_that_lays_out_again() 
                 &shop.settings,
             )
             .unwrap();
-            crate::message::assert_draft_lays_out_again(&message);
+            crate::message::assert_draft_lays_out_again(&message, &shop.settings);
             assert!(
                 !message.subject.is_empty() && message.html.contains("help@leafandkettle.example"),
                 "{kind:?} {locale}"

@@ -411,7 +411,7 @@ mod tests {
                     &event("e", status.as_str(), "2026-11-20T10:00:00Z", locale),
                 );
                 let m = d.message.unwrap();
-                crate::message::assert_draft_lays_out_again(&m);
+                crate::message::assert_draft_lays_out_again(&m, &settings());
                 assert!(!m.subject.is_empty() && !m.subject.contains('\n'));
                 assert!(
                     !m.html.contains("<script>"),

@@ -3,14 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::consent::preferences_action;
 use crate::contact::Language;
 use crate::copy::order_status::{self as words, Tenure};
 use crate::copy::shared::LABELS;
 use crate::event::OrderEvent;
 use crate::format;
-use crate::frame::{footer, greeting, support};
-use crate::message::{Draft, MessageId, MessageKind, OutgoingMessage};
+use crate::frame::{greeting, lay_out};
+use crate::message::{Draft, Envelope, MessageId, MessageKind, OutgoingMessage};
 use crate::order::Order;
 use crate::profile::Profile;
 use crate::render::{fact, items, Action, Copy, RenderError};
@@ -32,14 +31,8 @@ pub(crate) fn compose(
         profile,
         order,
     };
-    let mut copy = order_status_copy(event.status, &ctx, language);
-    copy.preferences = preferences_action(settings, &profile.customer_id, kind, language);
-    let draft = Draft {
-        copy,
-        shop: settings.brand.shop_name.as_str().to_owned(),
-    };
-    let rendered = draft.render(language)?;
-    Ok(OutgoingMessage {
+    let copy = order_status_copy(event.status, &ctx, language);
+    let envelope = Envelope {
         id: MessageId::derive(&profile.customer_id, event.event_id.as_str(), kind),
         kind,
         customer_id: profile.customer_id.clone(),
@@ -47,18 +40,14 @@ pub(crate) fn compose(
         to: profile.email.clone(),
         to_name: profile.name.clone(),
         language,
-        subject: rendered.subject,
-        text: rendered.text,
-        html: rendered.html,
-        draft,
         trigger: format!("event:{}", event.event_id),
         decided_at: now,
         reason: format!(
             "order {} is {} (event {})",
             order.order_id, event.status, event.event_id
         ),
-        list_unsubscribe: None,
-    })
+    };
+    lay_out(envelope, Draft { copy }, settings)
 }
 
 /// What the copy of an order-status message is made from.
@@ -226,8 +215,5 @@ pub fn order_status_copy(
         },
         action,
         choices: Vec::new(),
-        support: support(brand, language),
-        footer: footer(brand, language),
-        preferences: None,
     }
 }
