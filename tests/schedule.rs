@@ -2,7 +2,7 @@
 //! across overlapping sweeps, work left for the next run when time is short, reads that grow
 //! with due work and not with customers, and the watchdog's handoff.
 
-use aftercare_adapters::items::JourneyItem;
+use aftercare_adapters::items::{follow_up_decisions, JourneyItem};
 use aftercare_adapters::ports::JourneyStore;
 use aftercare_integration_tests::{at, stack, World};
 use serde_json::{json, Value};
@@ -30,12 +30,9 @@ fn delivered_order(
 }
 
 fn decisions(items: &[JourneyItem]) -> Vec<(String, String, String)> {
-    items
-        .iter()
-        .filter_map(|i| match i {
-            JourneyItem::Decision(d) => Some((d.key.clone(), d.decision.clone(), d.reason.clone())),
-            _ => None,
-        })
+    follow_up_decisions(items)
+        .into_iter()
+        .map(|d| (d.key, d.decision, d.reason))
         .collect()
 }
 

@@ -17,7 +17,9 @@
 
 use aftercare_journey::contact::{EmailAddress, Language};
 use aftercare_journey::event::OrderEvent;
-use aftercare_journey::follow_ups::{FollowUp, FollowUpDecision, FollowUpOutcome};
+use aftercare_journey::follow_ups::{
+    follow_up_key_of, follow_up_trigger, FollowUp, FollowUpDecision, FollowUpOutcome,
+};
 use aftercare_journey::frame::lay_out;
 use aftercare_journey::handoff::Handoff;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
@@ -524,8 +526,9 @@ pub fn follow_up_item(follow_up: &FollowUp, written_at: DateTime<Utc>) -> Follow
     }
 }
 
-/// A decision not to send now (or a record of a send), kept on the journey with its reason:
-/// `LOG#<when>#<follow-up key>`.
+/// A decision not to send now (deferred, withheld or cancelled; a send's record is its message
+/// item, and records of sends written by earlier releases still read), kept on the journey with
+/// its reason: `LOG#<when>#<follow-up key>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRecord {
     /// `CUSTOMER#<id>`.
@@ -540,7 +543,7 @@ pub struct DecisionRecord {
     pub kind: MessageKind,
     /// The follow-up's key.
     pub key: String,
-    /// `sent`, `deferred`, `withheld` or `cancelled`.
+    /// `deferred`, `withheld` or `cancelled` (`sent` in records of earlier releases).
     pub decision: String,
     /// Why.
     pub reason: String,
@@ -589,6 +592,63 @@ pub enum JourneyItem {
     FollowUp(Box<FollowUpItem>),
     /// A recorded decision.
     Decision(Box<DecisionRecord>),
+}
+
+/// One decision about a follow-up, as a journey shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUpDecided {
+    /// The follow-up's key.
+    pub key: String,
+    /// `sent`, `deferred`, `withheld` or `cancelled`.
+    pub decision: String,
+    /// Why.
+    pub reason: String,
+    /// When it was decided.
+    pub at: DateTime<Utc>,
+    /// The message it wrote: the email of a send, or the call for a person alone.
+    pub message_id: Option<String>,
+}
+
+/// Every decision about a follow-up on a journey, oldest first: each decision record (deferred,
+/// withheld, cancelled, and the sends earlier releases recorded), and each send, whose record
+/// is its message (one whose trigger names a follow-up and that no record names: a call for a
+/// person that a deferred or withheld watchdog wrote alone is named by its decision's record).
+pub fn follow_up_decisions(items: &[JourneyItem]) -> Vec<FollowUpDecided> {
+    let mut decided: Vec<FollowUpDecided> = items
+        .iter()
+        .filter_map(|item| match item {
+            JourneyItem::Decision(record) => Some(FollowUpDecided {
+                key: record.key.clone(),
+                decision: record.decision.clone(),
+                reason: record.reason.clone(),
+                at: record.at,
+                message_id: record.message_id.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let recorded: std::collections::HashSet<String> = decided
+        .iter()
+        .filter_map(|d| d.message_id.clone())
+        .collect();
+    for item in items {
+        if let JourneyItem::Message(message) = item {
+            if let (Some(key), false) = (
+                follow_up_key_of(&message.trigger),
+                recorded.contains(&message.message_id),
+            ) {
+                decided.push(FollowUpDecided {
+                    key: key.to_owned(),
+                    decision: "sent".into(),
+                    reason: message.reason.clone(),
+                    at: message.decided_at,
+                    message_id: Some(message.message_id.clone()),
+                });
+            }
+        }
+    }
+    decided.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.key.cmp(&b.key)));
+    decided
 }
 
 /// The outbox entry of a newly decided message, held by `lease` (its sender).
@@ -648,7 +708,7 @@ pub fn handoff_only_item(
         customer_id: task.customer_id.clone(),
         order_id: task.order_id.clone(),
         subject: format!("HandoffRequested for order {}", handoff.order_id),
-        trigger: format!("follow-up:{}#{}", task.key, task.attempt),
+        trigger: follow_up_trigger(task),
         reason: handoff.reason.clone(),
         decided_at: now,
         status: MessageStatus::Pending,
@@ -782,8 +842,10 @@ pub struct FollowUpWrites {
     pub replacement: Option<FollowUp>,
     /// A follow-up a send planned under another key.
     pub planned_elsewhere: Option<FollowUp>,
-    /// The decision, with its reason, kept on the journey.
-    pub record: DecisionRecord,
+    /// The decision not to send now, with its reason, kept on the journey; `None` for a send,
+    /// whose message item is its record (its kind, its trigger `follow-up:<key>#<attempt>`, its
+    /// reason and when it was decided).
+    pub record: Option<DecisionRecord>,
     /// The message written as pending and held by the lease: the email of a send (with the
     /// watchdog's handoff), or the handoff alone of a deferred or withheld watchdog.
     pub message: Option<MessageItem>,
@@ -821,21 +883,21 @@ impl FollowUpWrites {
                 .as_ref()
                 .map(|h| handoff_only_item(h, held, lease, now))
         };
-        let (decision, reason, until, message) = match &outcome.decision {
+        let (not_sent, message) = match &outcome.decision {
             FollowUpDecision::Send { message, .. } => {
                 let mut item = pending_message_item(message, lease);
                 item.handoff = outcome.handoff.clone();
-                ("sent", message.reason.clone(), None, Some(item))
+                (None, Some(item))
             }
             FollowUpDecision::Defer { until, reason } => {
-                ("deferred", reason.clone(), Some(*until), handoff_only())
+                (Some(("deferred", reason, Some(*until))), handoff_only())
             }
             FollowUpDecision::Withhold { reason } => {
-                ("withheld", reason.clone(), None, handoff_only())
+                (Some(("withheld", reason, None)), handoff_only())
             }
-            FollowUpDecision::Cancel { reason } => ("cancelled", reason.clone(), None, None),
+            FollowUpDecision::Cancel { reason } => (Some(("cancelled", reason, None)), None),
         };
-        let record = DecisionRecord {
+        let record = not_sent.map(|(decision, reason, until)| DecisionRecord {
             pk: held.pk.clone(),
             sk: decision_sk(now, &format!("{}#{}", task.key, task.attempt)),
             entity: "decision".into(),
@@ -843,11 +905,11 @@ impl FollowUpWrites {
             kind: task.kind.message_kind(),
             key: task.key.clone(),
             decision: decision.into(),
-            reason,
+            reason: reason.clone(),
             message_id: message.as_ref().map(|m| m.message_id.clone()),
             until,
             expires_at: written_at.plus(MESSAGE_LOG_TTL).timestamp(),
-        };
+        });
         Self {
             replacement,
             planned_elsewhere,
@@ -968,6 +1030,72 @@ mod tests {
         assert!(!lease.is_scheduled());
         assert_eq!(lease.stored_until(), "2026-11-23T07:00:00.000Z");
         assert_eq!(Lease::parse_until(&lease.stored_until()), Some(lease.until));
+    }
+
+    fn a_follow_up_message(id: &str, key: &str, at: &str) -> JourneyItem {
+        let mut item = a_message_item();
+        item.message_id = id.into();
+        item.trigger = format!("follow-up:{key}#1");
+        item.reason = format!("{key} due");
+        item.decided_at = at.parse().unwrap();
+        JourneyItem::Message(Box::new(item))
+    }
+
+    fn a_record(key: &str, decision: &str, message_id: Option<&str>, at: &str) -> JourneyItem {
+        JourneyItem::Decision(Box::new(DecisionRecord {
+            pk: "CUSTOMER#c-1".into(),
+            sk: decision_sk(at.parse().unwrap(), key),
+            entity: "decision".into(),
+            at: at.parse().unwrap(),
+            kind: MessageKind::WatchdogUpdate,
+            key: key.into(),
+            decision: decision.into(),
+            reason: format!("{decision} because"),
+            message_id: message_id.map(Into::into),
+            until: None,
+            expires_at: 0,
+        }))
+    }
+
+    #[test]
+    fn a_journey_shows_each_follow_up_decision_once_whether_its_record_is_a_message_or_a_record() {
+        let journey = [
+            // A send: its message is its record.
+            a_follow_up_message("m-review", "review#O-1", "2026-11-06T18:00:00Z"),
+            // A deferred watchdog whose call for a person went out alone, named by the record.
+            a_follow_up_message("m-handoff", "watchdog#O-1", "2026-11-05T09:00:00Z"),
+            a_record(
+                "watchdog#O-1",
+                "deferred",
+                Some("m-handoff"),
+                "2026-11-05T09:00:00Z",
+            ),
+            // A send recorded by an earlier release: a record and the message it names.
+            a_follow_up_message("m-old", "repurchase#TEA", "2026-11-01T09:00:00Z"),
+            a_record(
+                "repurchase#TEA",
+                "sent",
+                Some("m-old"),
+                "2026-11-01T09:00:00Z",
+            ),
+            // A message no follow-up caused.
+            JourneyItem::Message(Box::new(a_message_item())),
+        ];
+        let decided: Vec<(String, String, Option<String>)> = follow_up_decisions(&journey)
+            .into_iter()
+            .map(|d| (d.key, d.decision, d.message_id))
+            .collect();
+        let row = |key: &str, decision: &str, id: &str| {
+            (key.to_owned(), decision.to_owned(), Some(id.to_owned()))
+        };
+        assert_eq!(
+            decided,
+            [
+                row("repurchase#TEA", "sent", "m-old"),
+                row("watchdog#O-1", "deferred", "m-handoff"),
+                row("review#O-1", "sent", "m-review"),
+            ]
+        );
     }
 
     fn a_message_item() -> MessageItem {

@@ -162,8 +162,9 @@ pub trait JourneyStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<FollowUpItem>, StoreError>> + Send;
 
     /// Writes a follow-up decision all or nothing: the profile (at `profile_version`), the
-    /// follow-up moved, replaced or removed (only while `lease.owner` holds it), the decision
-    /// record, and for a send the pending message. Returns the message entry, if any.
+    /// follow-up moved, replaced or removed (only while `lease.owner` holds it), and for a send
+    /// the pending message (the send's record), for any other decision its record. Returns the
+    /// message entry, if any.
     fn commit_follow_up(
         &self,
         profile_version: u64,

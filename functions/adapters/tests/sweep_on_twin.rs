@@ -4,7 +4,7 @@
 
 use aftercare_adapters::clock::Clock;
 use aftercare_adapters::deadline::Budget;
-use aftercare_adapters::items::JourneyItem;
+use aftercare_adapters::items::follow_up_decisions;
 use aftercare_adapters::memory::{Fault, MemoryBus, MemoryMailer, MemoryStore, Operation};
 use aftercare_adapters::outbox::Outbox;
 use aftercare_adapters::ports::JourneyStore;
@@ -62,15 +62,12 @@ fn reviews_sent(twin: &Twin) -> usize {
         .count()
 }
 
-/// The decisions recorded on `customer`'s journey about follow-up `key`.
+/// The decisions on `customer`'s journey about follow-up `key`.
 async fn decisions(twin: &Twin, customer: &str, key: &str) -> Vec<String> {
-    twin.journey(customer)
-        .await
+    follow_up_decisions(&twin.journey(customer).await)
         .into_iter()
-        .filter_map(|item| match item {
-            JourneyItem::Decision(d) if d.key == key => Some(d.decision),
-            _ => None,
-        })
+        .filter(|d| d.key == key)
+        .map(|d| d.decision)
         .collect()
 }
 

@@ -24,7 +24,7 @@ use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::config::Config;
 use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::items::{
-    sortable_time, FollowUpStatus, JourneyItem, MessageItem, MessageStatus,
+    follow_up_decisions, sortable_time, FollowUpStatus, JourneyItem, MessageItem, MessageStatus,
 };
 use aftercare_adapters::ports::JourneyStore;
 use aftercare_fault_proxy::{CrashPoint, FaultKind, FaultStats, Injected, Service};
@@ -322,24 +322,16 @@ pub async fn check(
     let end_text = sortable_time(end);
     for customer in customers {
         let id = CustomerId::parse(customer).map_err(|e| e.to_string())?;
-        for item in store.customer_items(&id).await.map_err(|e| e.to_string())? {
-            match item {
-                JourneyItem::FollowUp(ref follow_up) => {
-                    standing_keys.insert((customer.to_owned(), follow_up.follow_up.key.clone()));
-                }
-                JourneyItem::Decision(ref decision) => {
-                    decided_keys.insert((customer.to_owned(), decision.key.clone()));
-                    if let (Some(message), "sent") =
-                        (&decision.message_id, decision.decision.as_str())
-                    {
-                        sent_decisions.push((
-                            customer.to_owned(),
-                            decision.key.clone(),
-                            message.clone(),
-                        ));
-                    }
-                }
-                _ => {}
+        let journey = store.customer_items(&id).await.map_err(|e| e.to_string())?;
+        for decision in follow_up_decisions(&journey) {
+            decided_keys.insert((customer.to_owned(), decision.key.clone()));
+            if let (Some(message), "sent") = (decision.message_id, decision.decision.as_str()) {
+                sent_decisions.push((customer.to_owned(), decision.key, message));
+            }
+        }
+        for item in journey {
+            if let JourneyItem::FollowUp(ref follow_up) = item {
+                standing_keys.insert((customer.to_owned(), follow_up.follow_up.key.clone()));
             }
             match item {
                 JourneyItem::Event(marker) => {

@@ -123,8 +123,9 @@ pub(super) async fn claim_follow_up(
 
 /// Writes a follow-up decision in one TransactWriteItems: the profile (if still at the
 /// version read), the follow-up (moved, replaced by the next attempt, or removed; only if
-/// the lease's owner still holds it), the decision record, and for a send the message as a pending
-/// outbox entry held by `lease` (with the watchdog's handoff). Returns the entry, if any.
+/// the lease's owner still holds it), and for a send the message as a pending outbox entry held
+/// by `lease` (with the watchdog's handoff), which is the send's record; for any other decision
+/// its record. Returns the entry, if any.
 pub(super) async fn commit_follow_up(
     store: &DynamoStore,
     profile_version: u64,
@@ -172,7 +173,9 @@ pub(super) async fn commit_follow_up(
     if let Some(next) = &planned_elsewhere {
         writes.push(store.put_plain(to_item(&follow_up_item(next, written_at))?)?);
     }
-    writes.push(store.put_plain(to_item(&record)?)?);
+    if let Some(record) = &record {
+        writes.push(store.put_plain(to_item(record)?)?);
+    }
     if let Some(message) = &message {
         writes.push(store.put(to_item(message)?, "attribute_not_exists(pk)", None)?);
     }

@@ -812,7 +812,9 @@ impl JourneyStore for MemoryStore {
                 Condition::Always,
             ));
         }
-        writes.push(Write::put(to_item(&record)?, Condition::Always));
+        if let Some(record) = &record {
+            writes.push(Write::put(to_item(record)?, Condition::Always));
+        }
         if let Some(message) = &message {
             writes.push(Write::put(to_item(message)?, Condition::Absent));
         }

@@ -172,12 +172,28 @@ pub fn compose(
         to: profile.email.clone(),
         to_name: profile.name.clone(),
         language,
-        trigger: format!("follow-up:{}#{}", task.key, task.attempt),
+        trigger: follow_up_trigger(task),
         decided_at: now,
         reason: format!("{} due {}", task.key, task.due_at.to_rfc3339()),
     };
     lay_out(envelope, Draft { copy }, settings)
 }
+
+/// What a follow-up's message names as its cause: `follow-up:<key>#<attempt>`.
+pub fn follow_up_trigger(task: &FollowUp) -> String {
+    format!("{TRIGGER_PREFIX}{}#{}", task.key, task.attempt)
+}
+
+/// The key of the follow-up a message's `trigger` names, if it names one (see
+/// [`follow_up_trigger`]).
+pub fn follow_up_key_of(trigger: &str) -> Option<&str> {
+    trigger
+        .strip_prefix(TRIGGER_PREFIX)
+        .and_then(|rest| rest.rsplit_once('#'))
+        .map(|(key, _attempt)| key)
+}
+
+const TRIGGER_PREFIX: &str = "follow-up:";
 
 /// The message id of a follow-up's message: one per key and attempt.
 pub fn follow_up_message_id(task: &FollowUp) -> MessageId {
