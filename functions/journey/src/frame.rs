@@ -1,7 +1,7 @@
 //! The frame every email shares, in the language it is written in: the greeting, how to reach
 //! a person, the footer and the preferences link, from the words of [`crate::copy::shared`].
 
-use crate::consent::{list_unsubscribe, preferences_action};
+use crate::consent::{list_unsubscribe, preferences_action, preferences_link};
 use crate::contact::Language;
 use crate::copy::shared;
 use crate::ids::CustomerId;
@@ -35,7 +35,8 @@ impl Frame {
         language: Language,
     ) -> Frame {
         let brand = &settings.brand;
-        let preferences = preferences_action(settings, customer, kind, language);
+        let preferences = preferences_link(settings, customer, kind)
+            .map(|link| preferences_action(kind, language, link));
         let shop = brand.shop_name.as_str();
         Frame {
             shop: shop.to_owned(),
@@ -65,7 +66,9 @@ pub fn lay_out(
         envelope.language,
     );
     let laid_out = draft.render(&frame, envelope.language)?;
-    let list_unsubscribe = list_unsubscribe(settings, &envelope.customer_id, envelope.kind);
+    // The headers point where the footer's link does: signed once, for both.
+    let link = frame.preferences.as_ref().map(|action| action.url.as_str());
+    let list_unsubscribe = list_unsubscribe(settings, envelope.kind, link);
     Ok(OutgoingMessage {
         subject: laid_out.subject,
         text: laid_out.text,

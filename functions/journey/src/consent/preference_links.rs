@@ -34,19 +34,20 @@ pub fn preferences_link(
     links.url(UNSUBSCRIBE_PATH, &[("token", token.as_str())])
 }
 
-/// The unsubscribe headers of a message of `kind`: every message that is not transactional
-/// carries them; `None` for transactional ones, or when links cannot be signed.
+/// The unsubscribe headers of a message of `kind` whose preferences link is `link` (see
+/// [`preferences_link`]): every message that is not transactional carries them; `None` for
+/// transactional ones, or without a link (when links cannot be signed).
 pub fn list_unsubscribe(
     settings: &Settings,
-    customer: &CustomerId,
     kind: MessageKind,
+    link: Option<&str>,
 ) -> Option<ListUnsubscribe> {
     if kind.is_transactional() {
         return None;
     }
     let topic = MailTopic::of(kind)?;
     Some(ListUnsubscribe {
-        https: preferences_link(settings, customer, kind)?,
+        https: link?.to_owned(),
         mailto: format!(
             "mailto:{}?subject=unsubscribe%20{}",
             settings.brand.support_email, topic
@@ -54,18 +55,12 @@ pub fn list_unsubscribe(
     })
 }
 
-/// The footer's link to the preferences page, labelled for the message's kind.
-pub fn preferences_action(
-    settings: &Settings,
-    customer: &CustomerId,
-    kind: MessageKind,
-    language: Language,
-) -> Option<Action> {
-    let url = preferences_link(settings, customer, kind)?;
-    Some(Action {
+/// The footer's link to the preferences page at `link`, labelled for the message's kind.
+pub fn preferences_action(kind: MessageKind, language: Language, link: String) -> Action {
+    Action {
         label: preferences_label(kind.is_transactional())
             .pick(language)
             .to_owned(),
-        url,
-    })
+        url: link,
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::contact::{EmailAddress, Language};
+use crate::contact::EmailAddress;
 use crate::event::parse_order_event;
 use crate::ids::CustomerId;
 use crate::message::MessageKind;
@@ -213,7 +213,15 @@ fn topics_parse_from_their_names() {
 fn marketing_carries_one_click_unsubscribe_headers_and_transactional_mail_a_preferences_link() {
     let settings = crate::fixtures::settings();
     let customer = CustomerId::parse("c-1").unwrap();
-    let headers = list_unsubscribe(&settings, &customer, MessageKind::RepurchaseReminder).unwrap();
+    let link =
+        |settings: &crate::settings::Settings, kind| preferences_link(settings, &customer, kind);
+    let reminder = link(&settings, MessageKind::RepurchaseReminder);
+    let headers = list_unsubscribe(
+        &settings,
+        MessageKind::RepurchaseReminder,
+        reminder.as_deref(),
+    )
+    .unwrap();
     assert!(
         headers
             .https
@@ -230,16 +238,14 @@ fn marketing_carries_one_click_unsubscribe_headers_and_transactional_mail_a_pref
         crate::links::verify_preferences(&settings.links.as_ref().unwrap().keys, token).unwrap();
     assert_eq!(claims.topic, Some(MailTopic::Reminders));
     assert_eq!(
-        list_unsubscribe(&settings, &customer, MessageKind::OrderShipped),
+        list_unsubscribe(
+            &settings,
+            MessageKind::OrderShipped,
+            link(&settings, MessageKind::OrderShipped).as_deref()
+        ),
         None
     );
-    assert!(preferences_action(
-        &settings,
-        &customer,
-        MessageKind::OrderShipped,
-        Language::En
-    )
-    .is_some());
+    assert!(link(&settings, MessageKind::OrderShipped).is_some());
     assert_eq!(
         preferences_link(&settings, &customer, MessageKind::SupportAlert),
         None
@@ -247,7 +253,11 @@ fn marketing_carries_one_click_unsubscribe_headers_and_transactional_mail_a_pref
     let mut unsigned = settings.clone();
     unsigned.links = None;
     assert_eq!(
-        list_unsubscribe(&unsigned, &customer, MessageKind::Reactivation),
+        list_unsubscribe(
+            &unsigned,
+            MessageKind::Reactivation,
+            link(&unsigned, MessageKind::Reactivation).as_deref()
+        ),
         None
     );
 }
