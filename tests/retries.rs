@@ -15,7 +15,7 @@ async fn placed_and_committed(
     world: &World,
     owner: &str,
 ) -> (
-    aftercare_adapters::items::ProfileOrderAndMarker,
+    aftercare_adapters::items::ProfileAndOrder,
     aftercare_journey::event::OrderEvent,
     aftercare_journey::order_status::OrderEventDecision,
     Lease,
@@ -29,7 +29,7 @@ async fn placed_and_committed(
     .unwrap();
     let loaded = world
         .store()
-        .load_for_event(&event.customer.id, &event.order_id, &event.event_id)
+        .load_profile_and_order(&event.customer.id, Some(&event.order_id))
         .await
         .unwrap();
     let decision =
@@ -52,6 +52,26 @@ async fn placed_and_committed(
         .unwrap()
         .expect("a pending order confirmation");
     (loaded, event, decision, lease, message)
+}
+
+/// Checks that the order's timeline records `event` once, and that reading for it again finds
+/// it decided.
+async fn assert_event_decided_once(world: &World, event: &aftercare_journey::event::OrderEvent) {
+    let loaded = world
+        .store()
+        .load_profile_and_order(&event.customer.id, Some(&event.order_id))
+        .await
+        .unwrap();
+    assert!(loaded.decided_before(&event.event_id).is_some());
+    let order = loaded.order.unwrap();
+    assert_eq!(order.version, 1);
+    let entries = order
+        .value
+        .timeline
+        .iter()
+        .filter(|e| e.event_id == event.event_id)
+        .count();
+    assert_eq!(entries, 1);
 }
 
 #[tokio::test]
@@ -111,8 +131,9 @@ async fn the_same_event_decided_again_by_another_invocation_is_still_a_duplicate
         )
         .await;
 
-    // THEN the event's marker refuses it
-    assert!(matches!(other, Err(CommitError::Duplicate)), "{other:?}");
+    // THEN the order's version refuses it, and the read after it finds the event decided
+    assert!(matches!(other, Err(CommitError::Conflict)), "{other:?}");
+    assert_event_decided_once(&world, &event).await;
 }
 
 #[tokio::test]
@@ -139,8 +160,9 @@ async fn two_invocations_deciding_an_event_alike_at_the_same_instant_are_told_ap
         )
         .await;
 
-    // THEN it is another transaction, and the event's marker refuses it
-    assert!(matches!(other, Err(CommitError::Duplicate)), "{other:?}");
+    // THEN it is another transaction, and the order's version refuses it
+    assert!(matches!(other, Err(CommitError::Conflict)), "{other:?}");
+    assert_event_decided_once(&world, &event).await;
 }
 
 #[tokio::test]

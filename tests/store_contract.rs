@@ -15,7 +15,7 @@ use aftercare_adapters::items::DueItem;
 use aftercare_adapters::items::{
     due_bucket, follow_up_decisions, pending_message_item, sortable_time, CommitError,
     FollowUpItem, FollowUpStatus, JourneyItem, Lease, MailEvent, MessageItem, MessageStatus,
-    ProfileOrderAndMarker,
+    ProfileAndOrder,
 };
 use aftercare_adapters::ports::JourneyStore;
 use aftercare_integration_tests::{at, envelope, sample_detail};
@@ -51,7 +51,7 @@ macro_rules! contract {
 }
 
 contract!(
-    a_commit_whose_event_marker_exists_is_a_duplicate_and_writes_nothing,
+    a_second_commit_of_an_event_is_a_conflict_writes_nothing_and_the_read_after_finds_it,
     a_commit_at_a_stale_profile_or_order_version_is_a_conflict_and_writes_nothing,
     a_committed_order_event_leaves_profile_and_order_at_version_1_then_2,
     the_same_transaction_sent_again_is_answered_as_done,
@@ -120,14 +120,14 @@ fn event(status: &str, event_id: &str, occurred_at: &str) -> OrderEvent {
 
 /// An order event read and decided against the store, ready to commit.
 struct Decided {
-    loaded: ProfileOrderAndMarker,
+    loaded: ProfileAndOrder,
     event: OrderEvent,
     decision: OrderEventDecision,
 }
 
 async fn decide<S: JourneyStore>(store: &S, event: OrderEvent) -> Decided {
     let loaded = store
-        .load_for_event(&event.customer.id, &event.order_id, &event.event_id)
+        .load_profile_and_order(&event.customer.id, Some(&event.order_id))
         .await
         .unwrap();
     let decision = decide_order_event(&loaded.before_event(), &event, &settings()).unwrap();
@@ -320,7 +320,9 @@ fn until(message: &MessageItem) -> DateTime<Utc> {
 // ---------------------------------------------------------------------------------------------
 // Commits of order events
 
-async fn a_commit_whose_event_marker_exists_is_a_duplicate_and_writes_nothing<S: JourneyStore>(
+async fn a_second_commit_of_an_event_is_a_conflict_writes_nothing_and_the_read_after_finds_it<
+    S: JourneyStore,
+>(
     store: &S,
 ) {
     // GIVEN an order event decided twice from the same read, and written by inv-a
@@ -331,9 +333,19 @@ async fn a_commit_whose_event_marker_exists_is_a_duplicate_and_writes_nothing<S:
     // WHEN inv-b writes its own decision of the same event
     let again = commit(store, &decided, "inv-b").await;
 
-    // THEN the marker refuses it and nothing changed
-    assert!(matches!(again, Err(CommitError::Duplicate)), "{again:?}");
+    // THEN the order's version refuses it and nothing changed
+    assert!(matches!(again, Err(CommitError::Conflict)), "{again:?}");
     assert_eq!(items(store).await, before);
+    // AND the read its caller makes next finds the event in the order's timeline
+    let reread = decide(store, decided.event.clone()).await;
+    let entry = reread
+        .loaded
+        .decided_before(&decided.event.event_id)
+        .expect("the event is recorded");
+    assert_eq!(
+        entry.message.as_ref(),
+        decided.decision.message.as_ref().map(|m| &m.id)
+    );
 }
 
 async fn a_commit_at_a_stale_profile_or_order_version_is_a_conflict_and_writes_nothing<
@@ -347,7 +359,7 @@ async fn a_commit_at_a_stale_profile_or_order_version_is_a_conflict_and_writes_n
     let packed = decide(store, event("packed", "evt-3", "2026-11-02T12:00:00Z")).await;
     // AND a new customer's event decided before the profile existed
     let stale_first = Decided {
-        loaded: ProfileOrderAndMarker::default(),
+        loaded: ProfileAndOrder::default(),
         ..decide(store, event("shipped", "evt-4", "2026-11-03T09:00:00Z")).await
     };
     commit(store, &confirmed, "inv-b").await.unwrap();
@@ -374,17 +386,16 @@ async fn a_committed_order_event_leaves_profile_and_order_at_version_1_then_2<S:
     apply(store, "confirmed", "evt-2", "2026-11-02T11:00:00Z", "inv-b").await;
     assert_eq!(versions(&items(store).await), (Some(2), Some(2)));
     let loaded = store
-        .load_for_event(
+        .load_profile_and_order(
             &customer(),
-            &aftercare_journey::ids::OrderId::parse(ORDER).unwrap(),
-            &aftercare_journey::ids::EventId::parse("evt-2").unwrap(),
+            Some(&aftercare_journey::ids::OrderId::parse(ORDER).unwrap()),
         )
         .await
         .unwrap();
+    let evt_2 = aftercare_journey::ids::EventId::parse("evt-2").unwrap();
+    assert!(loaded.decided_before(&evt_2).is_some());
     assert_eq!(loaded.profile.map(|p| p.version), Some(2));
     assert_eq!(loaded.order.map(|o| o.version), Some(2));
-    let marker = loaded.marker.expect("the event's marker");
-    assert_eq!(marker.processed_by.as_deref(), Some("inv-b"));
 }
 
 async fn the_same_transaction_sent_again_is_answered_as_done<S: JourneyStore>(store: &S) {
@@ -830,7 +841,8 @@ async fn a_cancelled_follow_up_is_deleted_and_the_reason_recorded<S: JourneyStor
         .any(|f| f.follow_up.key == cancelled.key));
     commit(store, &delivery, "inv-b").await.unwrap();
 
-    // THEN the plan is gone, from the journey and from its partition, and a record says why
+    // THEN the plan is gone, from the journey and from its partition, and the order's timeline
+    // says why, as the journey's decisions show it
     let journey = items(store).await;
     assert!(follow_ups(&journey)
         .iter()
@@ -839,16 +851,19 @@ async fn a_cancelled_follow_up_is_deleted_and_the_reason_recorded<S: JourneyStor
         .await
         .iter()
         .all(|f| f.follow_up.key != cancelled.key));
-    let record = journey
-        .iter()
-        .find_map(|i| match i {
-            JourneyItem::Decision(d) if d.key == cancelled.key => Some(d.clone()),
-            _ => None,
-        })
-        .expect("a decision record");
+    assert!(
+        !journey
+            .iter()
+            .any(|i| matches!(i, JourneyItem::Decision(_))),
+        "no record item beside the order"
+    );
+    let record = follow_up_decisions(&journey)
+        .into_iter()
+        .find(|d| d.key == cancelled.key)
+        .expect("the cancellation among the journey's decisions");
     assert_eq!(record.decision, "cancelled");
     assert_eq!(record.reason, cancelled.reason);
-    assert_eq!(record.at, written_at);
+    assert_eq!(record.at, delivery.event.occurred_at);
 }
 
 async fn a_follow_up_claim_is_exclusive_refiles_it_under_the_claims_hour_and_can_be_taken_over_once_run_out<
@@ -1149,7 +1164,7 @@ async fn customer_items_lists_everything_in_sort_key_order<S: JourneyStore>(stor
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
-    for prefix in ["EVENT#", "FOLLOWUP#", "MSG#", "ORDER#", "PROFILE"] {
+    for prefix in ["FOLLOWUP#", "MSG#", "ORDER#", "PROFILE"] {
         assert!(
             keys.iter().any(|k| k.starts_with(prefix)),
             "{prefix} in {keys:?}"
@@ -1408,7 +1423,7 @@ mod injected_faults {
         assert!(matches!(lost, Err(CommitError::Store(_))), "{lost:?}");
         assert_eq!(versions(&written), (Some(1), Some(1)));
         assert!(again.unwrap().is_some(), "the same writes: done");
-        assert!(matches!(other, Err(CommitError::Duplicate)), "{other:?}");
+        assert!(matches!(other, Err(CommitError::Conflict)), "{other:?}");
         assert_eq!(items(&store).await, written);
     }
 }

@@ -4,11 +4,13 @@
 //! | item | `pk` | `sk` | what it holds |
 //! |---|---|---|---|
 //! | profile | `CUSTOMER#<id>` | `PROFILE` | contact, consent, counters, `version` |
-//! | order | `CUSTOMER#<id>` | `ORDER#<order id>` | status, timeline, `version` |
+//! | order | `CUSTOMER#<id>` | `ORDER#<order id>` | status, timeline (every event decided for the order: the idempotency record), `version` |
 //! | message | `CUSTOMER#<id>` | `MSG#<decided at>#<message id>` | the outbox entry, then the log of what was sent |
-//! | event marker | `CUSTOMER#<id>` | `EVENT#<event id>` | the idempotency marker; expires after 35 days |
 //! | follow-up | `CUSTOMER#<id>` | `FOLLOWUP#<key>` | a planned follow-up, in the due index while it waits |
 //! | decision | `CUSTOMER#<id>` | `LOG#<when>#<key>` | a follow-up decision and its reason |
+//!
+//! Items of earlier releases still read: `EVENT#<event id>` markers (expiring within 35 days of
+//! their event) and `LOG#` records of cancellations an order event made.
 //!
 //! A pending message also carries `due_bucket` (`<yyyy-mm-ddThh>#<shard>`) and `due_at`, the
 //! keys of the sparse `due` index, so the relay finds messages whose lease ran out without a
@@ -24,7 +26,7 @@ use aftercare_journey::frame::lay_out;
 use aftercare_journey::handoff::Handoff;
 use aftercare_journey::ids::{CustomerId, EventId, OrderId};
 use aftercare_journey::message::{Draft, Envelope, MessageId, MessageKind, OutgoingMessage};
-use aftercare_journey::order::Order;
+use aftercare_journey::order::{Order, TimelineEntry};
 use aftercare_journey::order_status::BeforeEvent;
 use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
@@ -45,9 +47,6 @@ use crate::error::Retry;
 pub const DUE_INDEX: &str = "due_keys";
 /// How many partitions each hour of due work is spread over, so no partition is hot.
 pub const DUE_SHARDS: u32 = 4;
-/// How long an event's idempotency marker is kept: longer than SQS keeps a message (14 days)
-/// and EventBridge retries one (24 hours).
-pub const EVENT_MARKER_TTL: Duration = Duration::days(35);
 /// How long the log of a sent message is kept.
 pub const MESSAGE_LOG_TTL: Duration = Duration::days(400);
 
@@ -83,7 +82,9 @@ pub struct Versioned<T> {
     pub version: u64,
 }
 
-/// What a processed event left behind.
+/// What a processed event left behind, as releases before the order's timeline was the record
+/// of applied events wrote it (`EVENT#<event id>`, expiring 35 days after it was processed).
+/// Such markers still read; nothing writes them now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventMarker {
     /// The event.
@@ -103,20 +104,23 @@ pub struct EventMarker {
     pub processed_by: Option<String>,
 }
 
-/// The profile, the order and the event's marker as one strongly consistent read found them
-/// (with the versions a commit expects): what an order event is decided from. The order is
-/// read only when asked for, the marker only when reading for an event.
+/// The profile and the order as one strongly consistent read found them (with the versions a
+/// commit expects): what an order event is decided from. The order is read only when asked for.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProfileOrderAndMarker {
+pub struct ProfileAndOrder {
     /// The profile, if the customer is known.
     pub profile: Option<Versioned<Profile>>,
     /// The order, if known.
     pub order: Option<Versioned<Order>>,
-    /// The event's marker, if it was processed before.
-    pub marker: Option<EventMarker>,
 }
 
-impl ProfileOrderAndMarker {
+impl ProfileAndOrder {
+    /// The order's timeline entry for `event`, if the event was decided for it before: the
+    /// record that makes applying an event idempotent (see [`Order::entry_of`]).
+    pub fn decided_before(&self, event: &EventId) -> Option<&TimelineEntry> {
+        self.order.as_ref()?.value.entry_of(event)
+    }
+
     /// What the store held before the event, as the domain's order rules take it: the profile
     /// and the order without their versions.
     pub fn before_event(&self) -> BeforeEvent {
@@ -433,6 +437,20 @@ pub fn message_sk(message: &OutgoingMessage) -> String {
     crate::reference::MessageReference::of(message).sort_key()
 }
 
+/// The sort key of the message an order event queued, from the event's entry in the order's
+/// timeline (the message was decided at the entry's time); `None` if it queued none.
+pub fn queued_message_sk(customer: &CustomerId, entry: &TimelineEntry) -> Option<String> {
+    let id = entry.message.clone()?;
+    Some(
+        crate::reference::MessageReference {
+            customer: customer.clone(),
+            decided: crate::reference::MessageReference::decided_text(entry.occurred_at),
+            message_id: id,
+        }
+        .sort_key(),
+    )
+}
+
 #[derive(Serialize, Deserialize)]
 pub(crate) struct ProfileItem {
     pub(crate) pk: String,
@@ -449,6 +467,12 @@ pub(crate) struct OrderItem {
     pub(crate) entity: String,
     pub(crate) version: u64,
     pub(crate) order: Order,
+    /// The invocation that wrote this version of an order event's decision. It makes the
+    /// commit of every invocation its own: two invocations deciding one event alike at the same
+    /// instant still write (and are told) apart, since a transaction's token is a digest of
+    /// what it writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) written_by: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -560,11 +584,12 @@ pub fn decision_sk(at: DateTime<Utc>, key: &str) -> String {
     format!("LOG#{}#{key}", at.format("%Y%m%dT%H%M%S%.3fZ"))
 }
 
-/// Why an order event's decision was not written.
+/// Why a decision was not written.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
-    /// The event was already applied (its marker exists).
-    #[error("the event was already applied")]
+    /// The same work was written before: a message the decision writes exists already (or,
+    /// for a caller that checks first, the order's timeline records the event).
+    #[error("the decision was written before")]
     Duplicate,
     /// The profile or order changed since they were read; read again and decide again.
     #[error("the journey changed since it was read")]
@@ -586,7 +611,7 @@ pub enum JourneyItem {
     Order(Versioned<Order>),
     /// A message (pending, sent or failed).
     Message(Box<MessageItem>),
-    /// A processed event.
+    /// A processed event's marker, written by an earlier release.
     Event(EventMarker),
     /// A planned follow-up.
     FollowUp(Box<FollowUpItem>),
@@ -610,9 +635,11 @@ pub struct FollowUpDecided {
 }
 
 /// Every decision about a follow-up on a journey, oldest first: each decision record (deferred,
-/// withheld, cancelled, and the sends earlier releases recorded), and each send, whose record
-/// is its message (one whose trigger names a follow-up and that no record names: a call for a
-/// person that a deferred or withheld watchdog wrote alone is named by its decision's record).
+/// withheld, cancelled by the sweep, and what earlier releases recorded), each cancellation an
+/// order event made (recorded in its entry of the order's timeline), and each send, whose
+/// record is its message (one whose trigger names a follow-up and that no record names: a call
+/// for a person that a deferred or withheld watchdog wrote alone is named by its decision's
+/// record).
 pub fn follow_up_decisions(items: &[JourneyItem]) -> Vec<FollowUpDecided> {
     let mut decided: Vec<FollowUpDecided> = items
         .iter()
@@ -627,6 +654,19 @@ pub fn follow_up_decisions(items: &[JourneyItem]) -> Vec<FollowUpDecided> {
             _ => None,
         })
         .collect();
+    for item in items {
+        if let JourneyItem::Order(order) = item {
+            for entry in &order.value.timeline {
+                decided.extend(entry.cancelled.iter().map(|cancelled| FollowUpDecided {
+                    key: cancelled.key.clone(),
+                    decision: "cancelled".into(),
+                    reason: cancelled.reason.clone(),
+                    at: entry.occurred_at,
+                    message_id: None,
+                }));
+            }
+        }
+    }
     let recorded: std::collections::HashSet<String> = decided
         .iter()
         .filter_map(|d| d.message_id.clone())
@@ -728,14 +768,13 @@ pub fn handoff_only_item(
     }
 }
 
-/// What an order event's decision writes, the same for every store: the event's marker, the
-/// profile and the order at their next versions, the message as a pending outbox entry held by
-/// the lease, each planned follow-up, and for each cancelled one its key and the record of why.
-/// Each store writes these in one all-or-nothing commit with its own conditions (the marker and
-/// the message only if absent, the profile and the order only at the versions read).
+/// What an order event's decision writes, the same for every store: the profile and the order
+/// at their next versions (the order's timeline records the event, the message it queued and
+/// the follow-ups it cancelled, with why), the message as a pending outbox entry held by the
+/// lease, each planned follow-up, and the key of each cancelled one. Each store writes these in
+/// one all-or-nothing commit with its own conditions (the profile and the order only at the
+/// versions read, the message only if absent).
 pub(crate) struct OrderEventWrites {
-    /// The event's idempotency marker.
-    pub(crate) marker: EventItem,
     /// The profile after the decision.
     pub(crate) profile: ProfileItem,
     /// The order after the decision.
@@ -744,15 +783,15 @@ pub(crate) struct OrderEventWrites {
     pub(crate) message: Option<MessageItem>,
     /// The follow-ups planned (each replaces an earlier plan of its key).
     pub(crate) planned: Vec<FollowUpItem>,
-    /// The sort key of each cancelled follow-up, with the record of why it was cancelled.
-    pub(crate) cancelled: Vec<(String, DecisionRecord)>,
+    /// The sort key of each cancelled follow-up.
+    pub(crate) cancelled: Vec<String>,
 }
 
 impl OrderEventWrites {
     /// What `decision` about `event`, read as `loaded` and made by invocation `owner`, writes
     /// at `processed_at` (wall clock), its message held by `lease`.
     pub(crate) fn of(
-        loaded: &ProfileOrderAndMarker,
+        loaded: &ProfileAndOrder,
         event: &OrderEvent,
         decision: &OrderEventDecision,
         lease: &Lease,
@@ -765,20 +804,6 @@ impl OrderEventWrites {
             .as_ref()
             .map(|m| pending_message_item(m, lease));
         let next_version = |read: Option<u64>| read.map_or(1, |version| version.saturating_add(1));
-        let marker = EventItem {
-            pk: pk.clone(),
-            sk: format!("EVENT#{}", event.event_id),
-            entity: "event".into(),
-            marker: EventMarker {
-                event_id: event.event_id.clone(),
-                applied: decision.applied,
-                note: decision.note.clone(),
-                message_sk: message.as_ref().map(|m| m.sk.clone()),
-                processed_at,
-                processed_by: Some(owner.to_owned()),
-            },
-            expires_at: processed_at.plus(EVENT_MARKER_TTL).timestamp(),
-        };
         let profile = ProfileItem {
             pk: pk.clone(),
             sk: "PROFILE".into(),
@@ -787,11 +812,12 @@ impl OrderEventWrites {
             profile: decision.profile.clone(),
         };
         let order = OrderItem {
-            pk: pk.clone(),
+            pk,
             sk: format!("ORDER#{}", event.order_id),
             entity: "order".into(),
             version: next_version(loaded.order.as_ref().map(|o| o.version)),
             order: decision.order.clone(),
+            written_by: Some(owner.to_owned()),
         };
         let changes = &decision.follow_ups;
         let planned = changes
@@ -802,25 +828,9 @@ impl OrderEventWrites {
         let cancelled = changes
             .cancelled
             .iter()
-            .map(|cancelled| {
-                let record = DecisionRecord {
-                    pk: pk.clone(),
-                    sk: decision_sk(processed_at, &cancelled.key),
-                    entity: "decision".into(),
-                    at: processed_at,
-                    kind: cancelled.kind.message_kind(),
-                    key: cancelled.key.clone(),
-                    decision: "cancelled".into(),
-                    reason: cancelled.reason.clone(),
-                    message_id: None,
-                    until: None,
-                    expires_at: processed_at.plus(MESSAGE_LOG_TTL).timestamp(),
-                };
-                (follow_up_sk(&cancelled.key), record)
-            })
+            .map(|cancelled| follow_up_sk(&cancelled.key))
             .collect();
         Self {
-            marker,
             profile,
             order,
             message,
@@ -961,6 +971,7 @@ pub(crate) fn order_item(
         entity: "order".into(),
         version: read_version + 1,
         order: order.clone(),
+        written_by: None,
     })
 }
 

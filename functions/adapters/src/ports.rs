@@ -11,7 +11,7 @@ use std::future::Future;
 use aftercare_journey::event::OrderEvent;
 use aftercare_journey::follow_ups::FollowUpOutcome;
 use aftercare_journey::handoff::Handoff;
-use aftercare_journey::ids::{CustomerId, EventId, OrderId};
+use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::message::OutgoingMessage;
 use aftercare_journey::order::Order;
 use aftercare_journey::order_status::OrderEventDecision;
@@ -22,7 +22,7 @@ use crate::error::Retry;
 
 use crate::items::{
     CommitError, DueItem, FollowUpItem, JourneyItem, Lease, MailEvent, MessageItem,
-    ProfileOrderAndMarker, StoreError,
+    ProfileAndOrder, StoreError,
 };
 
 /// What the functions and services need of the journey table: reads for a decision, the
@@ -39,30 +39,23 @@ use crate::items::{
 ///   mark sent again by the same holder finds its own effect and reports success;
 /// - the due index lists, per hour partition, what is due by the given instant.
 pub trait JourneyStore: Send + Sync {
-    /// The profile, the order and the event's marker, read together (strongly consistent).
-    fn load_for_event(
-        &self,
-        customer: &CustomerId,
-        order: &OrderId,
-        event: &EventId,
-    ) -> impl Future<Output = Result<ProfileOrderAndMarker, StoreError>> + Send;
-
     /// The profile and, if given, the order, read together (strongly consistent).
     fn load_profile_and_order(
         &self,
         customer: &CustomerId,
         order: Option<&OrderId>,
-    ) -> impl Future<Output = Result<ProfileOrderAndMarker, StoreError>> + Send;
+    ) -> impl Future<Output = Result<ProfileAndOrder, StoreError>> + Send;
 
-    /// Writes an order event's decision, made by invocation `owner`, all or nothing: the event
-    /// marker (only if absent), the profile and the order (only if still at the versions in
-    /// `loaded`), the follow-up changes, and the message as a pending outbox entry held by
-    /// `lease`. Returns the entry written, if any. [`CommitError::Duplicate`] when the marker
-    /// exists; [`CommitError::Conflict`] when the profile or order moved.
+    /// Writes an order event's decision, made by invocation `owner`, all or nothing: the profile
+    /// and the order (only if still at the versions in `loaded`; the order's timeline records
+    /// the event, so a second commit of one event is refused as a conflict and the read after
+    /// it finds the event decided), the follow-up changes, and the message as a pending outbox
+    /// entry held by `lease`. Returns the entry written, if any. [`CommitError::Conflict`] when
+    /// the profile or order moved; [`CommitError::Duplicate`] when the message exists.
     #[allow(clippy::too_many_arguments)]
     fn commit_order_event(
         &self,
-        loaded: &ProfileOrderAndMarker,
+        loaded: &ProfileAndOrder,
         event: &OrderEvent,
         decision: &OrderEventDecision,
         lease: &Lease,

@@ -33,9 +33,15 @@ impl MessageReference {
     pub fn of(message: &OutgoingMessage) -> Self {
         Self {
             customer: message.customer_id.clone(),
-            decided: message.decided_at.format("%Y%m%dT%H%M%SZ").to_string(),
+            decided: Self::decided_text(message.decided_at),
             message_id: message.id.clone(),
         }
+    }
+
+    /// How a reference (and a message's sort key) writes the instant a message was decided:
+    /// `20261023T101500Z`.
+    pub fn decided_text(decided_at: chrono::DateTime<chrono::Utc>) -> String {
+        decided_at.format("%Y%m%dT%H%M%SZ").to_string()
     }
 
     /// The value of [`MESSAGE_TAG`].

@@ -6,7 +6,7 @@ use aftercare_adapters::aws::{retry_config, MAX_ATTEMPTS};
 use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::error::Retry;
 use aftercare_adapters::ports::{JourneyStore, Mailer};
-use aftercare_journey::ids::{CustomerId, EventId, OrderId};
+use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::message::OutgoingMessage;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::Client;
@@ -29,9 +29,8 @@ fn store(rule: &Rule) -> DynamoStore {
 async fn load(store: &DynamoStore) -> Result<(), aftercare_adapters::items::StoreError> {
     let customer = CustomerId::parse("c-1").unwrap();
     let order = OrderId::parse("o-1").unwrap();
-    let event = EventId::parse("e-1").unwrap();
     store
-        .load_for_event(&customer, &order, &event)
+        .load_profile_and_order(&customer, Some(&order))
         .await
         .map(|_| ())
 }

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Cancellation, Delay, Delivery, LineItem};
 use crate::ids::{EventId, OrderId};
+use crate::message::MessageId;
 use crate::money::Money;
+use crate::profile::CancelledFollowUp;
 use crate::status::OrderStatus;
 
 /// One event in an order's history, applied or not.
@@ -21,6 +23,12 @@ pub struct TimelineEntry {
     pub applied: bool,
     /// What came of it, in words: the message sent, or why nothing was.
     pub note: String,
+    /// The message it queued, if any: decided at `occurred_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<MessageId>,
+    /// The follow-ups it cancelled, each with the reason: the record of why they no longer go.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancelled: Vec<CancelledFollowUp>,
 }
 
 /// One order and everything that happened to it.
@@ -59,6 +67,15 @@ pub struct Order {
 impl Order {
     /// The most timeline entries kept per order; older ones are dropped first.
     pub const TIMELINE_LIMIT: usize = 50;
+
+    /// The timeline's entry for `event`: `Some` once the event was decided for this order
+    /// (applied or not), while the entry is among the [`Order::TIMELINE_LIMIT`] kept.
+    pub fn entry_of(&self, event: &EventId) -> Option<&TimelineEntry> {
+        self.timeline
+            .iter()
+            .rev()
+            .find(|entry| &entry.event_id == event)
+    }
 
     /// Appends a timeline entry, dropping the oldest beyond the limit.
     pub fn record(&mut self, entry: TimelineEntry) {

@@ -2,8 +2,9 @@
 //! bodies), applies each to its customer's journey exactly once, and sends the order-status
 //! message through the outbox.
 //!
-//! Per record: parse → read the profile, the order and the event's marker (one BatchGetItem) →
-//! decide (pure) → write (one conditional TransactWriteItems) → send → mark sent. A record that
+//! Per record: parse → read the profile and the order (one BatchGetItem; an event the order's
+//! timeline records was applied before) → decide (pure) → write (one conditional
+//! TransactWriteItems) → send → mark sent. A record that
 //! fails is reported alone in the batch response, so SQS retries only it and, after
 //! `maxReceiveCount`, moves it to the dead-letter queue.
 
@@ -16,7 +17,7 @@ use aftercare_adapters::clock::Clock;
 use aftercare_adapters::config::{Config, FunctionParts};
 use aftercare_adapters::deadline::Budget;
 use aftercare_adapters::dynamo::DynamoStore;
-use aftercare_adapters::items::{CommitError, Lease, MessageItem, StoreError};
+use aftercare_adapters::items::{queued_message_sk, CommitError, Lease, MessageItem, StoreError};
 use aftercare_adapters::log_ids;
 use aftercare_adapters::mailer::SesMailer;
 use aftercare_adapters::outbox::{Outbox, SendOutcome};
@@ -337,11 +338,11 @@ impl<S: JourneyStore, M: Mailer> OrderEventsFunction<S, M> {
         retry::read_decide_commit(MAX_DECISION_ATTEMPTS, customer, |_| async move {
             let loaded = self
                 .store
-                .load_for_event(customer, &event.order_id, &event.event_id)
+                .load_profile_and_order(customer, Some(&event.order_id))
                 .await?;
-            if let Some(marker) = loaded.marker {
+            if let Some(entry) = loaded.decided_before(&event.event_id) {
                 return Ok(Round::Done(Applied::Duplicate {
-                    message_sk: marker.message_sk,
+                    message_sk: queued_message_sk(customer, entry),
                 }));
             }
             let decision = decide_order_event(&loaded.before_event(), event, &self.parts.settings)?;

@@ -1,7 +1,8 @@
 //! The soak's verdict, read from the emulator: every journey's messages against what the
 //! journey implies, and every mail SES took against the messages decided.
 //!
-//! - Every event the shop published was applied or refused once (its marker exists).
+//! - Every event the shop published was decided once for its order (its order's timeline
+//!   records it once).
 //! - Each order's events, replayed one after another through the pure domain in the order the
 //!   store applied them (its timeline), decide the same: applied or not, and the same kind of
 //!   message or none. A write that took its own effect for someone else's, and decided again,
@@ -24,7 +25,8 @@ use aftercare_adapters::aws::AwsClients;
 use aftercare_adapters::config::Config;
 use aftercare_adapters::dynamo::DynamoStore;
 use aftercare_adapters::items::{
-    follow_up_decisions, sortable_time, FollowUpStatus, JourneyItem, MessageItem, MessageStatus,
+    follow_up_decisions, queued_message_sk, sortable_time, FollowUpStatus, JourneyItem,
+    MessageItem, MessageStatus,
 };
 use aftercare_adapters::ports::JourneyStore;
 use aftercare_fault_proxy::{CrashPoint, FaultKind, FaultStats, Injected, Service};
@@ -58,7 +60,7 @@ pub struct Findings {
     /// Messages the proxy recorded such an event for.
     pub window_events: usize,
     /// Problems: each line says what and which.
-    pub events_without_marker: Vec<String>,
+    pub events_not_decided_once: Vec<String>,
     /// Decisions that differ from a sequential replay.
     pub replay_mismatches: Vec<String>,
     /// Messages decided and never sent, or left pending.
@@ -106,7 +108,10 @@ impl SoakReport {
                 problems.push(format!("{} {what}: {}", list.len(), shown.join("; ")));
             }
         };
-        add("events never applied", &f.events_without_marker);
+        add(
+            "events not decided exactly once",
+            &f.events_not_decided_once,
+        );
         add("decisions unlike a sequential replay", &f.replay_mismatches);
         add("messages lost", &f.lost);
         add("duplicates outside the documented window", &f.duplicates);
@@ -312,7 +317,9 @@ pub async fn check(
         ids
     };
     let mut findings = Findings::default();
-    let mut markers = HashMap::new();
+    // Each event's entries in its order's timeline, and the message each queued.
+    let mut decided_events: HashMap<String, usize> = HashMap::new();
+    let mut queued: HashMap<String, String> = HashMap::new();
     let mut messages: Vec<MessageItem> = Vec::new();
     let mut orders = Vec::new();
     // Per customer: the keys of follow-ups standing, and of follow-ups decided.
@@ -334,11 +341,18 @@ pub async fn check(
                 standing_keys.insert((customer.to_owned(), follow_up.follow_up.key.clone()));
             }
             match item {
-                JourneyItem::Event(marker) => {
-                    markers.insert(marker.event_id.to_string(), marker);
-                }
                 JourneyItem::Message(message) => messages.push(*message),
-                JourneyItem::Order(order) => orders.push(order.value),
+                JourneyItem::Order(order) => {
+                    for entry in &order.value.timeline {
+                        *decided_events
+                            .entry(entry.event_id.to_string())
+                            .or_default() += 1;
+                        if let Some(sk) = queued_message_sk(&id, entry) {
+                            queued.insert(entry.event_id.to_string(), sk);
+                        }
+                    }
+                    orders.push(order.value)
+                }
                 JourneyItem::FollowUp(follow_up) => {
                     let due = follow_up.due_at.clone().unwrap_or_default();
                     match follow_up.status {
@@ -353,13 +367,19 @@ pub async fn check(
                         _ => {}
                     }
                 }
-                JourneyItem::Profile(_) | JourneyItem::Decision(_) => {}
+                JourneyItem::Profile(_) | JourneyItem::Decision(_) | JourneyItem::Event(_) => {}
             }
         }
     }
     for event in events {
-        if !markers.contains_key(&event.event_id) {
-            findings.events_without_marker.push(event.event_id.clone());
+        match decided_events.get(&event.event_id) {
+            Some(1) => {}
+            Some(times) => findings
+                .events_not_decided_once
+                .push(format!("{} decided {times} times", event.event_id)),
+            None => findings
+                .events_not_decided_once
+                .push(format!("{} never decided", event.event_id)),
         }
     }
     let message_by_sk: HashMap<&str, &MessageItem> =
@@ -392,10 +412,9 @@ pub async fn check(
             let decision =
                 decide_order_event(&before, &event, &config.settings).map_err(|e| e.to_string())?;
             let expected = (decision.applied, decision.message.as_ref().map(|m| m.kind));
-            let stored_kind = markers
+            let stored_kind = queued
                 .get(entry.event_id.as_str())
-                .and_then(|m| m.message_sk.as_deref())
-                .and_then(|sk| message_by_sk.get(sk))
+                .and_then(|sk| message_by_sk.get(sk.as_str()))
                 .map(|m| m.kind);
             let actual = (entry.applied, stored_kind);
             if expected != actual {

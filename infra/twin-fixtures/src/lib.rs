@@ -269,7 +269,8 @@ impl Default for Twin {
 
 /// Reads, decides and writes one order event on `store` as invocation `owner`, the message
 /// held by `lease` (or, when the decision says it waits for quiet hours, by a scheduled lease
-/// until then). Returns the message written, if any. Sends nothing.
+/// until then). Returns the message written, if any, and [`CommitError::Duplicate`] if the
+/// order's timeline records the event already. Sends nothing.
 pub async fn apply_event<S: JourneyStore>(
     store: &S,
     event: &OrderEvent,
@@ -279,8 +280,11 @@ pub async fn apply_event<S: JourneyStore>(
     written_at: DateTime<Utc>,
 ) -> Result<Option<MessageItem>, CommitError> {
     let loaded = store
-        .load_for_event(&event.customer.id, &event.order_id, &event.event_id)
+        .load_profile_and_order(&event.customer.id, Some(&event.order_id))
         .await?;
+    if loaded.decided_before(&event.event_id).is_some() {
+        return Err(CommitError::Duplicate);
+    }
     let before = BeforeEvent {
         profile: loaded.profile.as_ref().map(|p| p.value.clone()),
         order: loaded.order.as_ref().map(|o| o.value.clone()),

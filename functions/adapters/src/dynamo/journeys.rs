@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aftercare_journey::event::OrderEvent;
-use aftercare_journey::ids::{CustomerId, EventId, OrderId};
+use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::order_status::OrderEventDecision;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -13,36 +13,16 @@ use super::codec::{key, s, text, version_condition};
 use super::{DynamoStore, Refused};
 use crate::items::{
     customer_pk, CommitError, EventItem, JourneyItem, Lease, MessageItem, OrderEventWrites,
-    OrderItem, ProfileItem, ProfileOrderAndMarker, StoreError, Versioned,
+    OrderItem, ProfileAndOrder, ProfileItem, StoreError, Versioned,
 };
 use crate::items::{from_item, to_item};
-
-/// Reads the profile, the order and the event's marker in one strongly consistent
-/// BatchGetItem (keys the service leaves unprocessed under throttling are asked again).
-pub(super) async fn load_for_event(
-    store: &DynamoStore,
-    customer: &CustomerId,
-    order: &OrderId,
-    event: &EventId,
-) -> Result<ProfileOrderAndMarker, StoreError> {
-    let pk = customer_pk(customer);
-    batch_load(
-        store,
-        vec![
-            key(&pk, "PROFILE"),
-            key(&pk, &format!("ORDER#{order}")),
-            key(&pk, &format!("EVENT#{event}")),
-        ],
-    )
-    .await
-}
 
 /// Reads the profile and, if given, the order, in one strongly consistent BatchGetItem.
 pub(super) async fn load_profile_and_order(
     store: &DynamoStore,
     customer: &CustomerId,
     order: Option<&OrderId>,
-) -> Result<ProfileOrderAndMarker, StoreError> {
+) -> Result<ProfileAndOrder, StoreError> {
     let pk = customer_pk(customer);
     let mut keys = vec![key(&pk, "PROFILE")];
     if let Some(order) = order {
@@ -51,13 +31,13 @@ pub(super) async fn load_profile_and_order(
     batch_load(store, keys).await
 }
 
-/// One strongly consistent BatchGetItem of profile, order and marker keys, asking again
-/// for keys the service leaves unprocessed.
+/// One strongly consistent BatchGetItem of profile and order keys, asking again for keys the
+/// service leaves unprocessed.
 async fn batch_load(
     store: &DynamoStore,
     keys: Vec<HashMap<String, AttributeValue>>,
-) -> Result<ProfileOrderAndMarker, StoreError> {
-    let mut loaded = ProfileOrderAndMarker::default();
+) -> Result<ProfileAndOrder, StoreError> {
+    let mut loaded = ProfileAndOrder::default();
     for item in store.batch_get_all(keys).await? {
         match text(&item, "entity") {
             Some("profile") => {
@@ -74,10 +54,6 @@ async fn batch_load(
                     version: record.version,
                 });
             }
-            Some("event") => {
-                let record: EventItem = from_item("BatchGetItem", item)?;
-                loaded.marker = Some(record.marker);
-            }
             other => {
                 return Err(StoreError::corrupt(
                     "BatchGetItem",
@@ -90,14 +66,14 @@ async fn batch_load(
 }
 
 /// Writes an order event's decision, made by invocation `owner`, in one TransactWriteItems:
-/// the event marker (only if absent), the profile and the order (only if still at the
-/// versions read), and the message as a pending outbox entry held by `lease` (which is
-/// `owner`'s, or the scheduled holder's for a message that waits). Returns the entry
-/// written, if any.
+/// the order and the profile (only if still at the versions read; the order's timeline records
+/// the event), the message as a pending outbox entry held by `lease` (which is `owner`'s, or the
+/// scheduled holder's for a message that waits; only if absent), and the follow-up changes.
+/// Returns the entry written, if any.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn commit_order_event(
     store: &DynamoStore,
-    loaded: &ProfileOrderAndMarker,
+    loaded: &ProfileAndOrder,
     event: &OrderEvent,
     decision: &OrderEventDecision,
     lease: &Lease,
@@ -105,7 +81,6 @@ pub(super) async fn commit_order_event(
     processed_at: DateTime<Utc>,
 ) -> Result<Option<MessageItem>, CommitError> {
     let OrderEventWrites {
-        marker,
         profile,
         order,
         message,
@@ -113,43 +88,44 @@ pub(super) async fn commit_order_event(
         cancelled,
     } = OrderEventWrites::of(loaded, event, decision, lease, owner, processed_at);
     let mut items = vec![
-        store.put(to_item(&marker)?, "attribute_not_exists(pk)", None)?,
-        store.put(
-            to_item(&profile)?,
-            version_condition(&loaded.profile),
-            loaded.profile.as_ref().map(|p| p.version),
-        )?,
         store.put(
             to_item(&order)?,
             version_condition(&loaded.order),
             loaded.order.as_ref().map(|o| o.version),
         )?,
+        store.put(
+            to_item(&profile)?,
+            version_condition(&loaded.profile),
+            loaded.profile.as_ref().map(|p| p.version),
+        )?,
     ];
+    let versioned = items.len();
     if let Some(message) = &message {
         items.push(store.put(to_item(message)?, "attribute_not_exists(pk)", None)?);
     }
     for follow_up in &planned {
         items.push(store.put_plain(to_item(follow_up)?)?);
     }
-    for (follow_up_sk, record) in &cancelled {
+    for follow_up_sk in &cancelled {
         let delete = Delete::builder()
             .table_name(&store.table)
-            .set_key(Some(key(&marker.pk, follow_up_sk)))
+            .set_key(Some(key(&order.pk, follow_up_sk)))
             .build()
             .map_err(|e| StoreError::corrupt("TransactWriteItems", e.to_string()))?;
         items.push(TransactWriteItem::builder().delete(delete).build());
-        items.push(store.put_plain(to_item(record)?)?);
     }
     match store.transact(items).await {
         Ok(()) => Ok(message),
-        // The event's marker exists: it was applied before.
-        Err(Refused::Condition(0)) => Err(CommitError::Duplicate),
-        Err(Refused::Condition(_)) => Err(CommitError::Conflict),
+        // The order or the profile moved (another event was applied, or this one was).
+        Err(Refused::Condition(at)) if at < versioned => Err(CommitError::Conflict),
+        // The message exists: this decision was written before.
+        Err(Refused::Condition(_)) => Err(CommitError::Duplicate),
         Err(Refused::Other(error)) => Err(error),
     }
 }
 
-/// A customer's whole journey in one (paginated) Query: profile, orders, messages, events.
+/// A customer's whole journey in one (paginated) Query: profile, orders, messages, follow-ups,
+/// decision records (and the event markers of earlier releases).
 pub(super) async fn customer_items(
     store: &DynamoStore,
     customer: &CustomerId,

@@ -22,7 +22,7 @@ use std::time::Duration as StdDuration;
 
 use aftercare_journey::event::OrderEvent;
 use aftercare_journey::follow_ups::FollowUpOutcome;
-use aftercare_journey::ids::{CustomerId, EventId, OrderId};
+use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::order::Order;
 use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
@@ -36,7 +36,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{describe, Retry};
 use crate::items::{
     CommitError, DueItem, FollowUpItem, JourneyItem, Lease, MailEvent, MessageItem,
-    ProfileOrderAndMarker, StoreError,
+    ProfileAndOrder, StoreError,
 };
 use crate::ports::JourneyStore;
 use codec::outcome_unknown;
@@ -265,26 +265,17 @@ impl DynamoStore {
 }
 
 impl JourneyStore for DynamoStore {
-    async fn load_for_event(
-        &self,
-        customer: &CustomerId,
-        order: &OrderId,
-        event: &EventId,
-    ) -> Result<ProfileOrderAndMarker, StoreError> {
-        journeys::load_for_event(self, customer, order, event).await
-    }
-
     async fn load_profile_and_order(
         &self,
         customer: &CustomerId,
         order: Option<&OrderId>,
-    ) -> Result<ProfileOrderAndMarker, StoreError> {
+    ) -> Result<ProfileAndOrder, StoreError> {
         journeys::load_profile_and_order(self, customer, order).await
     }
 
     async fn commit_order_event(
         &self,
-        loaded: &ProfileOrderAndMarker,
+        loaded: &ProfileAndOrder,
         event: &OrderEvent,
         decision: &OrderEventDecision,
         lease: &Lease,

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aftercare_journey::event::OrderEvent;
 use aftercare_journey::follow_ups::FollowUpOutcome;
-use aftercare_journey::ids::{CustomerId, EventId, OrderId};
+use aftercare_journey::ids::{CustomerId, OrderId};
 use aftercare_journey::order::Order;
 use aftercare_journey::order_status::OrderEventDecision;
 use aftercare_journey::profile::Profile;
@@ -39,7 +39,7 @@ use crate::items::DueItem;
 use crate::items::{
     customer_pk, due_bucket, follow_up_item, from_item, order_item, profile_item, sortable_time,
     to_item, CommitError, EventItem, FollowUpItem, FollowUpWrites, JourneyItem, Lease, MailEvent,
-    MessageItem, MessageStatus, OrderEventWrites, OrderItem, ProfileItem, ProfileOrderAndMarker,
+    MessageItem, MessageStatus, OrderEventWrites, OrderItem, ProfileAndOrder, ProfileItem,
     StoreError, Versioned, CHECKPOINT_PK, CHECKPOINT_SK, MESSAGE_LOG_TTL,
 };
 use crate::ports::JourneyStore;
@@ -48,8 +48,6 @@ use crate::ports::JourneyStore;
 /// of [`JourneyStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
-    /// [`JourneyStore::load_for_event`].
-    LoadForEvent,
     /// [`JourneyStore::load_profile_and_order`].
     LoadProfileAndOrder,
     /// [`JourneyStore::commit_order_event`].
@@ -223,17 +221,17 @@ impl MemoryStore {
         }
     }
 
-    /// BatchGetItem of the profile, and of the order and the marker if given.
+    /// BatchGetItem of the profile, and of the order if given.
     fn load(
         &self,
         operation: Operation,
         customer: &CustomerId,
         keys: Vec<String>,
-    ) -> Result<ProfileOrderAndMarker, StoreError> {
+    ) -> Result<ProfileAndOrder, StoreError> {
         let pk = customer_pk(customer);
         self.run(operation, "BatchGetItem", |state| {
             self.count_reads(1);
-            let mut loaded = ProfileOrderAndMarker::default();
+            let mut loaded = ProfileAndOrder::default();
             for sk in keys {
                 let Some(item) = state.table.get(&pk, &sk) else {
                     continue;
@@ -252,10 +250,6 @@ impl MemoryStore {
                             value: record.order,
                             version: record.version,
                         });
-                    }
-                    Some("event") => {
-                        let record: EventItem = from_item("BatchGetItem", item.clone())?;
-                        loaded.marker = Some(record.marker);
                     }
                     other => {
                         return Err(StoreError::corrupt(
@@ -413,29 +407,11 @@ fn set_aside_in(state: &mut State, pk: &str, sk: &str, reason: &str) {
 }
 
 impl JourneyStore for MemoryStore {
-    async fn load_for_event(
-        &self,
-        customer: &CustomerId,
-        order: &OrderId,
-        event: &EventId,
-    ) -> Result<ProfileOrderAndMarker, StoreError> {
-        self.round_trip().await;
-        self.load(
-            Operation::LoadForEvent,
-            customer,
-            vec![
-                "PROFILE".into(),
-                format!("ORDER#{order}"),
-                format!("EVENT#{event}"),
-            ],
-        )
-    }
-
     async fn load_profile_and_order(
         &self,
         customer: &CustomerId,
         order: Option<&OrderId>,
-    ) -> Result<ProfileOrderAndMarker, StoreError> {
+    ) -> Result<ProfileAndOrder, StoreError> {
         self.round_trip().await;
         let mut keys = vec!["PROFILE".to_owned()];
         if let Some(order) = order {
@@ -446,7 +422,7 @@ impl JourneyStore for MemoryStore {
 
     async fn commit_order_event(
         &self,
-        loaded: &ProfileOrderAndMarker,
+        loaded: &ProfileAndOrder,
         event: &OrderEvent,
         decision: &OrderEventDecision,
         lease: &Lease,
@@ -455,38 +431,38 @@ impl JourneyStore for MemoryStore {
     ) -> Result<Option<MessageItem>, CommitError> {
         self.round_trip().await;
         let OrderEventWrites {
-            marker,
             profile,
             order,
             message,
             planned,
             cancelled,
         } = OrderEventWrites::of(loaded, event, decision, lease, owner, processed_at);
+        let pk = order.pk.clone();
         let mut writes = vec![
-            Write::put(to_item(&marker)?, Condition::Absent),
-            Write::put(to_item(&profile)?, version_condition(&loaded.profile)),
             Write::put(to_item(&order)?, version_condition(&loaded.order)),
+            Write::put(to_item(&profile)?, version_condition(&loaded.profile)),
         ];
+        let versioned = writes.len();
         if let Some(message) = &message {
             writes.push(Write::put(to_item(message)?, Condition::Absent));
         }
         for follow_up in &planned {
             writes.push(Write::put(to_item(follow_up)?, Condition::Always));
         }
-        for (follow_up_sk, record) in &cancelled {
+        for follow_up_sk in cancelled {
             writes.push(Write::Delete {
-                pk: marker.pk.clone(),
-                sk: follow_up_sk.clone(),
+                pk: pk.clone(),
+                sk: follow_up_sk,
                 condition: Condition::Always,
             });
-            writes.push(Write::put(to_item(record)?, Condition::Always));
         }
         self.run(Operation::CommitOrderEvent, "TransactWriteItems", |state| {
             match state.table.transact(writes) {
                 Ok(()) => Ok(message),
-                // The event's marker exists: it was applied before.
-                Err(Refused::Condition(0)) => Err(CommitError::Duplicate),
-                Err(Refused::Condition(_)) => Err(CommitError::Conflict),
+                // The order or the profile moved (another event was applied, or this one was).
+                Err(Refused::Condition(at)) if at < versioned => Err(CommitError::Conflict),
+                // The message exists: this decision was written before.
+                Err(Refused::Condition(_)) => Err(CommitError::Duplicate),
                 Err(Refused::Invalid(error)) => Err(error.into()),
             }
         })

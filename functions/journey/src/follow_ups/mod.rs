@@ -20,11 +20,11 @@ pub mod plan;
 mod types;
 
 pub use crate::handoff::Handoff;
-pub use crate::profile::{FollowUpKind, PendingFollowUp};
+pub use crate::profile::{CancelledFollowUp, FollowUpKind, PendingFollowUp};
 pub use due::{decide_follow_up, FollowUpDecision, FollowUpOutcome};
 pub use message::{follow_up_key_of, follow_up_message_id, follow_up_trigger};
 pub use plan::{consumption_days, dormant_after, median_interval, plan_after_order_event};
-pub use types::{CancelledFollowUp, FollowUp, FollowUpChanges, MAX_REPURCHASE_PER_ORDER};
+pub use types::{FollowUp, FollowUpChanges, MAX_REPURCHASE_PER_ORDER};
 
 #[cfg(test)]
 mod tests;

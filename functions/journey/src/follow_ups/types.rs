@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerId, OrderId, Sku};
-use crate::profile::{FollowUpKind, PendingFollowUp, Profile};
+use crate::profile::{CancelledFollowUp, FollowUpKind, PendingFollowUp, Profile};
 use crate::status::OrderStatus;
 use crate::text::Text;
 
@@ -90,17 +90,6 @@ impl FollowUp {
             attempt: self.attempt,
         }
     }
-}
-
-/// A follow-up cancelled by a decision, with the reason recorded on the journey.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CancelledFollowUp {
-    /// Its key.
-    pub key: String,
-    /// What it was for.
-    pub kind: FollowUpKind,
-    /// Why it no longer goes.
-    pub reason: String,
 }
 
 /// The follow-ups a decision plans and cancels.

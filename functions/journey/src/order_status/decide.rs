@@ -130,6 +130,8 @@ pub fn decide_order_event(
         occurred_at: now,
         applied,
         note: note.clone(),
+        message: message.as_ref().map(|m| m.id.clone()),
+        cancelled: follow_ups.cancelled.clone(),
     });
     Ok(OrderEventDecision {
         profile,
@@ -312,6 +314,27 @@ mod tests {
         let last = d.order.timeline.last().unwrap();
         assert_eq!(last.event_id.as_str(), "e3");
         assert!(last.note.contains("already delivered"), "{}", last.note);
+    }
+
+    #[test]
+    fn an_events_timeline_entry_names_the_message_it_queued_and_the_follow_ups_it_cancelled() {
+        let (j, _) = step(
+            &BeforeEvent::default(),
+            &event("e1", "placed", "2026-11-20T10:00:00Z", "en"),
+        );
+        let (_, d) = step(&j, &event("e2", "delivered", "2026-11-22T10:00:00Z", "en"));
+        let message = d.message.as_ref().expect("delivered sends its message");
+        let entry = d.order.entry_of(&d.order.timeline[1].event_id).unwrap();
+        assert_eq!(entry.event_id.as_str(), "e2");
+        assert_eq!(entry.message.as_ref(), Some(&message.id));
+        // The entry's time is the message's decision time: the two name the message's key.
+        assert_eq!(entry.occurred_at, message.decided_at);
+        assert!(!d.follow_ups.cancelled.is_empty(), "{:?}", d.follow_ups);
+        assert_eq!(entry.cancelled, d.follow_ups.cancelled);
+        assert!(entry.cancelled.iter().all(|c| !c.reason.is_empty()));
+        let placed = &d.order.timeline[0];
+        assert!(placed.cancelled.is_empty());
+        assert!(placed.message.is_some());
     }
 
     #[test]

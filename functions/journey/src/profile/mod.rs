@@ -24,7 +24,7 @@ pub use consent::{
     ComplaintRecord, MailTopic, OptOut, OptOutSource, SoftBounce, Suppression, SuppressionReason,
     UnknownTopic, SOFT_BOUNCE_LIMIT, SOFT_BOUNCE_WINDOW_DAYS,
 };
-pub use planned::{FollowUpKind, PendingFollowUp};
+pub use planned::{CancelledFollowUp, FollowUpKind, PendingFollowUp};
 pub use ratings::{
     Comment, CommentError, OpenIssue, Rating, ResolvedIssue, Score, ScoreError, Sentiment,
 };

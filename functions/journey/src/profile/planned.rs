@@ -56,3 +56,14 @@ pub struct PendingFollowUp {
     #[serde(default)]
     pub attempt: u32,
 }
+
+/// A follow-up cancelled by a decision, with the reason recorded on the journey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelledFollowUp {
+    /// Its key.
+    pub key: String,
+    /// What it was for.
+    pub kind: FollowUpKind,
+    /// Why it no longer goes.
+    pub reason: String,
+}
