@@ -227,7 +227,10 @@ impl<'a, S: JourneyStore, M: Mailer, B: HandoffBus> Sweeper<'a, S, M, B> {
             Some(hour) if hour <= now_hour => computed.max(hour),
             _ => computed,
         };
-        self.store.save_sweep_checkpoint(checkpoint).await?;
+        // Written only when it moves: most runs of an hour leave it where it was.
+        if saved != Some(checkpoint) {
+            self.store.save_sweep_checkpoint(checkpoint).await?;
+        }
         report.checkpoint = Some(checkpoint);
         report.hours_behind = between(checkpoint, now_hour.minus(hours(1)))
             .num_hours()

@@ -422,3 +422,30 @@ async fn two_thousand_review_requests_due_in_one_hour_are_swept_by_one_run_at_aw
         "{took_alone:?} against {took:?}"
     );
 }
+
+#[tokio::test]
+async fn a_run_that_leaves_the_checkpoint_where_it_was_does_not_write_it_again() {
+    // GIVEN a run at 10:05 that saved its checkpoint
+    let twin = Twin::new();
+    sweep(&twin, "2026-11-06T10:05:00Z", "sweep-1").await;
+    let saved = checkpoint(&twin).await;
+
+    // WHEN the next run of the same hour finds it where it leaves it, while a write of the
+    // checkpoint would fail
+    twin.store
+        .fail_next(Operation::SaveSweepCheckpoint, Fault::Transient);
+    let next = sweep(&twin, "2026-11-06T10:10:00Z", "sweep-2").await;
+
+    // THEN it runs without writing it; the first run of the next hour moves it, and writes it
+    assert_eq!(next.checkpoint, Some(saved));
+    assert_eq!(checkpoint(&twin).await, saved);
+    let moving = sweeper(&twin)
+        .run(at("2026-11-06T11:05:00Z"), "sweep-3", Budget::UNLIMITED)
+        .await;
+    assert!(
+        moving.is_err(),
+        "the pending fault meets the write that moves it"
+    );
+    sweep(&twin, "2026-11-06T11:06:00Z", "sweep-4").await;
+    assert!(checkpoint(&twin).await > saved);
+}
