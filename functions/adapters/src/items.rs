@@ -467,10 +467,10 @@ pub(crate) struct OrderItem {
     pub(crate) entity: String,
     pub(crate) version: u64,
     pub(crate) order: Order,
-    /// The invocation that wrote this version of an order event's decision. It makes the
-    /// commit of every invocation its own: two invocations deciding one event alike at the same
-    /// instant still write (and are told) apart, since a transaction's token is a digest of
-    /// what it writes.
+    /// The invocation that wrote this version of an order event's decision, as its
+    /// [`writer_tag`]. It makes the commit of every invocation its own: two invocations deciding
+    /// one event alike at the same instant still write (and are told) apart, since a
+    /// transaction's token is a digest of what it writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) written_by: Option<String>,
 }
@@ -483,6 +483,15 @@ pub(crate) struct EventItem {
     #[serde(flatten)]
     pub(crate) marker: EventMarker,
     pub(crate) expires_at: i64,
+}
+
+/// A short stand-in for the invocation `owner` on the items it writes: 16 hex digits of a
+/// SHA-256 of its name, enough to tell any two invocations apart (an invocation's name is two
+/// ids, some 70 bytes, on every order item otherwise).
+pub(crate) fn writer_tag(owner: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(owner.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Where a follow-up is.
@@ -817,7 +826,7 @@ impl OrderEventWrites {
             entity: "order".into(),
             version: next_version(loaded.order.as_ref().map(|o| o.version)),
             order: decision.order.clone(),
-            written_by: Some(owner.to_owned()),
+            written_by: Some(writer_tag(owner)),
         };
         let changes = &decision.follow_ups;
         let planned = changes
@@ -1005,6 +1014,19 @@ mod tests {
         let b: DateTime<Utc> = "2026-11-23T10:00:00Z".parse().unwrap();
         assert!(sortable_time(a) < sortable_time(b));
         assert_eq!(sortable_time(b), "2026-11-23T10:00:00.000Z");
+    }
+
+    #[test]
+    fn a_writers_tag_is_short_stable_and_differs_between_invocations() {
+        let a =
+            writer_tag("0f6c1d2e-6a1b-4f0e-9d55-3b1f1f2c9a10/7b2e9a40-1c1d-4f2b-8f7e-9a6f1e0b3c21");
+        assert_eq!(a.len(), 16);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(
+            a,
+            writer_tag("0f6c1d2e-6a1b-4f0e-9d55-3b1f1f2c9a10/7b2e9a40-1c1d-4f2b-8f7e-9a6f1e0b3c21")
+        );
+        assert_ne!(writer_tag("inv-a"), writer_tag("inv-b"));
     }
 
     #[test]

@@ -118,15 +118,15 @@ pub struct LineItem {
     /// Its name as the customer saw it.
     pub name: Text,
     /// The shop's category, used for repurchase defaults and personalisation.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Text>,
     /// How many.
     pub quantity: Quantity,
     /// Price of one, in the order's currency.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_price: Option<Amount>,
     /// For consumables: how many days one unit lasts.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replenish_every_days: Option<ReplenishDays>,
 }
 

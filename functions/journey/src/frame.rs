@@ -5,10 +5,12 @@ use crate::consent::{list_unsubscribe, preferences_action, preferences_link};
 use crate::contact::Language;
 use crate::copy::shared;
 use crate::ids::CustomerId;
+use crate::links::{sign, LinkClaims};
 use crate::message::{Draft, Envelope, MessageKind, OutgoingMessage};
 use crate::profile::Profile;
-use crate::render::{Frame, RenderError, Support};
+use crate::render::{Action, Frame, RenderError, Support};
 use crate::settings::{Brand, Settings};
+use crate::time_shift::Shift;
 
 /// The customer's first name, when we know their name.
 fn first_name(profile: &Profile) -> Option<&str> {
@@ -65,7 +67,8 @@ pub fn lay_out(
         envelope.kind,
         envelope.language,
     );
-    let laid_out = draft.render(&frame, envelope.language)?;
+    let rating_links = rating_links(settings, &envelope, &draft.rating_labels);
+    let laid_out = draft.render(&frame, envelope.language, rating_links)?;
     // The headers point where the footer's link does: signed once, for both.
     let link = frame.preferences.as_ref().map(|action| action.url.as_str());
     let list_unsubscribe = list_unsubscribe(settings, envelope.kind, link);
@@ -86,6 +89,40 @@ pub fn lay_out(
         decided_at: envelope.decided_at,
         reason: envelope.reason,
     })
+}
+
+/// The links of a draft's rating row: for each label, in order, the signed `/rate` link of its
+/// score (1 to 5), vouching for the envelope's customer, order and kind until the shop's link
+/// lifetime after the decision. None when there are no labels, no order, or no key or base URL
+/// to sign links with.
+fn rating_links(settings: &Settings, envelope: &Envelope, labels: &[String]) -> Vec<Action> {
+    let (Some(links), Some(order)) = (settings.links.as_ref(), envelope.order_id.as_ref()) else {
+        return Vec::new();
+    };
+    let Some(key) = links.signing_key() else {
+        return Vec::new();
+    };
+    let claims = LinkClaims {
+        customer: envelope.customer_id.clone(),
+        order: order.clone(),
+        kind: envelope.kind,
+        expires_at: envelope.decided_at.plus(links.valid_for),
+    };
+    let token = sign(key, &claims);
+    let mut actions = Vec::with_capacity(labels.len());
+    for (score, label) in (1..=5u8).zip(labels) {
+        let Some(url) = links.url(
+            "/rate",
+            &[("token", token.as_str()), ("score", &score.to_string())],
+        ) else {
+            return Vec::new();
+        };
+        actions.push(Action {
+            label: label.clone(),
+            url,
+        });
+    }
+    actions
 }
 
 /// How to reach a person at the shop: the support inbox and the help page, if any.

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::contact::{EmailAddress, Language};
 use crate::ids::{CustomerId, OrderId};
-use crate::render::{render, Copy, Frame, RenderError, Rendered};
+use crate::render::{render, Action, Copy, Frame, RenderError, Rendered};
 use crate::status::OrderStatus;
 use crate::text::Text;
 
@@ -313,12 +313,37 @@ impl OutgoingMessage {
 pub struct Draft {
     /// The words, facts and links.
     pub copy: Copy,
+    /// The labels of a one-click rating row, for the scores 1 to 5 in order; empty for a
+    /// message without one. They are linked when the draft is laid out, each to a signed rating
+    /// link (see [`crate::frame::lay_out`]), so the outbox keeps five words, not five signed
+    /// links.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rating_labels: Vec<String>,
 }
 
 impl Draft {
-    /// Lays the draft out in `frame`, in `language`.
-    pub fn render(&self, frame: &Frame, language: Language) -> Result<Rendered, RenderError> {
-        render(&self.copy, frame, language)
+    /// A draft of `copy` alone, with no rating row.
+    pub fn of(copy: Copy) -> Self {
+        Self {
+            copy,
+            rating_labels: Vec::new(),
+        }
+    }
+
+    /// Lays the draft out in `frame`, in `language`, its rating row (if any) linked to
+    /// `rating_links` (one per label, in order; their labels are the draft's).
+    pub fn render(
+        &self,
+        frame: &Frame,
+        language: Language,
+        rating_links: Vec<Action>,
+    ) -> Result<Rendered, RenderError> {
+        if rating_links.is_empty() {
+            return render(&self.copy, frame, language);
+        }
+        let mut copy = self.copy.clone();
+        copy.choices.extend(rating_links);
+        render(&copy, frame, language)
     }
 }
 
@@ -333,8 +358,9 @@ pub struct ListUnsubscribe {
     pub mailto: String,
 }
 
-/// Checks that `message`'s draft, kept as the outbox keeps it (JSON) and laid out again in the
-/// frame `settings` give it, gives its subject, text and HTML byte for byte.
+/// Checks that `message`'s draft, kept as the outbox keeps it (JSON) and laid out again for its
+/// envelope in the frame `settings` give it, gives its subject, text, HTML and unsubscribe
+/// headers byte for byte (its rating links signed again alike).
 #[cfg(test)]
 pub(crate) fn assert_draft_lays_out_again(
     message: &OutgoingMessage,
@@ -342,16 +368,15 @@ pub(crate) fn assert_draft_lays_out_again(
 ) {
     let kept = serde_json::to_string(&message.draft).unwrap();
     let draft: Draft = serde_json::from_str(&kept).unwrap();
-    let frame = Frame::of(
-        settings,
-        &message.customer_id,
-        message.kind,
-        message.language,
-    );
-    let again = draft.render(&frame, message.language).unwrap();
+    let again = crate::frame::lay_out(message.envelope(), draft, settings).unwrap();
     assert_eq!(again.subject, message.subject, "{}", message.kind);
     assert_eq!(again.text, message.text, "{}", message.kind);
     assert_eq!(again.html, message.html, "{}", message.kind);
+    assert_eq!(
+        again.list_unsubscribe, message.list_unsubscribe,
+        "{}",
+        message.kind
+    );
 }
 
 #[cfg(test)]

@@ -49,12 +49,16 @@ pub struct Order {
     /// What was ordered.
     pub items: Vec<LineItem>,
     /// The total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<Money>,
     /// How it travels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<Delivery>,
     /// Why it is late, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Delay>,
     /// Why it was cancelled, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation: Option<Cancellation>,
     /// Every event for this order, newest last; at most [`Order::TIMELINE_LIMIT`] are kept.
     pub timeline: Vec<TimelineEntry>,

@@ -142,18 +142,16 @@ mod tests {
         to: &str,
     ) -> OutgoingMessage {
         use aftercare_journey::render::{Action, Copy, Frame, Support};
-        let draft = Draft {
-            copy: Copy {
-                subject: "Your order".into(),
-                preheader: "Thank you".into(),
-                greeting: "Hi,".into(),
-                paragraphs: vec!["Thank you for your order.".into()],
-                facts: Vec::new(),
-                items: Vec::new(),
-                action: None,
-                choices: Vec::new(),
-            },
-        };
+        let draft = Draft::of(Copy {
+            subject: "Your order".into(),
+            preheader: "Thank you".into(),
+            greeting: "Hi,".into(),
+            paragraphs: vec!["Thank you for your order.".into()],
+            facts: Vec::new(),
+            items: Vec::new(),
+            action: None,
+            choices: Vec::new(),
+        });
         let frame = Frame {
             shop: "Example Shop".into(),
             support: Support {
@@ -168,7 +166,7 @@ mod tests {
                 url: "https://example.com/unsubscribe?token=t".into(),
             }),
         };
-        let laid_out = draft.render(&frame, Language::En).unwrap();
+        let laid_out = draft.render(&frame, Language::En, Vec::new()).unwrap();
         OutgoingMessage {
             id,
             kind: MessageKind::OrderPlaced,

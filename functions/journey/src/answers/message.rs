@@ -117,7 +117,7 @@ pub(crate) fn compose(
         decided_at: now,
         reason: format!("order {id} rated {n}/5"),
     };
-    lay_out(envelope, Draft { copy }, settings)
+    lay_out(envelope, Draft::of(copy), settings)
 }
 
 /// The customer's own referral code: eight characters from an alphabet without look-alikes,

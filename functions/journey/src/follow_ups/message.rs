@@ -7,14 +7,13 @@ use crate::copy::follow_ups as words;
 use crate::copy::shared::LABELS;
 use crate::format;
 use crate::frame::{greeting, lay_out};
-use crate::links::{sign, LinkClaims};
-use crate::message::{Draft, Envelope, MessageId, MessageKind, OutgoingMessage};
+use crate::message::{Draft, Envelope, MessageId, OutgoingMessage};
 use crate::order::Order;
 use crate::profile::{FollowUpKind, Profile};
 use crate::render::{fact, items, Action, Copy, RenderError};
 use crate::settings::Settings;
 use crate::status::OrderStatus;
-use crate::time_shift::{between, Shift};
+use crate::time_shift::between;
 
 use super::types::FollowUp;
 
@@ -35,7 +34,7 @@ pub fn compose(
         .unwrap_or_default();
     let mut facts = Vec::new();
     let mut action = None;
-    let mut choices = Vec::new();
+    let mut rating_labels = Vec::new();
     let mut lines = Vec::new();
     let kind = task.kind.message_kind();
 
@@ -66,31 +65,15 @@ pub fn compose(
             words::delivery_reminder(&id, &eta).pick(language)
         }
         FollowUpKind::ReviewRequest => {
-            let signing = settings.links.as_ref().and_then(|links| {
-                links.base_url.as_ref()?;
-                Some((links, links.signing_key()?, links.valid_for))
-            });
-            let one_click = signing.is_some() && order.is_some();
+            // The row's links are signed when the message is laid out (`lay_out`).
+            let one_click = settings
+                .links
+                .as_ref()
+                .is_some_and(|links| links.base_url.is_some() && links.signing_key().is_some())
+                && order.is_some();
             let words = words::review_request(shop, &id, one_click).pick(language);
-            if let (Some((links, key, valid_for)), Some(order)) = (signing, order) {
-                let claims = LinkClaims {
-                    customer: profile.customer_id.clone(),
-                    order: order.order_id.clone(),
-                    kind: MessageKind::ReviewRequest,
-                    expires_at: now.plus(valid_for),
-                };
-                let token = sign(key, &claims);
-                for (score, label) in (1..=5u8).zip(words.choices) {
-                    choices.push(Action {
-                        label,
-                        url: links
-                            .url(
-                                "/rate",
-                                &[("token", token.as_str()), ("score", &score.to_string())],
-                            )
-                            .unwrap_or_default(),
-                    });
-                }
+            if one_click {
+                rating_labels = Vec::from(words.choices);
             }
             if let Some(order) = order {
                 lines = items(order, language);
@@ -162,7 +145,7 @@ pub fn compose(
         facts,
         items: lines,
         action,
-        choices,
+        choices: Vec::new(),
     };
     let envelope = Envelope {
         id: follow_up_message_id(task),
@@ -176,7 +159,14 @@ pub fn compose(
         decided_at: now,
         reason: format!("{} due {}", task.key, task.due_at.to_rfc3339()),
     };
-    lay_out(envelope, Draft { copy }, settings)
+    lay_out(
+        envelope,
+        Draft {
+            copy,
+            rating_labels,
+        },
+        settings,
+    )
 }
 
 /// What a follow-up's message names as its cause: `follow-up:<key>#<attempt>`.

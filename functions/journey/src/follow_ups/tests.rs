@@ -564,6 +564,10 @@ fn a_review_request_carries_five_signed_links_for_this_customer_and_order() {
         ("c-1", "1042")
     );
     assert!(links[4].ends_with("score=5"));
+    // The outbox keeps the row's five words; the links are signed again at layout.
+    let kept = serde_json::to_string(&message.draft).unwrap();
+    assert!(!kept.contains("token="), "{kept}");
+    assert_eq!(message.draft.rating_labels.len(), 5);
     assert!(
         message
             .text

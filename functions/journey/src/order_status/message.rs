@@ -47,7 +47,7 @@ pub(crate) fn compose(
             order.order_id, event.status, event.event_id
         ),
     };
-    lay_out(envelope, Draft { copy }, settings)
+    lay_out(envelope, Draft::of(copy), settings)
 }
 
 /// What the copy of an order-status message is made from.
