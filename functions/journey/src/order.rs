@@ -3,11 +3,14 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::contact::Language;
 use crate::event::{Cancellation, Delay, Delivery, LineItem};
+use crate::format;
 use crate::ids::{EventId, OrderId};
 use crate::message::MessageId;
-use crate::money::Money;
+use crate::money::{Amount, Money};
 use crate::profile::CancelledFollowUp;
+use crate::render::ItemLine;
 use crate::status::OrderStatus;
 
 /// One event in an order's history, applied or not.
@@ -71,6 +74,34 @@ pub struct Order {
 impl Order {
     /// The most timeline entries kept per order; older ones are dropped first.
     pub const TIMELINE_LIMIT: usize = 50;
+
+    /// The order's lines as a message shows them, each priced in `language` when the order
+    /// has a total (which gives the currency).
+    pub(crate) fn item_lines(&self, language: Language) -> Vec<ItemLine> {
+        self.items
+            .iter()
+            .map(|item| ItemLine {
+                name: item.name.as_str().to_owned(),
+                quantity: item.quantity.get(),
+                price: match (item.unit_price, self.total) {
+                    (Some(unit), Some(total)) => unit
+                        .value()
+                        .checked_mul(rust_decimal::Decimal::from(item.quantity.get()))
+                        .and_then(|line| Amount::from_decimal(line).ok())
+                        .map(|amount| {
+                            format::money(
+                                Money {
+                                    amount,
+                                    currency: total.currency,
+                                },
+                                language,
+                            )
+                        }),
+                    _ => None,
+                },
+            })
+            .collect()
+    }
 
     /// The timeline's entry for `event`: `Some` once the event was decided for this order
     /// (applied or not), while the entry is among the [`Order::TIMELINE_LIMIT`] kept.

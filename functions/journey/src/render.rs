@@ -9,9 +9,6 @@ use minijinja::{context, Environment};
 use serde::{Deserialize, Serialize};
 
 use crate::contact::Language;
-use crate::format;
-use crate::money::{Amount, Money};
-use crate::order::Order;
 
 /// The words of one message, before layout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,35 +95,6 @@ pub(crate) fn fact(label: &str, value: impl Into<String>) -> Fact {
         label: label.to_owned(),
         value: value.into(),
     }
-}
-
-/// The order's lines as a message shows them, each priced in `language` when the order has a
-/// total (which gives the currency).
-pub(crate) fn items(order: &Order, language: Language) -> Vec<ItemLine> {
-    order
-        .items
-        .iter()
-        .map(|item| ItemLine {
-            name: item.name.as_str().to_owned(),
-            quantity: item.quantity.get(),
-            price: match (item.unit_price, order.total) {
-                (Some(unit), Some(total)) => unit
-                    .value()
-                    .checked_mul(rust_decimal::Decimal::from(item.quantity.get()))
-                    .and_then(|line| Amount::from_decimal(line).ok())
-                    .map(|amount| {
-                        format::money(
-                            Money {
-                                amount,
-                                currency: total.currency,
-                            },
-                            language,
-                        )
-                    }),
-                _ => None,
-            },
-        })
-        .collect()
 }
 
 /// A message laid out, ready for MIME.

@@ -10,7 +10,7 @@ use crate::frame::{greeting, lay_out};
 use crate::message::{Draft, Envelope, MessageId, OutgoingMessage};
 use crate::order::Order;
 use crate::profile::{FollowUpKind, Profile};
-use crate::render::{fact, items, Action, Copy, RenderError};
+use crate::render::{fact, Action, Copy, RenderError};
 use crate::settings::Settings;
 use crate::status::OrderStatus;
 use crate::time_shift::between;
@@ -76,7 +76,7 @@ pub fn compose(
                 rating_labels = Vec::from(words.choices);
             }
             if let Some(order) = order {
-                lines = items(order, language);
+                lines = order.item_lines(language);
             }
             words.message
         }

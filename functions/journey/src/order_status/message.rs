@@ -12,7 +12,7 @@ use crate::frame::{greeting, lay_out};
 use crate::message::{Draft, Envelope, MessageId, MessageKind, OutgoingMessage};
 use crate::order::Order;
 use crate::profile::Profile;
-use crate::render::{fact, items, Action, Copy, RenderError};
+use crate::render::{fact, Action, Copy, RenderError};
 use crate::settings::{Brand, Settings};
 use crate::status::OrderStatus;
 
@@ -209,7 +209,7 @@ pub fn order_status_copy(
         paragraphs: words.paragraphs,
         facts,
         items: if show_items {
-            items(order, language)
+            order.item_lines(language)
         } else {
             Vec::new()
         },
