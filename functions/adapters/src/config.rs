@@ -395,6 +395,21 @@ fn policy(get: &Lookup<'_>) -> Result<Policy, ConfigError> {
             })?;
         policy.holdout_percent.insert(kind, percent);
     }
+    for (kind, window) in pairs(get, "ATTRIBUTION_DAYS")? {
+        let kind =
+            MessageKind::parse(&kind).map_err(|e| invalid("ATTRIBUTION_DAYS", e.to_string()))?;
+        let days = window
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .ok_or_else(|| {
+                invalid(
+                    "ATTRIBUTION_DAYS",
+                    format!("has {window:?} for {kind}; expected 1 to 365 days"),
+                )
+            })?;
+        policy.attribution_days.insert(kind, days);
+    }
     for (limit, length) in pairs(get, "WATCHDOG_LIMITS")? {
         let bad = || {
             invalid(
@@ -650,6 +665,7 @@ mod tests {
             ("FREQUENCY_CAP", "2/day,3/week"),
             ("MARKETING_CONSENT", "opt_in"),
             ("HOLDOUT_PERCENT", "review_request=10"),
+            ("ATTRIBUTION_DAYS", "reactivation=45"),
             ("CATEGORY_CYCLE_DAYS", "tea=30"),
             ("WATCHDOG_LIMITS", "packed=3d,awaiting_packing=12h"),
             ("FEEDBACK_URL", "https://feedback.shop.example"),
@@ -662,6 +678,12 @@ mod tests {
         assert_eq!(policy.cap.per_day, 2);
         assert_eq!(policy.consent, ConsentPolicy::OptIn);
         assert_eq!(policy.holdout_percent[&MessageKind::ReviewRequest], 10);
+        assert_eq!(policy.attribution_days[&MessageKind::Reactivation], 45);
+        assert_eq!(
+            policy.attribution_days[&MessageKind::RepurchaseReminder],
+            14,
+            "a kind the setting leaves out keeps its default window"
+        );
         assert_eq!(policy.category_cycle_days["tea"], 30);
         assert_eq!(policy.watchdog.packed, chrono::Duration::days(3));
         assert_eq!(
@@ -672,6 +694,8 @@ mod tests {
             ("QUIET_HOURS", "late"),
             ("FREQUENCY_CAP", "1/month"),
             ("HOLDOUT_PERCENT", "review_request=101"),
+            ("ATTRIBUTION_DAYS", "reactivation=0"),
+            ("ATTRIBUTION_DAYS", "sometime=14"),
             ("LINK_SIGNING_KEYS", "k2:abcd"),
             ("REVIEW_AFTER_DAYS", "-1"),
             ("WATCHDOG_LIMITS", "packed=soon"),

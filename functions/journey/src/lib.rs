@@ -11,6 +11,7 @@
 //! - [`answers`]: a customer's rating and comment, and the helpdesk resolving their issue.
 //! - [`consent`]: topics switched off, bounces and complaints, and the links to the preferences
 //!   page.
+//! - [`insight`]: what the journey is worth: each kind's uplift over its holdout.
 //! - [`copy`]: every email's (and page's) words, English and Russian side by side; [`pages`]
 //!   lays out the feedback endpoint's pages.
 //!
@@ -45,12 +46,14 @@ pub mod text;
 pub mod time_shift;
 
 // The journey's stages, each importing the core and the stages below it: `order_status` plans
-// through `follow_ups`; `follow_ups` and `answers` ask `consent`; every stage takes its words
-// from `copy`, which imports the core only.
+// through `follow_ups`; `follow_ups` and `answers` ask `consent`; `order_status`, `follow_ups`
+// and `answers` record and attribute touches through `insight`, which imports the core only;
+// every stage takes its words from `copy`, which imports the core only.
 pub mod answers;
 pub mod consent;
 pub mod copy;
 pub mod follow_ups;
+pub mod insight;
 pub mod order_status;
 
 // Assembled from `copy`, `consent`'s links and the core, for the stages, the outbox and the

@@ -7,9 +7,9 @@ use crate::contact::Language;
 use crate::event::{Cancellation, Delay, Delivery, LineItem};
 use crate::format;
 use crate::ids::{EventId, OrderId};
-use crate::message::MessageId;
+use crate::message::{MessageId, MessageKind};
 use crate::money::{Amount, Money};
-use crate::profile::CancelledFollowUp;
+use crate::profile::{CancelledFollowUp, TouchBy};
 use crate::render::ItemLine;
 use crate::status::OrderStatus;
 
@@ -69,9 +69,36 @@ pub struct Order {
     /// so a customer's record grows by a fixed amount per order, never with their history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<crate::profile::Rating>,
+    /// The touches it is attributed to, one per kind, decided when it was placed (see
+    /// `insight::attribution`); a cancelled order keeps them but is no conversion.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attribution: Vec<Attribution>,
+}
+
+/// An order counted as a conversion of one kind's touch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribution {
+    /// The kind of message.
+    pub kind: MessageKind,
+    /// The message sent (treated), or the decision that withheld it (holdout).
+    pub by: TouchBy,
+    /// When the touch was.
+    pub touched_at: DateTime<Utc>,
+    /// Whole days from the touch to the order.
+    pub days_since: u32,
 }
 
 impl Order {
+    /// The touches this order converts: its attribution, unless it was cancelled (a cancelled
+    /// order is no conversion).
+    pub fn conversions(&self) -> &[Attribution] {
+        if self.status == OrderStatus::Cancelled {
+            &[]
+        } else {
+            &self.attribution
+        }
+    }
+
     /// The most timeline entries kept per order; older ones are dropped first.
     pub const TIMELINE_LIMIT: usize = 50;
 

@@ -139,6 +139,11 @@ pub struct Policy {
     pub consent: ConsentPolicy,
     /// Percentage of customers per kind who get nothing, to measure uplift (default 0).
     pub holdout_percent: BTreeMap<MessageKind, u8>,
+    /// Days after a touch of each kind (the message sent, or withheld from a holdout customer)
+    /// in which an order is attributed to it; a kind without a window is never attributed
+    /// (default: repurchase reminder and review request, with the referral invitation that
+    /// follows a happy rating, 14; reactivation 30).
+    pub attribution_days: BTreeMap<MessageKind, u32>,
 }
 
 impl Default for Policy {
@@ -160,6 +165,12 @@ impl Default for Policy {
             cap: FrequencyCap::default(),
             consent: ConsentPolicy::default(),
             holdout_percent: BTreeMap::new(),
+            attribution_days: BTreeMap::from([
+                (MessageKind::RepurchaseReminder, 14),
+                (MessageKind::Reactivation, 30),
+                (MessageKind::ReviewRequest, 14),
+                (MessageKind::ReferralInvitation, 14),
+            ]),
         }
     }
 }

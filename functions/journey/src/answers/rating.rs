@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 
 use crate::consent::held_back;
 use crate::handoff::Handoff;
+use crate::insight::attribution::record_touch;
 use crate::links::LinkClaims;
 use crate::message::{MessageKind, OutgoingMessage};
 use crate::order::Order;
-use crate::profile::{Comment, OpenIssue, Profile, Rating, Score, Sentiment};
+use crate::profile::{Comment, OpenIssue, Profile, Rating, Score, Sentiment, Touch, TouchBy};
 use crate::render::RenderError;
 use crate::settings::Settings;
 
@@ -161,10 +162,20 @@ pub fn decide_rating(
         if let Some(reason) = held {
             reply_held_back = Some(format!("{kind} not sent: {reason}"));
         } else if settings.is_enabled(kind) {
-            messages.insert(
-                0,
-                compose(kind, &profile, order, score, None, now, settings)?,
+            let reply = compose(kind, &profile, order, score, None, now, settings)?;
+            let touch = Touch {
+                at: now,
+                by: TouchBy::Treated {
+                    message_id: reply.id.clone(),
+                },
+            };
+            record_touch(
+                &mut profile.touches,
+                kind,
+                touch,
+                &settings.policy.attribution_days,
             );
+            messages.insert(0, reply);
         }
     }
     let page = if sentiment == Sentiment::Unhappy {

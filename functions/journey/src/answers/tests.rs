@@ -132,6 +132,16 @@ fn a_happy_first_answer_gets_thanks_with_a_referral_code_and_a_second_click_send
         first.messages[0].text
     );
     assert!(first.messages[0].text.contains("€10 off"));
+    assert_eq!(
+        first.profile.touches[&MessageKind::ReferralInvitation],
+        crate::profile::Touch {
+            at: now,
+            by: crate::profile::TouchBy::Treated {
+                message_id: first.messages[0].id.clone()
+            }
+        },
+        "an order soon after the invitation is attributed to it"
+    );
 
     let second = decide_rating(
         &first.profile,

@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use crate::consent::held_back;
 use crate::guardrails::is_held_out;
 use crate::handoff::Handoff;
+use crate::insight::attribution::record_touch;
 use crate::message::OutgoingMessage;
 use crate::order::Order;
-use crate::profile::{push_bounded, FollowUpKind, Profile};
+use crate::profile::{push_bounded, FollowUpKind, Profile, Touch, TouchBy};
 use crate::render::RenderError;
 use crate::settings::Settings;
 use crate::status::OrderStatus;
@@ -99,6 +100,7 @@ pub fn decide_follow_up(
             handoff: None,
         });
     }
+    let mut held_out = false;
     let withheld = if !settings.is_enabled(kind) {
         Some(format!("{kind} is switched off"))
     } else if let Some(reason) = held_back(&profile, kind) {
@@ -112,11 +114,21 @@ pub fn decide_follow_up(
         ))
     } else {
         let percent = policy.holdout_percent.get(&kind).copied().unwrap_or(0);
-        is_held_out(&profile.customer_id, kind, percent)
-            .then(|| format!("held out: in the {percent}% holdout group of {kind}"))
+        held_out = is_held_out(&profile.customer_id, kind, percent);
+        held_out.then(|| format!("held out: in the {percent}% holdout group of {kind}"))
     };
     if let Some(reason) = withheld {
         finish(&mut profile);
+        if held_out {
+            // Counted like a send, at the instant the message would have gone.
+            let at = would_go_at(kind, &profile, now, policy);
+            let decision = format!("{}#{}", task.key, task.attempt);
+            let touch = Touch {
+                at,
+                by: TouchBy::Holdout { decision },
+            };
+            record_touch(&mut profile.touches, kind, touch, &policy.attribution_days);
+        }
         return Ok(FollowUpOutcome {
             decision: FollowUpDecision::Withhold { reason },
             profile,
@@ -155,6 +167,13 @@ pub fn decide_follow_up(
 
     let message = super::message::compose(task, &profile, order, now, settings)?;
     finish(&mut profile);
+    let touch = Touch {
+        at: now,
+        by: TouchBy::Treated {
+            message_id: message.id.clone(),
+        },
+    };
+    record_touch(&mut profile.touches, kind, touch, &policy.attribution_days);
     if !kind.is_transactional() {
         push_bounded(&mut profile.engagement_sent, now, 10);
     }
@@ -178,6 +197,28 @@ pub fn decide_follow_up(
         profile,
         handoff,
     })
+}
+
+/// When a message of `kind` due at `now` would go if it were sent: after the customer's quiet
+/// hours (where they apply to it) and, for a non-transactional kind, the frequency cap.
+fn would_go_at(
+    kind: crate::message::MessageKind,
+    profile: &Profile,
+    now: DateTime<Utc>,
+    policy: &crate::settings::Policy,
+) -> DateTime<Utc> {
+    let quiet = !kind.is_order_status() || policy.quiet_hours_for_order_status;
+    let mut at = if quiet {
+        policy.quiet_hours.next_allowed(now, profile.time_zone)
+    } else {
+        now
+    };
+    if !kind.is_transactional() {
+        if let Some(capped) = policy.cap.next_allowed(&profile.engagement_sent, at) {
+            at = policy.quiet_hours.next_allowed(capped, profile.time_zone);
+        }
+    }
+    at
 }
 
 /// Why a due follow-up is no longer useful, if it is not.

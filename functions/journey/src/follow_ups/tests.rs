@@ -753,3 +753,94 @@ fn a_review_request_kept_waiting_a_month_after_delivery_is_cancelled_as_too_late
         in_time.decision
     );
 }
+
+/// The profile after `outcome`, kept as the shop's.
+fn keep(shop: &mut Shop, outcome: FollowUpOutcome) {
+    shop.before.profile = Some(outcome.profile);
+}
+
+#[test]
+fn a_sent_review_request_is_the_touch_a_later_order_is_attributed_to() {
+    let mut shop = Shop::new("UTC");
+    let review = delivered_review(&mut shop);
+    let outcome = shop.decide(&review, "2026-11-23T12:00:00Z");
+    let FollowUpDecision::Send { message, .. } = &outcome.decision else {
+        panic!("{:?}", outcome.decision)
+    };
+    let message_id = message.id.clone();
+    keep(&mut shop, outcome);
+    let touch = &shop.profile().touches[&MessageKind::ReviewRequest];
+    assert_eq!(touch.at, at("2026-11-23T12:00:00Z"));
+
+    shop.event("1043", "placed", "2026-11-30T12:00:00Z", json!({}));
+
+    let attribution = &shop.order().attribution;
+    assert_eq!(attribution.len(), 1, "{attribution:?}");
+    assert_eq!(attribution[0].kind, MessageKind::ReviewRequest);
+    assert_eq!(
+        attribution[0].by,
+        crate::profile::TouchBy::Treated { message_id }
+    );
+    assert_eq!(attribution[0].days_since, 7);
+    assert_eq!(shop.order().conversions(), &attribution[..]);
+}
+
+#[test]
+fn a_held_out_customer_is_touched_at_the_instant_the_message_would_have_gone() {
+    let mut shop = Shop::new("UTC");
+    let review = delivered_review(&mut shop);
+    shop.settings
+        .policy
+        .holdout_percent
+        .insert(MessageKind::ReviewRequest, 100);
+    // 22:00 is within the quiet hours (21:00 to 09:00): a send would have waited until 09:00.
+    let outcome = shop.decide(&review, "2026-11-23T22:00:00Z");
+    assert!(matches!(
+        outcome.decision,
+        FollowUpDecision::Withhold { .. }
+    ));
+    keep(&mut shop, outcome);
+    assert_eq!(
+        shop.profile().touches[&MessageKind::ReviewRequest],
+        crate::profile::Touch {
+            at: at("2026-11-24T09:00:00Z"),
+            by: crate::profile::TouchBy::Holdout {
+                decision: "review#1042#1".into()
+            }
+        }
+    );
+
+    // An order before that instant was not brought by the message it was held out of.
+    let mut early = Shop {
+        before: shop.before.clone(),
+        settings: shop.settings.clone(),
+        zone: "UTC",
+        consent: None,
+    };
+    early.event("1043", "placed", "2026-11-24T08:00:00Z", json!({}));
+    assert!(early.order().attribution.is_empty());
+
+    shop.event("1043", "placed", "2026-11-25T08:00:00Z", json!({}));
+    let attribution = &shop.order().attribution;
+    assert_eq!(attribution.len(), 1);
+    assert!(matches!(
+        attribution[0].by,
+        crate::profile::TouchBy::Holdout { .. }
+    ));
+    assert_eq!(attribution[0].days_since, 0);
+}
+
+#[test]
+fn a_cancelled_order_keeps_its_attribution_but_is_no_conversion() {
+    let mut shop = Shop::new("UTC");
+    let review = delivered_review(&mut shop);
+    let outcome = shop.decide(&review, "2026-11-23T12:00:00Z");
+    keep(&mut shop, outcome);
+    shop.event("1043", "placed", "2026-11-25T12:00:00Z", json!({}));
+    assert_eq!(shop.order().conversions().len(), 1);
+
+    shop.event("1043", "cancelled", "2026-11-25T13:00:00Z", json!({}));
+
+    assert_eq!(shop.order().attribution.len(), 1);
+    assert!(shop.order().conversions().is_empty());
+}

@@ -29,6 +29,7 @@ pub struct FollowUp {
     /// Whose.
     pub customer_id: CustomerId,
     /// About which order, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<OrderId>,
     /// When it falls due.
     pub due_at: DateTime<Utc>,
@@ -37,18 +38,23 @@ pub struct FollowUp {
     /// The attempt (reactivation sends up to the policy's number of attempts).
     pub attempt: u32,
     /// For the watchdog: the status the order was in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch_status: Option<OrderStatus>,
     /// For repurchase: the product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<Sku>,
     /// For repurchase: its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_name: Option<Text>,
     /// For repurchase: its category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Text>,
     /// For repurchase: when it is expected to run out, in the customer's calendar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_out_on: Option<NaiveDate>,
     /// For the watchdog: whether its call for a person has gone out already (a deferred
     /// update does not call twice).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub handoff_raised: bool,
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::consent::held_back;
 use crate::event::OrderEvent;
 use crate::follow_ups::{plan_after_order_event, FollowUpChanges};
+use crate::insight::attribution::attribute;
 use crate::message::{MessageKind, OutgoingMessage};
 use crate::order::{Order, TimelineEntry};
 use crate::profile::{FollowUpKind, Profile};
@@ -59,7 +60,15 @@ pub fn decide_order_event(
     profile.take_contact(&event.customer, now);
 
     let (mut order, refusal) = match &before.order {
-        None => (new_order(&mut profile, event), None),
+        None => {
+            let mut order = new_order(&mut profile, event);
+            order.attribution = attribute(
+                &profile.touches,
+                order.placed_at,
+                &settings.policy.attribution_days,
+            );
+            (order, None)
+        }
         Some(existing) => {
             let mut order = existing.clone();
             match refusal(existing, event) {
@@ -172,6 +181,7 @@ fn new_order(profile: &mut Profile, event: &OrderEvent) -> Order {
         cancellation: event.cancellation.clone(),
         timeline: Vec::new(),
         rating: None,
+        attribution: Vec::new(),
     };
     if event.status == OrderStatus::Cancelled {
         if let Some(total) = order.total {

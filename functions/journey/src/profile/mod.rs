@@ -19,6 +19,7 @@ mod consent;
 mod instants;
 mod planned;
 mod ratings;
+mod touches;
 
 pub use consent::{
     ComplaintRecord, MailTopic, OptOut, OptOutSource, SoftBounce, Suppression, SuppressionReason,
@@ -28,6 +29,7 @@ pub use planned::{CancelledFollowUp, FollowUpKind, PendingFollowUp};
 pub use ratings::{
     Comment, CommentError, OpenIssue, Rating, ResolvedIssue, Score, ScoreError, Sentiment,
 };
+pub use touches::{Touch, TouchBy};
 
 /// What we know of a customer: contact details and how they have bought so far.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,64 +39,85 @@ pub struct Profile {
     /// Where messages go.
     pub email: EmailAddress,
     /// How to address them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Text>,
     /// Their locale.
     pub locale: Locale,
     /// Their time zone.
     pub time_zone: CustomerTimeZone,
     /// Marketing consent as the shop last told us; `None` when never told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketing_consent: Option<bool>,
     /// How many orders we have seen (cancelled ones included).
     pub orders_count: u32,
     /// Amount spent per currency: totals of their orders, less cancelled ones.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub spent: BTreeMap<Currency, Amount>,
     /// When their first order was placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_order_at: Option<DateTime<Utc>>,
     /// When their latest order was placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_order_at: Option<DateTime<Utc>>,
     /// The time of the newest event whose contact details we took.
     pub contact_as_of: DateTime<Utc>,
     /// When each order was placed, oldest first (the newest [`Profile::ORDER_TIMES_KEPT`]).
-    #[serde(default, with = "instants::list")]
+    #[serde(
+        default,
+        with = "instants::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub order_times: Vec<DateTime<Utc>>,
     /// When each product was bought, oldest first (the newest
     /// [`Profile::PURCHASES_KEPT_PER_PRODUCT`] of the [`Profile::PRODUCTS_KEPT`] products
     /// bought most recently).
-    #[serde(default, with = "instants::by_key")]
+    #[serde(
+        default,
+        with = "instants::by_key",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub sku_purchases: BTreeMap<Sku, Vec<DateTime<Utc>>>,
     /// Units bought per category, for the favourite category (the
     /// [`Profile::CATEGORIES_KEPT`] categories with the most units).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub category_units: BTreeMap<String, u32>,
     /// The names of the last items bought, newest last (at most 5).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent_items: Vec<Text>,
     /// When non-transactional messages went out, newest last (at most 10): the frequency cap.
-    #[serde(default, with = "instants::list")]
+    #[serde(
+        default,
+        with = "instants::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub engagement_sent: Vec<DateTime<Utc>>,
     /// The follow-ups planned for this customer, by key, so that a decision can move or cancel
     /// them without reading them first.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub follow_ups: BTreeMap<String, PendingFollowUp>,
     /// An unhappy answer a person has not resolved yet: while it is open, nothing promotional
     /// goes out.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_issue: Option<OpenIssue>,
     /// Issues resolved, newest last (at most 10), with their time to resolution.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resolved_issues: Vec<ResolvedIssue>,
     /// Topics the customer switched off, and how.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unsubscribed: BTreeMap<MailTopic, OptOut>,
     /// An address that bounced for good: nothing is sent to it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppression: Option<Suppression>,
     /// Transient bounces, newest last (at most 10).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub soft_bounces: Vec<SoftBounce>,
     /// Messages the customer marked as spam, newest last (at most 10).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub complaints: Vec<ComplaintRecord>,
+    /// The last touch of each kind an order can be attributed to (one per kind, so bounded by
+    /// the kinds): the message sent, or the holdout decision that withheld it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub touches: BTreeMap<crate::message::MessageKind, Touch>,
 }
 
 impl Profile {
@@ -124,6 +147,7 @@ impl Profile {
             suppression: None,
             soft_bounces: Vec::new(),
             complaints: Vec::new(),
+            touches: BTreeMap::new(),
         }
     }
 

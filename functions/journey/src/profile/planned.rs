@@ -46,11 +46,13 @@ pub struct PendingFollowUp {
     /// When it falls due.
     pub due_at: DateTime<Utc>,
     /// The product, for repurchase reminders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<Sku>,
     /// The product's category, for repurchase reminders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Text>,
     /// For the watchdog: the status it watches.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch_status: Option<OrderStatus>,
     /// The attempt.
     #[serde(default)]
