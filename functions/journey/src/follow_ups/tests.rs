@@ -844,3 +844,24 @@ fn a_cancelled_order_keeps_its_attribution_but_is_no_conversion() {
     assert_eq!(shop.order().attribution.len(), 1);
     assert!(shop.order().conversions().is_empty());
 }
+
+#[test]
+fn the_second_order_is_the_second_earliest_seen_even_when_an_earlier_one_arrives_late() {
+    let mut shop = Shop::new("UTC");
+    shop.event("1", "placed", "2026-11-10T12:00:00Z", json!({}));
+    assert_eq!(shop.profile().second_order_at, None);
+    shop.event("2", "placed", "2026-11-20T12:00:00Z", json!({}));
+    assert_eq!(
+        shop.profile().second_order_at,
+        Some(at("2026-11-20T12:00:00Z"))
+    );
+    shop.event("0", "placed", "2026-11-01T12:00:00Z", json!({}));
+    assert_eq!(
+        shop.profile().first_order_at,
+        Some(at("2026-11-01T12:00:00Z"))
+    );
+    assert_eq!(
+        shop.profile().second_order_at,
+        Some(at("2026-11-10T12:00:00Z"))
+    );
+}

@@ -12,14 +12,17 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
+
+use chrono::{Datelike, Duration, NaiveDate};
 
 use crate::message::MessageKind;
 use crate::money::{Currency, Money};
 use crate::order::Order;
-use crate::profile::TouchBy;
+use crate::profile::{Profile, TouchBy};
+
+use super::service::{ResolutionTimes, FCR_WINDOW_DAYS, RESOLUTION_BUCKETS};
 
 /// Which group of a kind an attributed order came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -66,7 +69,37 @@ pub enum Measure {
         /// The score.
         score: u8,
     },
+    /// Issues opened (an unhappy answer), on the day they opened.
+    IssuesOpened,
+    /// Issues resolved, on the day they were resolved.
+    IssuesResolved,
+    /// Issues resolved within one bucket of [`RESOLUTION_BUCKETS`] (the index; one past the
+    /// last for longer), on the day they were resolved.
+    ResolutionTime {
+        /// The bucket.
+        bucket: u8,
+    },
+    /// Resolutions followed by another complaint of the customer within [`FCR_WINDOW_DAYS`],
+    /// on the day of the resolution: the first-contact-resolution misses.
+    Reopened,
+    /// Customers whose first order fell in the month (the day is its first).
+    CohortCustomers,
+    /// Of them, those whose second order came within `days` of the first.
+    CohortRepeat {
+        /// 30, 90 or 180.
+        days: u16,
+    },
+    /// Their orders (cancelled ones included).
+    CohortOrders,
+    /// What they spent in one currency (cancelled orders taken out), in its minor units.
+    CohortRevenue {
+        /// The currency.
+        currency: Currency,
+    },
 }
+
+/// The repeat windows of a cohort, in days.
+pub const REPEAT_WINDOWS: [u16; 3] = [30, 90, 180];
 
 /// An amount to add to one measure of one day (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -130,6 +163,112 @@ pub fn order_change(old: Option<&Order>, new: Option<&Order>) -> Vec<Tally> {
         .map(|((day, measure), add)| Tally { day, measure, add })
         .collect()
 }
+
+/// What a customer's profile, as stored, contributes to its cohort: the month of its first
+/// order. Nothing before a first order.
+pub fn cohort_contribution(profile: &Profile) -> BTreeMap<(NaiveDate, Measure), i64> {
+    let mut tallies = BTreeMap::new();
+    let Some(first) = profile.first_order_at else {
+        return tallies;
+    };
+    let month = first.date_naive().with_day(1).unwrap_or(first.date_naive());
+    tallies.insert((month, Measure::CohortCustomers), 1);
+    tallies.insert(
+        (month, Measure::CohortOrders),
+        i64::from(profile.orders_count),
+    );
+    for days in REPEAT_WINDOWS {
+        let repeated = second_order_at(profile).is_some_and(|second| {
+            second.signed_duration_since(first) <= Duration::days(i64::from(days))
+        });
+        if repeated {
+            tallies.insert((month, Measure::CohortRepeat { days }), 1);
+        }
+    }
+    for (currency, amount) in &profile.spent {
+        let spent = minor_units(Money {
+            amount: *amount,
+            currency: *currency,
+        });
+        tallies.insert(
+            (
+                month,
+                Measure::CohortRevenue {
+                    currency: *currency,
+                },
+            ),
+            spent,
+        );
+    }
+    tallies
+}
+
+/// When the customer's second order was placed: as recorded, or for a record written before
+/// it was, the second of the order times it keeps while it keeps them all.
+fn second_order_at(profile: &Profile) -> Option<chrono::DateTime<chrono::Utc>> {
+    let all_kept =
+        usize::try_from(profile.orders_count).is_ok_and(|count| count <= Profile::ORDER_TIMES_KEPT);
+    profile.second_order_at.or_else(|| {
+        all_kept
+            .then(|| profile.order_times.get(1).copied())
+            .flatten()
+    })
+}
+
+/// What a change of a profile from `old` to `new` adds to the aggregates: its cohort's
+/// difference (as [`order_change`] does for orders), an issue newly opened, each issue newly
+/// resolved with its time to resolution, and a first-contact-resolution miss when the issue
+/// opened came within [`FCR_WINDOW_DAYS`] of the customer's last resolution. A profile removed
+/// takes nothing back.
+pub fn profile_change(old: Option<&Profile>, new: Option<&Profile>) -> Vec<Tally> {
+    let Some(new) = new else {
+        return Vec::new();
+    };
+    let mut change = cohort_contribution(new);
+    for (key, amount) in old.map(cohort_contribution).unwrap_or_default() {
+        let sum = change.entry(key).or_default();
+        *sum = sum.saturating_sub(amount);
+    }
+    let mut add = |day: NaiveDate, measure: Measure| {
+        let sum = change.entry((day, measure)).or_default();
+        *sum = sum.saturating_add(1);
+    };
+    let was_open = old.and_then(|o| o.open_issue.as_ref());
+    if let Some(issue) = &new.open_issue {
+        if was_open.is_none_or(|before| before.opened_at != issue.opened_at) {
+            add(issue.opened_at.date_naive(), Measure::IssuesOpened);
+            let window = Duration::days(FCR_WINDOW_DAYS);
+            let last = new.resolved_issues.iter().map(|r| r.resolved_at).max();
+            if let Some(resolved) = last.filter(|at| {
+                *at <= issue.opened_at && issue.opened_at.signed_duration_since(*at) <= window
+            }) {
+                add(resolved.date_naive(), Measure::Reopened);
+            }
+        }
+    }
+    let known = |r: &crate::profile::ResolvedIssue| {
+        old.is_some_and(|o| {
+            o.resolved_issues
+                .iter()
+                .any(|k| k.order_id == r.order_id && k.opened_at == r.opened_at)
+        })
+    };
+    for resolved in new.resolved_issues.iter().filter(|r| !known(r)) {
+        let day = resolved.resolved_at.date_naive();
+        add(day, Measure::IssuesResolved);
+        let took = Duration::seconds(resolved.seconds_to_resolution);
+        let bucket = u8::try_from(ResolutionTimes::bucket_of(took)).unwrap_or(u8::MAX);
+        add(day, Measure::ResolutionTime { bucket });
+    }
+    change
+        .into_iter()
+        .filter(|(_, add)| *add != 0)
+        .map(|((day, measure), add)| Tally { day, measure, add })
+        .collect()
+}
+
+/// The resolution-time buckets a [`Measure::ResolutionTime`] may name.
+pub const RESOLUTION_TIME_BUCKETS: usize = RESOLUTION_BUCKETS.len() + 1;
 
 /// `money` in its currency's minor units (12.50 USD is 1250), saturating at the ends of i64.
 fn minor_units(money: Money) -> i64 {
@@ -339,5 +478,175 @@ mod tests {
             currency: Currency::parse("KWD").unwrap(),
         };
         assert_eq!((minor_units(yen), minor_units(dinar)), (1200, 1250));
+    }
+
+    fn customer() -> Profile {
+        let details: crate::event::CustomerDetails = serde_json::from_value(serde_json::json!({
+            "id": "cus-1", "email": "anna@example.com", "locale": "en-GB",
+            "time_zone": "Europe/London"
+        }))
+        .unwrap();
+        Profile::new(&details, at("2026-01-01T00:00:00Z"))
+    }
+
+    fn ordered(profile: &Profile, when: &str, total: &str) -> Profile {
+        let mut next = profile.clone();
+        let now = at(when);
+        next.second_order_at = match next.first_order_at {
+            None => None,
+            Some(_) => Some(next.second_order_at.map_or(now, |s| s.min(now))),
+        };
+        next.first_order_at = Some(next.first_order_at.map_or(now, |f| f.min(now)));
+        next.orders_count += 1;
+        let spent = next
+            .spent
+            .entry(usd())
+            .or_insert(Amount::parse("0").unwrap());
+        *spent =
+            Amount::from_decimal(spent.value() + Amount::parse(total).unwrap().value()).unwrap();
+        next
+    }
+
+    fn measures(change: &[Tally]) -> Vec<(NaiveDate, Measure, i64)> {
+        change.iter().map(|t| (t.day, t.measure, t.add)).collect()
+    }
+
+    #[test]
+    fn a_first_order_puts_the_customer_in_the_cohort_of_its_month() {
+        let first = ordered(&customer(), "2026-03-17T10:00:00Z", "40.00");
+        let march = day("2026-03-01");
+        assert_eq!(
+            measures(&profile_change(Some(&customer()), Some(&first))),
+            [
+                (march, Measure::CohortCustomers, 1),
+                (march, Measure::CohortOrders, 1),
+                (march, Measure::CohortRevenue { currency: usd() }, 4000),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_second_order_within_thirty_days_counts_as_a_repeat_in_every_window() {
+        let first = ordered(&customer(), "2026-03-17T10:00:00Z", "40.00");
+        let second = ordered(&first, "2026-04-10T10:00:00Z", "10.00");
+        let march = day("2026-03-01");
+        assert_eq!(
+            measures(&profile_change(Some(&first), Some(&second))),
+            [
+                (march, Measure::CohortRepeat { days: 30 }, 1),
+                (march, Measure::CohortRepeat { days: 90 }, 1),
+                (march, Measure::CohortRepeat { days: 180 }, 1),
+                (march, Measure::CohortOrders, 1),
+                (march, Measure::CohortRevenue { currency: usd() }, 1000),
+            ]
+        );
+        let late = ordered(&first, "2026-06-30T10:00:00Z", "10.00");
+        let windows: Vec<Measure> = profile_change(Some(&first), Some(&late))
+            .iter()
+            .map(|t| t.measure)
+            .filter(|m| matches!(m, Measure::CohortRepeat { .. }))
+            .collect();
+        assert_eq!(windows, [Measure::CohortRepeat { days: 180 }]);
+    }
+
+    #[test]
+    fn a_record_written_before_the_second_order_time_was_kept_reads_it_from_its_order_times() {
+        let mut old_record = ordered(&customer(), "2026-03-17T10:00:00Z", "40.00");
+        old_record.orders_count = 2;
+        old_record.order_times = vec![at("2026-03-17T10:00:00Z"), at("2026-03-20T10:00:00Z")];
+        let repeats = cohort_contribution(&old_record)
+            .into_keys()
+            .filter(|(_, m)| matches!(m, Measure::CohortRepeat { .. }))
+            .count();
+        assert_eq!(repeats, 3);
+    }
+
+    #[test]
+    fn an_earlier_first_order_arriving_late_moves_the_customer_to_its_month() {
+        let april = ordered(&customer(), "2026-04-10T10:00:00Z", "10.00");
+        let march_too = ordered(&april, "2026-03-30T10:00:00Z", "10.00");
+        let change = profile_change(Some(&april), Some(&march_too));
+        assert!(change.contains(&Tally {
+            day: day("2026-04-01"),
+            measure: Measure::CohortCustomers,
+            add: -1
+        }));
+        assert!(change.contains(&Tally {
+            day: day("2026-03-01"),
+            measure: Measure::CohortCustomers,
+            add: 1
+        }));
+    }
+
+    fn with_open_issue(profile: &Profile, opened: &str) -> Profile {
+        let mut next = profile.clone();
+        next.open_issue = Some(crate::profile::OpenIssue {
+            order_id: OrderId::parse("A-1").unwrap(),
+            opened_at: at(opened),
+            score: Score::new(1).unwrap(),
+            comment: None,
+        });
+        next
+    }
+
+    fn resolved(profile: &Profile, at_text: &str) -> Profile {
+        let mut next = profile.clone();
+        let issue = next.open_issue.take().unwrap();
+        next.resolved_issues.push(crate::profile::ResolvedIssue {
+            order_id: issue.order_id,
+            opened_at: issue.opened_at,
+            resolved_at: at(at_text),
+            seconds_to_resolution: at(at_text)
+                .signed_duration_since(issue.opened_at)
+                .num_seconds(),
+        });
+        next
+    }
+
+    #[test]
+    fn an_issue_counts_once_when_it_opens_and_once_with_its_time_when_it_is_resolved() {
+        let base = ordered(&customer(), "2026-03-17T10:00:00Z", "40.00");
+        let open = with_open_issue(&base, "2026-03-25T09:00:00Z");
+        assert_eq!(
+            measures(&profile_change(Some(&base), Some(&open))),
+            [(day("2026-03-25"), Measure::IssuesOpened, 1)]
+        );
+        assert!(profile_change(Some(&open), Some(&open)).is_empty());
+        let done = resolved(&open, "2026-03-25T14:30:00Z");
+        assert_eq!(
+            measures(&profile_change(Some(&open), Some(&done))),
+            [
+                (day("2026-03-25"), Measure::IssuesResolved, 1),
+                (day("2026-03-25"), Measure::ResolutionTime { bucket: 3 }, 1),
+            ],
+            "five and a half hours is within 8"
+        );
+    }
+
+    #[test]
+    fn a_complaint_within_fourteen_days_of_a_resolution_is_a_miss_of_that_resolution() {
+        let base = ordered(&customer(), "2026-03-17T10:00:00Z", "40.00");
+        let done = resolved(
+            &with_open_issue(&base, "2026-03-25T09:00:00Z"),
+            "2026-03-26T09:00:00Z",
+        );
+        let again = with_open_issue(&done, "2026-04-08T09:00:00Z");
+        assert!(
+            measures(&profile_change(Some(&done), Some(&again))).contains(&(
+                day("2026-03-26"),
+                Measure::Reopened,
+                1
+            ))
+        );
+        let much_later = with_open_issue(&done, "2026-04-10T09:00:00Z");
+        assert!(!profile_change(Some(&done), Some(&much_later))
+            .iter()
+            .any(|t| t.measure == Measure::Reopened));
+    }
+
+    #[test]
+    fn a_profile_removed_takes_nothing_back() {
+        let first = ordered(&customer(), "2026-03-17T10:00:00Z", "40.00");
+        assert!(profile_change(Some(&first), None).is_empty());
     }
 }

@@ -157,6 +157,15 @@ pub fn decide_order_event(
 fn new_order(profile: &mut Profile, event: &OrderEvent) -> Order {
     profile.orders_count += 1;
     let now = event.occurred_at;
+    profile.second_order_at = match profile.first_order_at {
+        None => None,
+        Some(first) if now < first => Some(first),
+        Some(_) => Some(
+            profile
+                .second_order_at
+                .map_or(now, |second| second.min(now)),
+        ),
+    };
     profile.first_order_at = Some(profile.first_order_at.map_or(now, |first| first.min(now)));
     profile.last_order_at = Some(profile.last_order_at.map_or(now, |last| last.max(now)));
     if let Some(total) = event.total {

@@ -56,6 +56,9 @@ pub struct Profile {
     /// When their first order was placed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_order_at: Option<DateTime<Utc>>,
+    /// When their second order was placed (the second earliest seen), if they have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_order_at: Option<DateTime<Utc>>,
     /// When their latest order was placed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_order_at: Option<DateTime<Utc>>,
@@ -133,6 +136,7 @@ impl Profile {
             orders_count: 0,
             spent: BTreeMap::new(),
             first_order_at: None,
+            second_order_at: None,
             last_order_at: None,
             contact_as_of: now,
             order_times: Vec::new(),
