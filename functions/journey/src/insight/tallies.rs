@@ -112,8 +112,11 @@ pub struct Tally {
     pub add: i64,
 }
 
+/// Amounts per day and measure.
+pub type Sums = BTreeMap<(NaiveDate, Measure), i64>;
+
 /// What `order`, as stored, contributes to the aggregates.
-pub fn contribution(order: &Order) -> BTreeMap<(NaiveDate, Measure), i64> {
+pub fn contribution(order: &Order) -> Sums {
     let mut tallies = BTreeMap::new();
     let mut add = |day: NaiveDate, measure: Measure, amount: i64| {
         let sum: &mut i64 = tallies.entry((day, measure)).or_default();
@@ -152,13 +155,21 @@ pub fn order_change(old: Option<&Order>, new: Option<&Order>) -> Vec<Tally> {
     let Some(new) = new else {
         return Vec::new();
     };
-    let mut change = contribution(new);
-    for (key, amount) in old.map(contribution).unwrap_or_default() {
-        let sum = change.entry(key).or_default();
+    tallies(difference(contribution(new), old.map(contribution)))
+}
+
+/// `new` less `old`, key by key.
+fn difference(mut new: Sums, old: Option<Sums>) -> Sums {
+    for (key, amount) in old.unwrap_or_default() {
+        let sum = new.entry(key).or_default();
         *sum = sum.saturating_sub(amount);
     }
-    change
-        .into_iter()
+    new
+}
+
+/// The sums that are not zero, as tallies.
+fn tallies(sums: Sums) -> Vec<Tally> {
+    sums.into_iter()
         .filter(|(_, add)| *add != 0)
         .map(|((day, measure), add)| Tally { day, measure, add })
         .collect()
@@ -166,7 +177,7 @@ pub fn order_change(old: Option<&Order>, new: Option<&Order>) -> Vec<Tally> {
 
 /// What a customer's profile, as stored, contributes to its cohort: the month of its first
 /// order. Nothing before a first order.
-pub fn cohort_contribution(profile: &Profile) -> BTreeMap<(NaiveDate, Measure), i64> {
+pub fn cohort_contribution(profile: &Profile) -> Sums {
     let mut tallies = BTreeMap::new();
     let Some(first) = profile.first_order_at else {
         return tallies;
@@ -224,11 +235,7 @@ pub fn profile_change(old: Option<&Profile>, new: Option<&Profile>) -> Vec<Tally
     let Some(new) = new else {
         return Vec::new();
     };
-    let mut change = cohort_contribution(new);
-    for (key, amount) in old.map(cohort_contribution).unwrap_or_default() {
-        let sum = change.entry(key).or_default();
-        *sum = sum.saturating_sub(amount);
-    }
+    let mut change = difference(cohort_contribution(new), old.map(cohort_contribution));
     let mut add = |day: NaiveDate, measure: Measure| {
         let sum = change.entry((day, measure)).or_default();
         *sum = sum.saturating_add(1);
@@ -260,11 +267,7 @@ pub fn profile_change(old: Option<&Profile>, new: Option<&Profile>) -> Vec<Tally
         let bucket = u8::try_from(ResolutionTimes::bucket_of(took)).unwrap_or(u8::MAX);
         add(day, Measure::ResolutionTime { bucket });
     }
-    change
-        .into_iter()
-        .filter(|(_, add)| *add != 0)
-        .map(|((day, measure), add)| Tally { day, measure, add })
-        .collect()
+    tallies(change)
 }
 
 /// The resolution-time buckets a [`Measure::ResolutionTime`] may name.
